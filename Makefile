@@ -1,0 +1,67 @@
+# ukvm: plain GNU make. `make` builds everything, `make test` runs the suite,
+# `make bench` prints the benchmark figures.
+#
+# Each part of the tree owns a fragment (module.mk) that appends its sources to
+# the lists below; this file only knows how to compile and link.
+
+CC       ?= gcc
+CFLAGS   ?= -O2 -g
+WARN     := -Wall -Wextra -Werror
+CPPFLAGS += -Iinclude -D_GNU_SOURCE
+LIBS     := -lelf -lzstd -lZydis -lcrypto
+BUILD    := build
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+# Library sources (everything but the CLIs' main functions); fragments append.
+LIB_SRCS :=
+# Programs: each fragment appends its program name to PROGRAMS and defines
+# <name>_SRCS with its main file(s).
+PROGRAMS :=
+
+include src/monitor/module.mk
+include src/record/module.mk
+include src/gdb/module.mk
+include tools/module.mk
+include tests/guests/module.mk
+include tests/unit/module.mk
+include tests/fuzz/module.mk
+
+LIB_OBJS     := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+LIB_SAN_OBJS := $(LIB_SRCS:%.c=$(BUILD)/san/%.o)
+
+.PHONY: all test bench clean
+all: $(PROGRAMS) guests unit-tests
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
+
+$(BUILD)/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -O1 -g $(SAN) $(WARN) -MMD -MP -c -o $@ $<
+
+$(BUILD)/libukvm.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libukvm-san.a: $(LIB_SAN_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+# Programs are linked at the top of the tree (./ukvm, tools/ukvm-trace).
+define program_rule
+$(1): $$($(notdir $(1))_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/libukvm.a
+	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LIBS)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
+
+test: all fuzzers
+	@bash tests/run-tests.sh
+
+bench: all
+	@bash tests/bench/run-bench.sh
+
+clean:
+	rm -rf $(BUILD) $(PROGRAMS)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,3 @@
+# Recording and replay: trace writer/reader, instruction scanner, recorder,
+# replayer, checkpoints.
+LIB_SRCS +=

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Runs the whole suite: cmocka unit tests (sanitized), fuzz targets for a
+# bounded time, and the integration tests on /dev/kvm. Ends with one line:
+#   N passed, N failed, N skipped
+set -u
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+cd "$TOP"
+LOG=$(mktemp /tmp/ukvm-suite.XXXXXX)
+passed=0 failed=0 skipped=0
+
+count_lines() { # from a log of PASS/FAIL/SKIP lines
+    local p f s
+    p=$(grep -c '^PASS: ' "$1"); f=$(grep -c '^FAIL: ' "$1"); s=$(grep -c '^SKIP: ' "$1")
+    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+}
+
+echo "== unit tests"
+for t in build/unit/test_*; do
+    [ -x "$t" ] || continue
+    out=$(mktemp)
+    timeout -k 5 300 "$t" >"$out" 2>&1
+    rc=$?
+    cat "$out"
+    p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | awk '{s+=$1} END {print s+0}')
+    f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | awk '{s+=$1} END {print s+0}')
+    passed=$((passed + p)); failed=$((failed + f))
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "FAIL: $(basename "$t"): exited with status $rc"
+        failed=$((failed + 1))
+    fi
+    rm -f "$out"
+done
+
+echo "== fuzz targets (bounded)"
+for f in build/fuzz/fuzz_*; do
+    [ -x "$f" ] || continue
+    name=$(basename "$f")
+    corpus=$(mktemp -d)
+    [ -d "tests/fuzz/corpus/${name#fuzz_}" ] && cp -r "tests/fuzz/corpus/${name#fuzz_}/." "$corpus/"
+    [ -d "build/fuzz-corpus/${name#fuzz_}" ] && cp -r "build/fuzz-corpus/${name#fuzz_}/." "$corpus/"
+    if timeout -k 5 120 "$f" -max_total_time="${FUZZ_SECONDS:-30}" -rss_limit_mb=2048 "$corpus" >"$LOG.fuzz" 2>&1; then
+        echo "PASS: $name ($(grep -o 'Done [0-9]* runs' "$LOG.fuzz" | tail -1))"
+        passed=$((passed + 1))
+    else
+        tail -30 "$LOG.fuzz"
+        echo "FAIL: $name: crashed or timed out"
+        failed=$((failed + 1))
+    fi
+    rm -rf "$corpus"
+done
+
+echo "== integration tests"
+for s in tests/integration/*.sh; do
+    [ -f "$s" ] || continue
+    echo "-- $(basename "$s")"
+    TOP="$TOP" timeout -k 10 900 bash "$s" 2>&1 | tee "$LOG"
+    rc=${PIPESTATUS[0]}
+    count_lines "$LOG"
+    if [ "$rc" -ne 0 ]; then
+        echo "FAIL: $(basename "$s"): script exited with status $rc"
+        failed=$((failed + 1))
+    fi
+done
+rm -f "$LOG" "$LOG.fuzz"
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,2 @@
+# Helper programs.
+PROGRAMS +=
