@@ -1,0 +1,191 @@
+/*
+ * Instruction scanner: finds rdtsc, rdtscp, rdrand and rdseed in guest code
+ * with Zydis (64-bit mode), for patching into hlt traps at load time.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <Zydis/Zydis.h>
+
+#include "ukvm/scan.h"
+
+static int decoder_init(ZydisDecoder *dec)
+{
+    return ZYAN_SUCCESS(ZydisDecoderInit(dec, ZYDIS_MACHINE_MODE_LONG_64,
+                ZYDIS_STACK_WIDTH_64)) ? 0 : -1;
+}
+
+/* Decodes one instruction; fills *site. Returns its length, 0 if it does not
+ * decode. */
+static size_t decode_one(const ZydisDecoder *dec, const uint8_t *code,
+        size_t avail, uint64_t addr, struct ukvm_scan_site *site)
+{
+    ZydisDecoderContext ctx;
+    ZydisDecodedInstruction insn;
+    ZydisDecodedOperand op;
+
+    memset(site, 0, sizeof *site);
+    if (avail == 0 || !ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(dec, &ctx,
+                    code, avail, &insn)))
+        return 0;
+
+    site->addr = addr;
+    site->len = insn.length;
+    switch (insn.mnemonic) {
+    case ZYDIS_MNEMONIC_RDTSC:
+        site->kind = UKVM_PATCH_RDTSC;
+        break;
+    case ZYDIS_MNEMONIC_RDTSCP:
+        site->kind = UKVM_PATCH_RDTSCP;
+        break;
+    case ZYDIS_MNEMONIC_RDRAND:
+    case ZYDIS_MNEMONIC_RDSEED: {
+        ZyanI8 id;
+
+        /* Only the register form exists; check anyway rather than trust the
+         * opcode table. */
+        if (insn.raw.modrm.mod != 3 || insn.operand_count < 1)
+            break;
+        if (!ZYAN_SUCCESS(ZydisDecoderDecodeOperands(dec, &ctx, &insn, &op, 1)))
+            break;
+        if (op.type != ZYDIS_OPERAND_TYPE_REGISTER)
+            break;
+        id = ZydisRegisterGetId(op.reg.value);
+        if (id < 0 || id > 15)
+            break;
+        if (insn.operand_width != 16 && insn.operand_width != 32 &&
+                insn.operand_width != 64)
+            break;
+        site->kind = insn.mnemonic == ZYDIS_MNEMONIC_RDRAND ?
+            UKVM_PATCH_RDRAND : UKVM_PATCH_RDSEED;
+        site->operand_bits = insn.operand_width;
+        site->reg = (uint8_t)id;
+        break;
+    }
+    default:
+        break;
+    }
+    return insn.length;
+}
+
+int ukvm_scan_code(const uint8_t *code, size_t len, uint64_t base,
+        struct ukvm_scan_site **sites, size_t *n)
+{
+    ZydisDecoder dec;
+    struct ukvm_scan_site *found = NULL, *grown;
+    size_t nfound = 0, cap = 0, off = 0;
+
+    if (decoder_init(&dec) < 0)
+        return -1;
+
+    while (off < len) {
+        struct ukvm_scan_site s;
+        size_t l = decode_one(&dec, code + off, len - off, base + off, &s);
+
+        if (l == 0) {           /* undecodable: skip one byte */
+            off++;
+            continue;
+        }
+        if (s.kind != 0) {
+            if (nfound == cap) {
+                size_t ncap = cap ? cap * 2 : 16;
+
+                grown = realloc(found, ncap * sizeof *found);
+                if (!grown) {
+                    free(found);
+                    return -1;
+                }
+                found = grown;
+                cap = ncap;
+            }
+            found[nfound++] = s;
+        }
+        off += l;
+    }
+
+    if (nfound) {
+        if (*n > SIZE_MAX / sizeof **sites - nfound) {
+            free(found);
+            return -1;
+        }
+        grown = realloc(*sites, (*n + nfound) * sizeof **sites);
+        if (!grown) {
+            free(found);
+            return -1;
+        }
+        memcpy(grown + *n, found, nfound * sizeof *found);
+        *sites = grown;
+        *n += nfound;
+    }
+    free(found);
+    return 0;
+}
+
+size_t ukvm_scan_one(const uint8_t *code, size_t avail, uint64_t addr,
+        struct ukvm_scan_site *site)
+{
+    ZydisDecoder dec;
+    struct ukvm_scan_site s;
+    size_t l;
+
+    if (decoder_init(&dec) < 0) {
+        if (site)
+            memset(site, 0, sizeof *site);
+        return 0;
+    }
+    l = decode_one(&dec, code, avail, addr, &s);
+    if (site)
+        *site = s;
+    return l;
+}
+
+int ukvm_scan_is_hypercall_out(const uint8_t *code, size_t avail, size_t *len)
+{
+    ZydisDecoder dec;
+    ZydisDecodedInstruction insn;
+
+    if (len)
+        *len = 0;
+    if (avail == 0 || decoder_init(&dec) < 0 ||
+            !ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&dec, NULL, code,
+                    avail, &insn)))
+        return 0;
+    if (len)
+        *len = insn.length;
+    switch (insn.mnemonic) {
+    case ZYDIS_MNEMONIC_IN:
+    case ZYDIS_MNEMONIC_INSB:
+    case ZYDIS_MNEMONIC_INSW:
+    case ZYDIS_MNEMONIC_INSD:
+    case ZYDIS_MNEMONIC_OUT:
+    case ZYDIS_MNEMONIC_OUTSB:
+    case ZYDIS_MNEMONIC_OUTSW:
+    case ZYDIS_MNEMONIC_OUTSD:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+void ukvm_patch_bytes(const struct ukvm_scan_site *s, uint8_t out[UKVM_SCAN_MAX_INSN])
+{
+    size_t len = s->len > UKVM_SCAN_MAX_INSN ? UKVM_SCAN_MAX_INSN : s->len;
+
+    memset(out, 0, UKVM_SCAN_MAX_INSN);
+    if (len == 0)
+        return;
+    out[0] = 0xF4;                      /* hlt: KVM_EXIT_HLT, rip = addr + 1 */
+    memset(out + 1, 0x90, len - 1);     /* nop padding, never executed */
+}
+
+const char *ukvm_patch_kind_name(unsigned kind)
+{
+    switch (kind) {
+    case 0:                 return "none";
+    case UKVM_PATCH_RDTSC:  return "rdtsc";
+    case UKVM_PATCH_RDTSCP: return "rdtscp";
+    case UKVM_PATCH_RDRAND: return "rdrand";
+    case UKVM_PATCH_RDSEED: return "rdseed";
+    default:                return "unknown";
+    }
+}
