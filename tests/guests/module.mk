@@ -1,4 +1,38 @@
 # Freestanding test unikernels, built with the system gcc and no Solo5 code.
-GUESTS :=
+# `make guests` builds build/guests/NAME.elf for every NAME in GUESTS, from
+# tests/guests/NAME.c and the shared runtime in tests/guests/rt/.
+GUESTS := hello time blk net compute abort fault nullptr badcall loop hypercalls
 .PHONY: guests
-guests:
+guests: $(GUESTS:%=$(BUILD)/guests/%.elf)
+
+GUEST_SRC     := tests/guests
+GUEST_OUT     := $(BUILD)/guests
+GUEST_LDS     := $(GUEST_SRC)/rt/guest.ld
+GUEST_RT_OBJS := $(GUEST_OUT)/rt/start.o $(GUEST_OUT)/rt/rt.o
+GUEST_OPT     := -O2
+GUEST_CFLAGS   = -ffreestanding -nostdlib -fno-pic -no-pie -mno-red-zone \
+                 -fno-stack-protector -fcf-protection=none \
+                 -fno-asynchronous-unwind-tables -fno-unwind-tables \
+                 -fno-tree-loop-distribute-patterns -fno-omit-frame-pointer \
+                 $(GUEST_OPT) -g -Wall -Wextra -Werror \
+                 -Iinclude -I$(GUEST_SRC)/rt
+GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,$(GUEST_LDS) \
+                 -Wl,-z,max-page-size=0x1000 -Wl,--build-id=none \
+                 -Wl,-z,noexecstack
+
+# compute is for debugger tests: less optimisation, frame pointers.
+$(GUEST_OUT)/compute.o: GUEST_OPT := -O1
+
+$(GUEST_OUT)/%.o: $(GUEST_SRC)/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(GUEST_OUT)/%.o: $(GUEST_SRC)/%.S
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(GUEST_OUT)/%.elf: $(GUEST_OUT)/%.o $(GUEST_RT_OBJS) $(GUEST_LDS)
+	$(CC) $(GUEST_LDFLAGS) -o $@ $(GUEST_RT_OBJS) $<
+
+# Keep the objects (they are intermediate files of the pattern chain).
+.SECONDARY: $(GUESTS:%=$(GUEST_OUT)/%.o) $(GUEST_RT_OBJS)
