@@ -123,12 +123,26 @@ int ukvm_trace_writer_flush(struct ukvm_trace_writer *w, char *err, size_t errle
 int ukvm_trace_writer_close(struct ukvm_trace_writer *w, int exit_status,
         char *err, size_t errlen);
 
+/* Number of events appended so far. */
+uint64_t ukvm_trace_writer_event_count(const struct ukvm_trace_writer *w);
+
+/*
+ * Flush the pending events and close without writing a footer, leaving a
+ * cut-short trace as a killed recorder would (for tests and tools). Frees w
+ * in every case. Returns 0, or -1 with err set.
+ */
+int ukvm_trace_writer_abandon(struct ukvm_trace_writer *w, char *err, size_t errlen);
+
 /* ---- reading ---- */
 
 struct ukvm_trace_reader;
 
 /* Open and validate the header. NULL with a one-line message on failure. */
 struct ukvm_trace_reader *ukvm_trace_reader_open(const char *path,
+        char *err, size_t errlen);
+
+/* As ukvm_trace_reader_open, from a buffer (copied; the caller keeps its own). */
+struct ukvm_trace_reader *ukvm_trace_reader_open_mem(const void *data, size_t len,
         char *err, size_t errlen);
 
 /* The header; valid while the reader is open. */
@@ -154,6 +168,23 @@ struct ukvm_trace_end {
 
 /* After next() returned 0: how the trace ended. */
 void ukvm_trace_reader_end(const struct ukvm_trace_reader *r, struct ukvm_trace_end *out);
+
+/*
+ * Where the event last returned by next() sits in the file (for statistics):
+ * its record's size and its frame's compressed and decompressed sizes.
+ */
+struct ukvm_trace_event_info {
+    uint32_t record_bytes;      /* the event's record (tag, length, payload) */
+    uint64_t frame_offset;      /* file offset of its frame */
+    uint64_t frame_bytes;       /* the frame's compressed size */
+    uint64_t frame_raw_bytes;   /* the frame's decompressed size */
+    uint64_t frame_event_bytes; /* frame_raw_bytes minus the frame record */
+    uint64_t frame_elapsed_ns;  /* the frame record's time since the start */
+    uint64_t header_bytes;      /* compressed size of the header frame */
+    uint64_t file_bytes;        /* size of the whole file */
+};
+void ukvm_trace_reader_event_info(const struct ukvm_trace_reader *r,
+        struct ukvm_trace_event_info *out);
 
 /*
  * Saving and restoring the read position (for checkpoints): an opaque value

@@ -1,0 +1,581 @@
+/*
+ * Trace reader: maps the file, validates the header frame, then decodes event
+ * frames one at a time (docs/trace-format.md). Every count and length read
+ * from the file is checked against what is left before it is used, so a
+ * hostile file is an error message, never a crash, a hang or a huge
+ * allocation.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zstd.h>
+#include <zstd_errors.h>
+
+#include "trace_codec.h"
+
+enum { ST_READING, ST_END, ST_CUT, ST_ERR };
+
+struct frame_known {
+    uint64_t off, csize, first_event, elapsed_ns;
+};
+
+struct ukvm_trace_reader {
+    const uint8_t *data;
+    size_t len;
+    bool mapped;
+
+    uint8_t *hdr_buf;               /* the first frame's content (kernel points here) */
+    struct trace_header_store hs;
+    size_t events_start;            /* file offset of the first frame after the header */
+    size_t hdr_csize;
+    ZSTD_DCtx *dctx;
+
+    /* current frame */
+    size_t fr_off, fr_csize;        /* when !fr_loaded, fr_off is the next frame to load */
+    bool fr_loaded;
+    uint8_t *buf;
+    size_t buf_cap, buf_len, buf_pos;
+    size_t frame_rec_len;           /* bytes of the frame record at the start of buf */
+    uint64_t fr_elapsed;
+
+    uint64_t evno;
+    struct trace_delta d;
+    uint32_t last_rec_len;
+    uint64_t last_rec_frame;        /* frame offset of the last event returned */
+
+    int state;
+    char errmsg[256];
+    struct ukvm_trace_end end;
+    uint64_t id;                    /* tags positions from this reader */
+
+    struct frame_known *fk;         /* event frames walked so far, in file order */
+    size_t n_fk, cap_fk;
+};
+
+/* One parsed record of a frame's start. */
+struct first_rec {
+    uint8_t tag;
+    uint64_t first_event, elapsed_ns;   /* TAG_FRAME */
+    const uint8_t *payload;             /* TAG_FOOTER */
+    size_t payload_len;
+};
+
+static int set_err(struct ukvm_trace_reader *r, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int set_err(struct ukvm_trace_reader *r, char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->errmsg, sizeof r->errmsg, fmt, ap);
+    va_end(ap);
+    r->state = ST_ERR;
+    if (err && errlen)
+        snprintf(err, errlen, "%s", r->errmsg);
+    return -1;
+}
+
+static void set_cut(struct ukvm_trace_reader *r, size_t valid)
+{
+    r->state = ST_CUT;
+    r->end.complete = false;
+    r->end.events = r->evno;
+    r->end.exit_status = 0;
+    r->end.elapsed_ns = r->n_fk ? r->fk[r->n_fk - 1].elapsed_ns : 0;
+    r->end.valid_bytes = valid;
+}
+
+static const char *zstd_err_text(size_t code)
+{
+    if (ZSTD_getErrorCode(code) == ZSTD_error_checksum_wrong)
+        return "checksum mismatch";
+    return ZSTD_getErrorName(code);
+}
+
+/*
+ * Decompresses the frame at `off` into buf. Returns 1 when loaded, 0 when the
+ * file ends inside it (cut short), -1 on corruption (message in r->errmsg).
+ */
+static int load_frame(struct ukvm_trace_reader *r, size_t off, char *err, size_t errlen)
+{
+    const uint8_t *p = r->data + off;
+    size_t left = r->len - off;
+    size_t cs = ZSTD_findFrameCompressedSize(p, left);
+    if (ZSTD_isError(cs)) {
+        if (ZSTD_getErrorCode(cs) == ZSTD_error_srcSize_wrong)
+            return 0;
+        return set_err(r, err, errlen, "corrupt trace at byte %zu (before event %llu): %s",
+                off, (unsigned long long)r->evno, zstd_err_text(cs));
+    }
+    if (cs > left)
+        return 0;
+    unsigned long long content = ZSTD_getFrameContentSize(p, cs);
+    if (content == ZSTD_CONTENTSIZE_ERROR || content == ZSTD_CONTENTSIZE_UNKNOWN ||
+            content == 0 || content > TRACE_MAX_FRAME_CONTENT)
+        return set_err(r, err, errlen, "corrupt trace at byte %zu (before event %llu): "
+                "bad frame content size", off, (unsigned long long)r->evno);
+    if (content > r->buf_cap) {
+        uint8_t *nb = realloc(r->buf, content);
+        if (!nb)
+            return set_err(r, err, errlen, "out of memory");
+        r->buf = nb;
+        r->buf_cap = content;
+    }
+    r->fr_loaded = false;
+    size_t got = ZSTD_decompressDCtx(r->dctx, r->buf, content, p, cs);
+    if (ZSTD_isError(got) || got != content)
+        return set_err(r, err, errlen, "corrupt trace at byte %zu (before event %llu): %s",
+                off, (unsigned long long)r->evno,
+                ZSTD_isError(got) ? zstd_err_text(got) : "frame content size mismatch");
+    r->fr_off = off;
+    r->fr_csize = cs;
+    r->fr_loaded = true;
+    r->buf_len = content;
+    r->buf_pos = 0;
+    return 1;
+}
+
+/* Reads the record at buf_pos: tag and payload bounds. */
+static int read_record(struct ukvm_trace_reader *r, uint8_t *tag, const uint8_t **payload,
+        size_t *plen, char *err, size_t errlen)
+{
+    size_t at = r->buf_pos;
+    uint64_t l;
+    size_t n = varint_get(r->buf + at + 1, r->buf_len - at - 1, &l);
+    if (!n || l > r->buf_len - at - 1 - n)
+        return set_err(r, err, errlen, "corrupt trace at byte %zu (event %llu): "
+                "malformed record at offset %zu of the frame", r->fr_off,
+                (unsigned long long)r->evno, at);
+    *tag = r->buf[at];
+    *payload = r->buf + at + 1 + n;
+    *plen = (size_t)l;
+    r->buf_pos = at + 1 + n + (size_t)l;
+    return 0;
+}
+
+/* Parses the record that opens a freshly loaded frame. */
+static int frame_start(struct ukvm_trace_reader *r, struct first_rec *fr, char *err, size_t errlen)
+{
+    const uint8_t *payload;
+    size_t plen;
+    if (read_record(r, &fr->tag, &payload, &plen, err, errlen) < 0)
+        return -1;
+    fr->payload = payload;
+    fr->payload_len = plen;
+    if (fr->tag == TAG_FRAME) {
+        struct ibuf in = { .p = payload, .len = plen };
+        fr->first_event = ibuf_varint(&in);
+        fr->elapsed_ns = ibuf_varint(&in);
+        if (in.bad)
+            return set_err(r, err, errlen, "corrupt trace at byte %zu (event %llu): "
+                    "malformed frame record", r->fr_off, (unsigned long long)r->evno);
+        r->frame_rec_len = r->buf_pos;
+        r->fr_elapsed = fr->elapsed_ns;
+        return 0;
+    }
+    if (fr->tag == TAG_FOOTER)
+        return 0;
+    return set_err(r, err, errlen, "corrupt trace at byte %zu (event %llu): frame starts "
+            "with record tag 0x%02x", r->fr_off, (unsigned long long)r->evno, fr->tag);
+}
+
+static int remember_frame(struct ukvm_trace_reader *r, const struct first_rec *fr,
+        char *err, size_t errlen)
+{
+    if (r->n_fk && r->fk[r->n_fk - 1].off >= r->fr_off)
+        return 0;           /* seen before (after a seek back) */
+    if (r->n_fk == r->cap_fk) {
+        size_t cap = r->cap_fk ? r->cap_fk * 2 : 64;
+        struct frame_known *fk = realloc(r->fk, cap * sizeof *fk);
+        if (!fk)
+            return set_err(r, err, errlen, "out of memory");
+        r->fk = fk;
+        r->cap_fk = cap;
+    }
+    r->fk[r->n_fk++] = (struct frame_known){ r->fr_off, r->fr_csize, fr->first_event,
+        fr->elapsed_ns };
+    return 0;
+}
+
+static int footer(struct ukvm_trace_reader *r, const struct first_rec *fr, char *err, size_t errlen)
+{
+    struct ibuf in = { .p = fr->payload, .len = fr->payload_len };
+    size_t at = r->fr_off;
+    uint64_t count = ibuf_varint(&in);
+    int64_t status = zz_dec(ibuf_varint(&in));
+    uint64_t elapsed = ibuf_varint(&in);
+    uint64_t n = ibuf_varint(&in);
+    if (in.bad)
+        return set_err(r, err, errlen, "corrupt trace at byte %zu: malformed footer", at);
+    if (count != r->evno)
+        return set_err(r, err, errlen, "corrupt trace at byte %zu: the footer counts %llu events, "
+                "the frames hold %llu", at, (unsigned long long)count, (unsigned long long)r->evno);
+    if (n != r->n_fk)
+        return set_err(r, err, errlen, "corrupt trace at byte %zu: the footer indexes %llu frames, "
+                "the file holds %zu", at, (unsigned long long)n, r->n_fk);
+    uint64_t off = 0, first = 0;
+    for (size_t i = 0; i < r->n_fk; i++) {
+        off += ibuf_varint(&in);
+        first += ibuf_varint(&in);
+        if (in.bad || off != r->fk[i].off || first != r->fk[i].first_event)
+            return set_err(r, err, errlen, "corrupt trace at byte %zu: the footer's frame index "
+                    "does not match frame %zu", at, i);
+    }
+    /* Later minor versions may append fields: ignored. Only optional
+     * records may follow the footer in its frame. */
+    while (r->buf_pos < r->buf_len) {
+        uint8_t tag;
+        const uint8_t *payload;
+        size_t plen;
+        if (read_record(r, &tag, &payload, &plen, err, errlen) < 0)
+            return -1;
+        if (tag < TAG_OPT_MIN || tag > TAG_OPT_MAX)
+            return set_err(r, err, errlen, "corrupt trace at byte %zu: record tag 0x%02x after "
+                    "the footer", at, tag);
+    }
+    if (r->fr_off + r->fr_csize != r->len)
+        return set_err(r, err, errlen, "corrupt trace: %zu bytes of data after the footer at byte %zu",
+                r->len - r->fr_off - r->fr_csize, r->fr_off + r->fr_csize);
+    if (status < INT32_MIN || status > INT32_MAX)
+        return set_err(r, err, errlen, "corrupt trace at byte %zu: bad exit status", at);
+    r->state = ST_END;
+    r->end.complete = true;
+    r->end.events = r->evno;
+    r->end.exit_status = (int)status;
+    r->end.elapsed_ns = elapsed;
+    r->end.valid_bytes = r->len;
+    return 0;
+}
+
+int ukvm_trace_reader_next(struct ukvm_trace_reader *r, struct ukvm_event *ev,
+        char *err, size_t errlen)
+{
+    for (;;) {
+        if (r->state == ST_END || r->state == ST_CUT)
+            return 0;
+        if (r->state == ST_ERR) {
+            if (err && errlen)
+                snprintf(err, errlen, "%s", r->errmsg);
+            return -1;
+        }
+        if (r->fr_loaded && r->buf_pos == r->buf_len) {
+            r->fr_off += r->fr_csize;
+            r->fr_loaded = false;
+        }
+        if (!r->fr_loaded) {
+            if (r->fr_off == r->len) {
+                set_cut(r, r->fr_off);          /* no footer */
+                return 0;
+            }
+            int rc = load_frame(r, r->fr_off, err, errlen);
+            if (rc < 0)
+                return -1;
+            if (rc == 0) {
+                set_cut(r, r->fr_off);          /* the last frame is incomplete */
+                return 0;
+            }
+            struct first_rec fr;
+            if (frame_start(r, &fr, err, errlen) < 0)
+                return -1;
+            if (fr.tag == TAG_FOOTER) {
+                if (footer(r, &fr, err, errlen) < 0)
+                    return -1;
+                continue;
+            }
+            if (fr.first_event != r->evno)
+                return set_err(r, err, errlen, "corrupt trace at byte %zu: frame starts at event "
+                        "%llu, expected %llu", r->fr_off, (unsigned long long)fr.first_event,
+                        (unsigned long long)r->evno);
+            memset(&r->d, 0, sizeof r->d);
+            if (remember_frame(r, &fr, err, errlen) < 0)
+                return -1;
+            continue;
+        }
+
+        size_t at = r->buf_pos;
+        uint8_t tag;
+        const uint8_t *payload;
+        size_t plen;
+        if (read_record(r, &tag, &payload, &plen, err, errlen) < 0)
+            return -1;
+        if (tag & TAG_EVENT) {
+            const char *why = trace_event_decode(tag & 0x7fu, payload, plen, &r->d, ev);
+            if (why) {
+                r->buf_pos = at;
+                return set_err(r, err, errlen, "corrupt trace at byte %zu (event %llu): %s",
+                        r->fr_off, (unsigned long long)r->evno, why);
+            }
+            r->last_rec_len = (uint32_t)(r->buf_pos - at);
+            r->last_rec_frame = r->fr_off;
+            r->evno++;
+            return 1;
+        }
+        if (tag >= TAG_OPT_MIN && tag <= TAG_OPT_MAX)
+            continue;
+        r->buf_pos = at;
+        return set_err(r, err, errlen, "corrupt trace at byte %zu (event %llu): unexpected record "
+                "tag 0x%02x", r->fr_off, (unsigned long long)r->evno, tag);
+    }
+}
+
+/* ---- opening ---- */
+
+static struct ukvm_trace_reader *open_data(struct ukvm_trace_reader *r, char *err, size_t errlen)
+{
+    static uint64_t counter;
+    r->id = 0x75747263ull << 32 ^ (uint64_t)(uintptr_t)r ^ ++counter * 0x9e3779b97f4a7c15ull;
+    r->dctx = ZSTD_createDCtx();
+    if (!r->dctx) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (r->len < 4 ||
+            (r->data[0] | r->data[1] << 8 | r->data[2] << 16 | (uint32_t)r->data[3] << 24) !=
+            ZSTD_MAGICNUMBER) {
+        snprintf(err, errlen, "not a ukvm trace (not a zstd file)");
+        goto fail;
+    }
+    size_t cs = ZSTD_findFrameCompressedSize(r->data, r->len);
+    if (ZSTD_isError(cs)) {
+        if (ZSTD_getErrorCode(cs) == ZSTD_error_srcSize_wrong)
+            snprintf(err, errlen, "the trace is cut short inside its header (%zu bytes)", r->len);
+        else
+            snprintf(err, errlen, "corrupt trace header frame: %s", zstd_err_text(cs));
+        goto fail;
+    }
+    unsigned long long content = ZSTD_getFrameContentSize(r->data, cs);
+    if (content == ZSTD_CONTENTSIZE_ERROR || content == ZSTD_CONTENTSIZE_UNKNOWN ||
+            content > TRACE_MAX_FRAME_CONTENT) {
+        snprintf(err, errlen, "corrupt trace header frame: bad content size");
+        goto fail;
+    }
+    if (content < TRACE_PREAMBLE_LEN) {
+        snprintf(err, errlen, "not a ukvm trace (bad magic)");
+        goto fail;
+    }
+    r->hdr_buf = malloc(content);
+    if (!r->hdr_buf) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    size_t got = ZSTD_decompressDCtx(r->dctx, r->hdr_buf, content, r->data, cs);
+    if (ZSTD_isError(got) || got != content) {
+        /* Say what the magic says first: a newer trace is worth naming. */
+        snprintf(err, errlen, "corrupt trace header frame: %s",
+                ZSTD_isError(got) ? zstd_err_text(got) : "content size mismatch");
+        goto fail;
+    }
+    if (trace_header_decode(r->hdr_buf, content, &r->hs, err, errlen) < 0)
+        goto fail;
+    r->events_start = cs;
+    r->hdr_csize = cs;
+    r->fr_off = cs;
+    r->state = ST_READING;
+    return r;
+fail:
+    ukvm_trace_reader_close(r);
+    return NULL;
+}
+
+struct ukvm_trace_reader *ukvm_trace_reader_open(const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: not a regular file", path);
+        close(fd);
+        return NULL;
+    }
+    if (st.st_size == 0) {
+        snprintf(err, errlen, "%s: empty file", path);
+        close(fd);
+        return NULL;
+    }
+    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct ukvm_trace_reader *r = calloc(1, sizeof *r);
+    if (!r) {
+        munmap(m, (size_t)st.st_size);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    r->data = m;
+    r->len = (size_t)st.st_size;
+    r->mapped = true;
+    return open_data(r, err, errlen);
+}
+
+struct ukvm_trace_reader *ukvm_trace_reader_open_mem(const void *data, size_t len,
+        char *err, size_t errlen)
+{
+    struct ukvm_trace_reader *r = calloc(1, sizeof *r);
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!r || !copy) {
+        free(r);
+        free(copy);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (len)
+        memcpy(copy, data, len);
+    r->data = copy;
+    r->len = len;
+    return open_data(r, err, errlen);
+}
+
+void ukvm_trace_reader_close(struct ukvm_trace_reader *r)
+{
+    if (!r)
+        return;
+    if (r->mapped)
+        munmap((void *)r->data, r->len);
+    else
+        free((void *)r->data);
+    trace_header_store_free(&r->hs);
+    free(r->hdr_buf);
+    free(r->buf);
+    free(r->fk);
+    ZSTD_freeDCtx(r->dctx);
+    free(r);
+}
+
+const struct ukvm_trace_header *ukvm_trace_reader_header(const struct ukvm_trace_reader *r)
+{
+    return &r->hs.h;
+}
+
+uint64_t ukvm_trace_reader_event_number(const struct ukvm_trace_reader *r)
+{
+    return r->evno;
+}
+
+void ukvm_trace_reader_end(const struct ukvm_trace_reader *r, struct ukvm_trace_end *out)
+{
+    if (r->state == ST_END || r->state == ST_CUT) {
+        *out = r->end;
+        return;
+    }
+    memset(out, 0, sizeof *out);
+    out->events = r->evno;
+    out->elapsed_ns = r->n_fk ? r->fk[r->n_fk - 1].elapsed_ns : 0;
+    out->valid_bytes = r->fr_loaded ? r->fr_off + r->fr_csize : r->fr_off;
+}
+
+void ukvm_trace_reader_event_info(const struct ukvm_trace_reader *r,
+        struct ukvm_trace_event_info *out)
+{
+    memset(out, 0, sizeof *out);
+    out->record_bytes = r->last_rec_len;
+    out->frame_offset = r->last_rec_frame;
+    if (r->fr_loaded && r->fr_off == r->last_rec_frame) {
+        out->frame_bytes = r->fr_csize;
+        out->frame_raw_bytes = r->buf_len;
+        out->frame_event_bytes = r->buf_len - r->frame_rec_len;
+        out->frame_elapsed_ns = r->fr_elapsed;
+    }
+    out->header_bytes = r->hdr_csize;
+    out->file_bytes = r->len;
+}
+
+/* ---- positions ---- */
+
+enum { POS_OFF, POS_INNER, POS_EVNO, POS_RIP, POS_TSC, POS_WALL, POS_ID, POS_STATE };
+#define POS_NOT_LOADED UINT64_MAX
+
+void ukvm_trace_reader_tell(const struct ukvm_trace_reader *r, struct ukvm_trace_pos *pos)
+{
+    uint64_t *o = pos->opaque;
+    o[POS_OFF] = r->fr_off;
+    o[POS_INNER] = r->fr_loaded ? r->buf_pos : POS_NOT_LOADED;
+    o[POS_EVNO] = r->evno;
+    o[POS_RIP] = r->d.rip;
+    o[POS_TSC] = r->d.tsc;
+    o[POS_WALL] = r->d.wall;
+    o[POS_ID] = r->id;
+    o[POS_STATE] = r->state == ST_END ? ST_END : ST_READING;
+}
+
+static const struct frame_known *find_frame(const struct ukvm_trace_reader *r, uint64_t off)
+{
+    size_t lo = 0, hi = r->n_fk;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->fk[mid].off == off)
+            return &r->fk[mid];
+        if (r->fk[mid].off < off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+int ukvm_trace_reader_seek(struct ukvm_trace_reader *r, const struct ukvm_trace_pos *pos)
+{
+    const uint64_t *o = pos->opaque;
+    if (o[POS_ID] != r->id)
+        return -1;
+    if (o[POS_STATE] == ST_END) {
+        if (!r->end.complete)
+            return -1;
+        r->state = ST_END;
+        r->evno = r->end.events;
+        return 0;
+    }
+    if (o[POS_STATE] != ST_READING)
+        return -1;
+    uint64_t off = o[POS_OFF];
+    if (o[POS_INNER] == POS_NOT_LOADED) {
+        /* between frames: the header's end, a known frame, or just after one */
+        bool ok = off == r->events_start;
+        const struct frame_known *f = find_frame(r, off);
+        if (f && f->first_event == o[POS_EVNO])
+            ok = true;
+        for (size_t i = 0; !ok && i < r->n_fk; i++)
+            ok = r->fk[i].off + r->fk[i].csize == off;
+        if (!ok || off > r->len)
+            return -1;
+        r->fr_loaded = false;
+        r->fr_off = (size_t)off;
+    } else {
+        const struct frame_known *f = find_frame(r, off);
+        if (!f || o[POS_EVNO] < f->first_event)
+            return -1;
+        if (!r->fr_loaded || r->fr_off != off) {
+            /* The frame decoded before, so this fails only if the file
+             * changed under us; the reader is then unusable. */
+            struct first_rec fr;
+            if (load_frame(r, (size_t)off, NULL, 0) != 1 ||
+                    frame_start(r, &fr, NULL, 0) < 0 || fr.tag != TAG_FRAME) {
+                r->fr_loaded = false;
+                set_err(r, NULL, 0, "seek: the trace frame at byte %llu no longer decodes",
+                        (unsigned long long)off);
+                return -1;
+            }
+        }
+        if (o[POS_INNER] < r->frame_rec_len || o[POS_INNER] > r->buf_len)
+            return -1;
+        r->buf_pos = (size_t)o[POS_INNER];
+    }
+    r->evno = o[POS_EVNO];
+    r->d.rip = o[POS_RIP];
+    r->d.tsc = o[POS_TSC];
+    r->d.wall = o[POS_WALL];
+    r->state = ST_READING;
+    return 0;
+}

@@ -1,0 +1,289 @@
+/*
+ * Trace writer: buffers encoded event records and writes them as independent
+ * zstd frames (docs/trace-format.md). A frame goes to the file in one write()
+ * sequence, so a recorder killed at any moment leaves a file that reads up to
+ * its last complete frame.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zstd.h>
+
+#include "trace_codec.h"
+
+/* Room kept at the start of the pending buffer for the frame record. */
+#define FRAME_RESERVE 32u
+
+struct frame_ix {
+    uint64_t off, first_event;
+};
+
+struct ukvm_trace_writer {
+    int fd;
+    ZSTD_CCtx *cctx;
+    struct obuf pend;           /* FRAME_RESERVE bytes, then event records */
+    struct obuf cbuf;           /* compressed output */
+    uint64_t events;            /* events appended so far */
+    uint64_t frame_first;       /* number of the first pending event */
+    uint32_t pend_events;
+    struct trace_delta delta;
+    uint64_t start_ns;          /* CLOCK_MONOTONIC at open */
+    uint64_t last_flush_coarse; /* CLOCK_MONOTONIC_COARSE at the last flush */
+    uint64_t file_off;          /* bytes written so far (all complete frames) */
+    struct frame_ix *ix;
+    size_t n_ix, cap_ix;
+    bool broken;                /* a write failed: the file ends at file_off */
+};
+
+static uint64_t now_ns(clockid_t c)
+{
+    struct timespec ts;
+    clock_gettime(c, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int write_all(struct ukvm_trace_writer *w, const uint8_t *p, size_t n,
+        char *err, size_t errlen)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = write(w->fd, p + done, n - done);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            int e = r < 0 ? errno : ENOSPC;
+            snprintf(err, errlen, "writing the trace: %s", strerror(e));
+            /* Drop the partial frame so that the file stays readable. */
+            if (done && ftruncate(w->fd, (off_t)w->file_off) == 0)
+                (void)lseek(w->fd, (off_t)w->file_off, SEEK_SET);
+            w->broken = true;
+            return -1;
+        }
+        done += (size_t)r;
+    }
+    return 0;
+}
+
+/* Compresses content as one frame and writes it. */
+static int put_frame(struct ukvm_trace_writer *w, const uint8_t *content, size_t len,
+        char *err, size_t errlen)
+{
+    size_t bound = ZSTD_compressBound(len);
+    w->cbuf.len = 0;
+    if (!obuf_reserve(&w->cbuf, bound)) {
+        snprintf(err, errlen, "out of memory compressing a trace frame");
+        return -1;
+    }
+    size_t c = ZSTD_compress2(w->cctx, w->cbuf.p, bound, content, len);
+    if (ZSTD_isError(c)) {
+        snprintf(err, errlen, "compressing a trace frame: %s", ZSTD_getErrorName(c));
+        return -1;
+    }
+    if (write_all(w, w->cbuf.p, c, err, errlen) < 0)
+        return -1;
+    w->file_off += c;
+    return 0;
+}
+
+static void reset_pending(struct ukvm_trace_writer *w)
+{
+    w->pend.len = FRAME_RESERVE;
+    w->pend_events = 0;
+    w->frame_first = w->events;
+    memset(&w->delta, 0, sizeof w->delta);
+}
+
+struct ukvm_trace_writer *ukvm_trace_writer_open(const char *path, bool force,
+        const struct ukvm_trace_header *h, char *err, size_t errlen)
+{
+    struct ukvm_trace_writer *w = calloc(1, sizeof *w);
+    struct obuf hdr = { 0 };
+    if (!w) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    w->fd = -1;
+
+    uint8_t sum[32];
+    trace_sha256(h->kernel ? (const void *)h->kernel : "", h->kernel_len, sum);
+    if (trace_header_encode(&hdr, h, sum, err, errlen) < 0)
+        goto fail;
+
+    w->cctx = ZSTD_createCCtx();
+    if (!w->cctx || !obuf_reserve(&w->pend, FRAME_RESERVE + 4096)) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, TRACE_ZSTD_LEVEL);
+    ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
+    ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_contentSizeFlag, 1);
+
+    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL);
+    w->fd = open(path, flags, 0644);
+    if (w->fd < 0) {
+        if (errno == EEXIST)
+            snprintf(err, errlen, "%s already exists (not overwriting it)", path);
+        else
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (put_frame(w, hdr.p, hdr.len, err, errlen) < 0) {
+        unlink(path);
+        goto fail;
+    }
+    obuf_free(&hdr);
+    w->start_ns = now_ns(CLOCK_MONOTONIC);
+    w->last_flush_coarse = now_ns(CLOCK_MONOTONIC_COARSE);
+    reset_pending(w);
+    return w;
+
+fail:
+    obuf_free(&hdr);
+    if (w->fd >= 0)
+        close(w->fd);
+    ZSTD_freeCCtx(w->cctx);
+    obuf_free(&w->pend);
+    free(w);
+    return NULL;
+}
+
+int ukvm_trace_writer_flush(struct ukvm_trace_writer *w, char *err, size_t errlen)
+{
+    if (w->broken) {
+        snprintf(err, errlen, "the trace is unusable after an earlier write error");
+        return -1;
+    }
+    w->last_flush_coarse = now_ns(CLOCK_MONOTONIC_COARSE);
+    if (!w->pend_events)
+        return 0;
+    if (w->n_ix == w->cap_ix) {
+        size_t cap = w->cap_ix ? w->cap_ix * 2 : 64;
+        struct frame_ix *ix = realloc(w->ix, cap * sizeof *ix);
+        if (!ix) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        w->ix = ix;
+        w->cap_ix = cap;
+    }
+
+    /* The frame record, right-aligned in the reserved room. */
+    uint64_t elapsed = now_ns(CLOCK_MONOTONIC) - w->start_ns;
+    uint8_t rec[FRAME_RESERVE];
+    size_t pl = varint_len(w->frame_first) + varint_len(elapsed);
+    size_t n = 0;
+    rec[n++] = TAG_FRAME;
+    n += varint_put(rec + n, pl);
+    n += varint_put(rec + n, w->frame_first);
+    n += varint_put(rec + n, elapsed);
+    uint8_t *content = w->pend.p + FRAME_RESERVE - n;
+    memcpy(content, rec, n);
+
+    uint64_t off = w->file_off;
+    if (put_frame(w, content, w->pend.len - FRAME_RESERVE + n, err, errlen) < 0)
+        return -1;
+    w->ix[w->n_ix].off = off;
+    w->ix[w->n_ix].first_event = w->frame_first;
+    w->n_ix++;
+    reset_pending(w);
+    return 0;
+}
+
+int ukvm_trace_writer_event(struct ukvm_trace_writer *w,
+        const struct ukvm_event *ev, char *err, size_t errlen)
+{
+    if (w->broken) {
+        snprintf(err, errlen, "the trace is unusable after an earlier write error");
+        return -1;
+    }
+    const char *why = trace_event_check(ev);
+    if (why) {
+        snprintf(err, errlen, "event %llu (%s, kind %u): %s",
+                (unsigned long long)w->events, ukvm_event_kind_name(ev->kind), ev->kind, why);
+        return -1;
+    }
+    /* Keep every frame under the readers' size cap. */
+    if (w->pend_events && w->pend.len + ev->data_len + 128 > TRACE_MAX_FRAME_CONTENT &&
+            ukvm_trace_writer_flush(w, err, errlen) < 0)
+        return -1;
+    trace_event_encode(&w->pend, &w->delta, ev);
+    if (w->pend.oom) {
+        snprintf(err, errlen, "out of memory buffering trace events");
+        w->pend.oom = false;
+        return -1;
+    }
+    w->events++;
+    w->pend_events++;
+    if (w->pend_events >= TRACE_FLUSH_EVENTS || w->pend.len - FRAME_RESERVE >= TRACE_FLUSH_BYTES ||
+            now_ns(CLOCK_MONOTONIC_COARSE) - w->last_flush_coarse >= TRACE_FLUSH_NS)
+        return ukvm_trace_writer_flush(w, err, errlen);
+    return 0;
+}
+
+uint64_t ukvm_trace_writer_event_count(const struct ukvm_trace_writer *w)
+{
+    return w->events;
+}
+
+static void writer_free(struct ukvm_trace_writer *w)
+{
+    ZSTD_freeCCtx(w->cctx);
+    obuf_free(&w->pend);
+    obuf_free(&w->cbuf);
+    free(w->ix);
+    free(w);
+}
+
+static int finish_fd(struct ukvm_trace_writer *w, int rc, char *err, size_t errlen)
+{
+    if (close(w->fd) < 0 && rc == 0) {
+        snprintf(err, errlen, "closing the trace: %s", strerror(errno));
+        rc = -1;
+    }
+    writer_free(w);
+    return rc;
+}
+
+int ukvm_trace_writer_close(struct ukvm_trace_writer *w, int exit_status,
+        char *err, size_t errlen)
+{
+    if (ukvm_trace_writer_flush(w, err, errlen) < 0)
+        return finish_fd(w, -1, err, errlen);
+
+    struct obuf p = { 0 };
+    obuf_varint(&p, w->events);
+    obuf_varint(&p, zz_enc(exit_status));
+    obuf_varint(&p, now_ns(CLOCK_MONOTONIC) - w->start_ns);
+    obuf_varint(&p, w->n_ix);
+    uint64_t prev_off = 0, prev_ev = 0;
+    for (size_t i = 0; i < w->n_ix; i++) {
+        obuf_varint(&p, w->ix[i].off - prev_off);
+        obuf_varint(&p, w->ix[i].first_event - prev_ev);
+        prev_off = w->ix[i].off;
+        prev_ev = w->ix[i].first_event;
+    }
+    struct obuf rec = { 0 };
+    trace_record_begin(&rec, TAG_FOOTER, p.len);
+    obuf_bytes(&rec, p.p, p.len);
+    int rc = 0;
+    if (p.oom || rec.oom) {
+        snprintf(err, errlen, "out of memory writing the trace footer");
+        rc = -1;
+    } else {
+        rc = put_frame(w, rec.p, rec.len, err, errlen);
+    }
+    obuf_free(&p);
+    obuf_free(&rec);
+    return finish_fd(w, rc, err, errlen);
+}
+
+int ukvm_trace_writer_abandon(struct ukvm_trace_writer *w, char *err, size_t errlen)
+{
+    int rc = ukvm_trace_writer_flush(w, err, errlen);
+    return finish_fd(w, rc, err, errlen);
+}
