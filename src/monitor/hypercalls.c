@@ -1,0 +1,208 @@
+/*
+ * The guest-facing side of the eight hvt hypercalls, written once for all
+ * modes: check the guest's arguments, build a struct ukvm_io, let the event
+ * source service it, and write the results back into the guest's struct.
+ *
+ * A wild pointer or length is a guest error that stops the guest (exit
+ * status 1, like Solo5's tender); a bad handle, offset or length for a
+ * device is the guest's own problem and gets HVT_EINVAL.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "monitor/monitor.h"
+
+static const char *const hypercall_names[HVT_HYPERCALL_MAX] = {
+    [HVT_HYPERCALL_WALLTIME] = "walltime",
+    [HVT_HYPERCALL_PUTS] = "puts",
+    [HVT_HYPERCALL_POLL] = "poll",
+    [HVT_HYPERCALL_BLOCK_WRITE] = "block_write",
+    [HVT_HYPERCALL_BLOCK_READ] = "block_read",
+    [HVT_HYPERCALL_NET_WRITE] = "net_write",
+    [HVT_HYPERCALL_NET_READ] = "net_read",
+    [HVT_HYPERCALL_HALT] = "halt",
+};
+
+static const size_t hypercall_struct_size[HVT_HYPERCALL_MAX] = {
+    [HVT_HYPERCALL_WALLTIME] = sizeof(struct hvt_hc_walltime),
+    [HVT_HYPERCALL_PUTS] = sizeof(struct hvt_hc_puts),
+    [HVT_HYPERCALL_POLL] = sizeof(struct hvt_hc_poll),
+    [HVT_HYPERCALL_BLOCK_WRITE] = sizeof(struct hvt_hc_block_write),
+    [HVT_HYPERCALL_BLOCK_READ] = sizeof(struct hvt_hc_block_read),
+    [HVT_HYPERCALL_NET_WRITE] = sizeof(struct hvt_hc_net_write),
+    [HVT_HYPERCALL_NET_READ] = sizeof(struct hvt_hc_net_read),
+    [HVT_HYPERCALL_HALT] = sizeof(struct hvt_hc_halt),
+};
+
+static int guest_error(struct monitor *m, uint64_t rip, const char *what, unsigned nr,
+        uint64_t addr, uint64_t len)
+{
+    ukvm_err("guest error: %s: %s 0x%llx (length 0x%llx) lies outside guest memory (rip 0x%llx)",
+            hypercall_names[nr], what, (unsigned long long)addr, (unsigned long long)len,
+            (unsigned long long)rip);
+    m->exit_status = UKVM_EXIT_MONITOR_ERROR;
+    return -1;
+}
+
+static struct device *device_for(struct monitor *m, uint64_t handle, uint32_t type)
+{
+    if (handle >= HVT_MFT_MAX_ENTRIES)
+        return NULL;
+    struct device *d = m->by_handle[handle];
+    return d && d->type == type ? d : NULL;
+}
+
+/* Offset and length within the device's capacity, without overflow. */
+static bool block_range_ok(const struct device *d, uint64_t off, uint64_t len)
+{
+    return off <= d->capacity && len <= d->capacity - off;
+}
+
+static int service(struct monitor *m, struct ukvm_io *io)
+{
+    if (io->buf && m->src->wants_digest) {
+        uint64_t digest = ukvm_digest(io->buf, io->buf_len);
+        switch (io->ev.kind) {
+        case UKVM_EV_PUTS: io->ev.a[1] = digest; break;
+        case UKVM_EV_BLOCK_WRITE: io->ev.a[3] = digest; break;
+        case UKVM_EV_NET_WRITE: io->ev.a[2] = digest; break;
+        default: break;
+        }
+    }
+    return m->src->ops->service(m->src, io, &m->exit_status);
+}
+
+int hypercall_service(struct monitor *m, unsigned port, uint64_t gpa, uint64_t rip)
+{
+    if (port <= HVT_HYPERCALL_PIO_BASE || port >= HVT_HYPERCALL_PIO_BASE + HVT_HYPERCALL_MAX) {
+        ukvm_err("guest error: write to I/O port 0x%x is not a hypercall (rip 0x%llx)", port,
+                (unsigned long long)rip);
+        m->exit_status = UKVM_EXIT_MONITOR_ERROR;
+        return -1;
+    }
+    unsigned nr = port - HVT_HYPERCALL_PIO_BASE;
+    size_t size = hypercall_struct_size[nr];
+    if (!vm_range_ok(&m->vm, gpa, size))
+        return guest_error(m, rip, "argument struct at", nr, gpa, size);
+    uint8_t *arg = m->vm.mem + gpa;
+
+    struct ukvm_io io;
+    memset(&io, 0, sizeof(io));
+    io.ev.rip = rip;
+
+    switch (nr) {
+    case HVT_HYPERCALL_WALLTIME: {
+        struct hvt_hc_walltime t;
+        io.ev.kind = UKVM_EV_WALLTIME;
+        if (service(m, &io) < 0)
+            return -1;
+        t.nsecs = io.ev.a[0];
+        memcpy(arg, &t, sizeof(t));
+        return 0;
+    }
+    case HVT_HYPERCALL_PUTS: {
+        struct hvt_hc_puts t;
+        memcpy(&t, arg, sizeof(t));
+        if (!vm_range_ok(&m->vm, t.data, t.len))
+            return guest_error(m, rip, "data at", nr, t.data, t.len);
+        io.ev.kind = UKVM_EV_PUTS;
+        io.ev.a[0] = t.len;
+        io.buf = m->vm.mem + t.data;
+        io.buf_len = t.len;
+        return service(m, &io);
+    }
+    case HVT_HYPERCALL_POLL: {
+        struct hvt_hc_poll t;
+        memcpy(&t, arg, sizeof(t));
+        io.ev.kind = UKVM_EV_POLL;
+        io.ev.a[0] = t.timeout_nsecs;
+        if (service(m, &io) < 0)
+            return -1;
+        t.ready_set = io.ev.a[1];
+        t.ret = (int32_t)io.ev.a[2];
+        memcpy(arg, &t, sizeof(t));
+        return 0;
+    }
+    case HVT_HYPERCALL_BLOCK_WRITE:
+    case HVT_HYPERCALL_BLOCK_READ: {
+        struct hvt_hc_block_write t; /* same layout as block_read */
+        memcpy(&t, arg, sizeof(t));
+        struct device *d = device_for(m, t.handle, HVT_MFT_DEV_BLOCK_BASIC);
+        if (!d || !block_range_ok(d, t.offset, t.len)) {
+            t.ret = HVT_EINVAL;
+        } else {
+            if (!vm_range_ok(&m->vm, t.data, t.len))
+                return guest_error(m, rip, "data at", nr, t.data, t.len);
+            bool write = nr == HVT_HYPERCALL_BLOCK_WRITE;
+            io.ev.kind = write ? UKVM_EV_BLOCK_WRITE : UKVM_EV_BLOCK_READ;
+            io.ev.a[0] = t.handle;
+            io.ev.a[1] = t.offset;
+            io.ev.a[2] = t.len;
+            io.buf = m->vm.mem + t.data;
+            io.buf_len = t.len;
+            if (service(m, &io) < 0)
+                return -1;
+            t.ret = (int32_t)(write ? io.ev.a[4] : io.ev.a[3]);
+        }
+        memcpy(arg, &t, sizeof(t));
+        return 0;
+    }
+    case HVT_HYPERCALL_NET_WRITE: {
+        struct hvt_hc_net_write t;
+        memcpy(&t, arg, sizeof(t));
+        struct device *d = device_for(m, t.handle, HVT_MFT_DEV_NET_BASIC);
+        if (!d) {
+            t.ret = HVT_EINVAL;
+        } else {
+            if (!vm_range_ok(&m->vm, t.data, t.len))
+                return guest_error(m, rip, "data at", nr, t.data, t.len);
+            io.ev.kind = UKVM_EV_NET_WRITE;
+            io.ev.a[0] = t.handle;
+            io.ev.a[1] = t.len;
+            io.buf = m->vm.mem + t.data;
+            io.buf_len = t.len;
+            if (service(m, &io) < 0)
+                return -1;
+            t.ret = (int32_t)io.ev.a[3];
+        }
+        memcpy(arg, &t, sizeof(t));
+        return 0;
+    }
+    case HVT_HYPERCALL_NET_READ: {
+        struct hvt_hc_net_read t;
+        memcpy(&t, arg, sizeof(t));
+        struct device *d = device_for(m, t.handle, HVT_MFT_DEV_NET_BASIC);
+        if (!d) {
+            t.ret = HVT_EINVAL;
+        } else {
+            if (!vm_range_ok(&m->vm, t.data, t.len))
+                return guest_error(m, rip, "data at", nr, t.data, t.len);
+            io.ev.kind = UKVM_EV_NET_READ;
+            io.ev.a[0] = t.handle;
+            io.ev.a[1] = t.len;
+            io.buf = m->vm.mem + t.data;
+            io.buf_len = t.len;
+            if (service(m, &io) < 0)
+                return -1;
+            t.ret = (int32_t)io.ev.a[2];
+            if (t.ret == HVT_OK)
+                t.len = io.ev.a[3];
+        }
+        memcpy(arg, &t, sizeof(t));
+        return 0;
+    }
+    case HVT_HYPERCALL_HALT: {
+        struct hvt_hc_halt t;
+        memcpy(&t, arg, sizeof(t));
+        io.ev.kind = UKVM_EV_HALT;
+        io.ev.a[0] = (uint32_t)t.exit_status;
+        io.ev.a[1] = t.cookie;
+        if (service(m, &io) < 0)
+            return -1;
+        m->halted = true;
+        m->exit_status = t.exit_status & 0xff;
+        return 1;
+    }
+    }
+    return -1; /* not reached: the port check above covers every number */
+}

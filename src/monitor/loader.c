@@ -1,0 +1,42 @@
+/*
+ * Putting the kernel into guest memory: segments, zeroed bss, and the
+ * host-side write protection of text and read-only data that Solo5's tender
+ * applies (a guest store into its own text is a translation fault).
+ */
+#include <elf.h>
+#include <string.h>
+
+#include "monitor/monitor.h"
+
+/* True when a writable segment shares the page at `page`. */
+static bool page_has_writable(const struct kernel_image *k, uint64_t page)
+{
+    for (size_t i = 0; i < k->n_segments; i++) {
+        const struct elf_segment *s = &k->seg[i];
+        if ((s->flags & PF_W) && s->vaddr < page + 0x1000 && s->vaddr + s->memsz > page)
+            return true;
+    }
+    return false;
+}
+
+int kernel_load(struct monitor *m, char *err, size_t errlen)
+{
+    const struct kernel_image *k = &m->kernel;
+    for (size_t i = 0; i < k->n_segments; i++) {
+        const struct elf_segment *s = &k->seg[i];
+        memcpy(m->vm.mem + s->vaddr, k->file + s->offset, s->filesz);
+        memset(m->vm.mem + s->vaddr + s->filesz, 0, s->memsz - s->filesz);
+    }
+    for (size_t i = 0; i < k->n_segments; i++) {
+        const struct elf_segment *s = &k->seg[i];
+        if (s->flags & PF_W)
+            continue;
+        for (uint64_t page = s->vaddr & ~0xfffULL; page < s->vaddr + s->memsz; page += 0x1000) {
+            if (page_has_writable(k, page))
+                continue;
+            if (vm_protect(&m->vm, page, 0x1000, err, errlen) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,27 @@
+/* `ukvm run`: the real world, nothing recorded. */
+#include <stdlib.h>
+
+#include "monitor/boot.h"
+#include "monitor/modes.h"
+
+int mode_run(struct config *cfg)
+{
+    char err[1024];
+    size_t len;
+    uint8_t *kernel = read_whole_file(cfg->kernel_path, &len, err, sizeof(err));
+    if (!kernel) {
+        ukvm_err("%s", err);
+        return UKVM_EXIT_MONITOR_ERROR;
+    }
+    static struct monitor m;
+    m.cfg = cfg;
+    if (monitor_boot(&m, kernel, len, NULL, 0, 0, err, sizeof(err)) < 0) {
+        ukvm_err("%s", err);
+        return UKVM_EXIT_MONITOR_ERROR;
+    }
+    m.src = world_source_create(&m);
+    int status = monitor_run_to_end(&m);
+    vm_destroy(&m.vm);
+    free(kernel);
+    return status;
+}

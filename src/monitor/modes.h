@@ -1,0 +1,11 @@
+/* The three ways to run a guest; each returns ukvm's exit status. */
+#ifndef UKVM_MODES_H
+#define UKVM_MODES_H
+
+#include "monitor/monitor.h"
+
+int mode_run(struct config *cfg);
+int mode_record(struct config *cfg);
+int mode_replay(struct config *cfg);
+
+#endif

@@ -1,0 +1,180 @@
+/*
+ * The monitor's core state: one VM with one vCPU running one hvt kernel.
+ */
+#ifndef UKVM_MONITOR_H
+#define UKVM_MONITOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/kvm.h>
+#include "ukvm/hvt_abi.h"
+#include "ukvm/event_source.h"
+#include "ukvm/scan.h"
+
+#define UKVM_VERSION "0.1.0"
+
+/* Exit status when the monitor itself stops the guest. */
+#define UKVM_EXIT_MONITOR_ERROR 1
+/* Exit status of `ukvm replay` when the guest diverges from the trace. */
+#define UKVM_EXIT_DIVERGENCE 125
+
+/* printf-style one-line error on stderr, prefixed with "ukvm: ". */
+void ukvm_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Same, then exit(1). */
+void ukvm_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* ---- the loaded kernel ---- */
+struct elf_segment {
+    uint64_t vaddr, filesz, memsz, offset;
+    uint32_t flags;                 /* PF_R | PF_W | PF_X */
+};
+
+#define UKVM_MAX_SEGMENTS 16
+
+struct kernel_image {
+    const uint8_t *file;            /* the whole ELF file */
+    size_t file_len;
+    uint64_t entry;
+    uint64_t kernel_end;            /* end of the highest segment, page aligned */
+    size_t n_segments;
+    struct elf_segment seg[UKVM_MAX_SEGMENTS];
+    uint32_t n_mft_entries;
+    struct hvt_mft_entry mft[HVT_MFT_MAX_ENTRIES];
+};
+
+/* Parse and validate an ELF image held in memory (`what` names it in
+ * messages). Returns 0, or -1 with a one-line message in err. */
+int kernel_parse(const uint8_t *file, size_t len, uint64_t mem_size,
+        struct kernel_image *k, char *err, size_t errlen);
+/* Read a whole file. Returns NULL with a message in err. */
+uint8_t *read_whole_file(const char *path, size_t *len, char *err, size_t errlen);
+
+/* ---- the VM ---- */
+struct vm {
+    int kvm_fd, vm_fd, vcpu_fd;
+    struct kvm_run *run;
+    size_t run_size;
+    int mem_fd;
+    uint8_t *mem;                   /* the monitor's writable view */
+    uint8_t *guest_view;            /* the view KVM uses (text write-protected) */
+    uint64_t mem_size;
+    uint64_t tsc_hz;
+    bool sync_regs;                 /* KVM_CAP_SYNC_REGS in use */
+    bool regs_dirty;
+    struct kvm_regs regs_cache;     /* when !sync_regs */
+    bool regs_cached;
+    struct kvm_cpuid2 *cpuid;
+    bool msr_filter;                /* IA32_TSC reads exit to us */
+    bool io_rip_advanced;           /* KVM_EXIT_IO reports rip past the `out` */
+};
+
+int vm_create(struct vm *vm, uint64_t mem_size, char *err, size_t errlen);
+/* Set the CPUID table (entries from a trace, or NULL: the host's supported
+ * table with RDRAND/RDSEED hidden). */
+int vm_set_cpuid(struct vm *vm, const struct kvm_cpuid_entry2 *entries, uint32_t n,
+        char *err, size_t errlen);
+/* Long mode, page tables, GDT, registers for entry at `entry`. */
+int vm_setup_cpu(struct vm *vm, uint64_t entry, char *err, size_t errlen);
+/* Write-protect the host view of [gpa, gpa+len) (text and rodata). */
+int vm_protect(struct vm *vm, uint64_t gpa, uint64_t len, char *err, size_t errlen);
+void vm_destroy(struct vm *vm);
+
+/* Register access through sync regs or ioctls; the cache is flushed by
+ * vm_run. */
+struct kvm_regs *vm_regs(struct vm *vm);
+void vm_regs_changed(struct vm *vm);
+int vm_run(struct vm *vm);
+
+/* True when [gpa, gpa + len) lies inside guest memory (no overflow). */
+static inline bool vm_range_ok(const struct vm *vm, uint64_t gpa, uint64_t len)
+{
+    return gpa <= vm->mem_size && len <= vm->mem_size - gpa;
+}
+
+/* ---- devices ---- */
+struct device {
+    char name[HVT_MFT_NAME_SIZE];
+    uint32_t type;                  /* HVT_MFT_DEV_BLOCK_BASIC / NET_BASIC */
+    uint32_t mft_index;
+    const char *path;               /* block file or tap interface name */
+    int fd;                         /* -1 in replay */
+    uint64_t capacity;
+    uint16_t block_size;
+    uint8_t mac[6];
+    bool mac_given;
+    uint16_t mtu;
+};
+
+/* ---- run configuration ---- */
+enum ukvm_mode { MODE_RUN, MODE_RECORD, MODE_REPLAY };
+
+struct config {
+    enum ukvm_mode mode;
+    uint64_t mem_size;
+    const char *kernel_path;
+    char cmdline[HVT_CMDLINE_SIZE];
+    size_t n_devices;
+    struct device devices[HVT_MFT_MAX_ENTRIES];
+    const char *trace_path;
+    bool force;
+    bool gdb;
+    int gdb_port;
+    const char *gdb_addr;
+    bool no_patch;                  /* debugging aid: do not patch rdtsc & co */
+};
+
+/* ---- the monitor ---- */
+struct patch_site {
+    struct ukvm_scan_site site;
+    uint8_t orig[15];
+};
+
+struct monitor {
+    struct config *cfg;
+    struct vm vm;
+    struct kernel_image kernel;
+    struct ukvm_event_source *src;
+    struct device *by_handle[HVT_MFT_MAX_ENTRIES]; /* manifest index -> device */
+    size_t n_patches;
+    struct patch_site *patches;     /* sorted by address */
+    bool halted;
+    int exit_status;
+};
+
+/* Build the boot information, manifest copy and command line at 0x10000. */
+int boot_info_write(struct monitor *m, char *err, size_t errlen);
+
+/* Load the kernel's segments into guest memory and protect them. */
+int kernel_load(struct monitor *m, char *err, size_t errlen);
+
+/* Attach the command-line devices to the kernel's manifest. In replay the
+ * devices come from the trace and no file or tap is opened. */
+int devices_attach(struct monitor *m, char *err, size_t errlen);
+
+/* Find and patch rdtsc & co in the executable segments. */
+int intercept_patch(struct monitor *m, char *err, size_t errlen);
+/* The patch site that starts at addr, or NULL. */
+const struct patch_site *intercept_find(const struct monitor *m, uint64_t addr);
+/* Service the patched instruction at `site` (rip is at its first byte):
+ * ask the event source, set the registers, advance rip. 0, or -1 (stop). */
+int intercept_service(struct monitor *m, const struct patch_site *site);
+
+/* Service hypercall `nr` with argument-struct address `gpa`, made by the
+ * instruction at `rip`. 0 = go on, 1 = the guest halted, -1 = stop (error). */
+int hypercall_service(struct monitor *m, unsigned port, uint64_t gpa, uint64_t rip);
+
+/* Outcome of running the vCPU until something needs the caller. */
+enum vcpu_stop {
+    VCPU_HALTED,        /* the guest halted: m->exit_status */
+    VCPU_ERROR,         /* the monitor stopped the guest: m->exit_status */
+    VCPU_DEBUG,         /* KVM_EXIT_DEBUG */
+    VCPU_HLT,           /* a hlt that is not a patch site (breakpoint?) */
+    VCPU_INTERRUPTED,   /* KVM_RUN returned EINTR / immediate exit */
+};
+enum vcpu_stop vcpu_loop(struct monitor *m);
+
+/* The real world as an event source (run mode, and under the recorder). */
+struct ukvm_event_source *world_source_create(struct monitor *m);
+
+#endif

@@ -1,0 +1,14 @@
+/* SIGINT and SIGTERM end the guest cleanly (a recording gets its footer). */
+#ifndef UKVM_SIGNALS_H
+#define UKVM_SIGNALS_H
+
+#include <signal.h>
+#include "monitor/monitor.h"
+
+/* The signal that asked us to stop, or 0. */
+extern volatile sig_atomic_t ukvm_stop_signal;
+
+/* Install the handlers; a signal makes the running KVM_RUN return. */
+void signals_install(struct vm *vm);
+
+#endif

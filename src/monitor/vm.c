@@ -1,0 +1,336 @@
+/*
+ * Creating the KVM virtual machine: guest memory, the one vCPU, CPUID and
+ * the x86_64 long-mode state an hvt kernel expects at entry (hvt-abi.md).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "monitor/monitor.h"
+
+#define X86_CR0_PE   (1ULL << 0)
+#define X86_CR0_NE   (1ULL << 5)
+#define X86_CR0_WP   (1ULL << 16)
+#define X86_CR0_PG   (1ULL << 31)
+#define X86_CR4_PAE  (1ULL << 5)
+#define X86_CR4_OSFXSR (1ULL << 9)
+#define X86_CR4_OSXMMEXCPT (1ULL << 10)
+#define X86_EFER_LME (1ULL << 8)
+#define X86_EFER_LMA (1ULL << 10)
+
+#define PTE_P  0x1ULL
+#define PTE_W  0x2ULL
+#define PTE_PS 0x80ULL
+
+#define MSR_IA32_TSC 0x10
+
+static int fail(char *err, size_t errlen, const char *what)
+{
+    snprintf(err, errlen, "%s: %s", what, strerror(errno));
+    return -1;
+}
+
+int vm_create(struct vm *vm, uint64_t mem_size, char *err, size_t errlen)
+{
+    memset(vm, 0, sizeof(*vm));
+    vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = vm->mem_fd = -1;
+    vm->mem_size = mem_size;
+    vm->io_rip_advanced = true;
+
+    vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (vm->kvm_fd < 0)
+        return fail(err, errlen, "cannot open /dev/kvm");
+    int api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+    if (api != KVM_API_VERSION) {
+        snprintf(err, errlen, "unsupported KVM API version %d", api);
+        return -1;
+    }
+    vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+    if (vm->vm_fd < 0)
+        return fail(err, errlen, "KVM_CREATE_VM");
+
+    /* One memfd, mapped twice: KVM's view can be write-protected where the
+     * kernel's segments say so, while the monitor keeps a writable view for
+     * loading, patching and debugger writes. */
+    vm->mem_fd = memfd_create("ukvm-guest-memory", MFD_CLOEXEC);
+    if (vm->mem_fd < 0)
+        return fail(err, errlen, "memfd_create");
+    if (ftruncate(vm->mem_fd, (off_t)mem_size) < 0)
+        return fail(err, errlen, "cannot size guest memory");
+    vm->guest_view = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
+            MAP_SHARED | MAP_NORESERVE, vm->mem_fd, 0);
+    if (vm->guest_view == MAP_FAILED) {
+        vm->guest_view = NULL;
+        return fail(err, errlen, "cannot map guest memory");
+    }
+    vm->mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE,
+            MAP_SHARED | MAP_NORESERVE, vm->mem_fd, 0);
+    if (vm->mem == MAP_FAILED) {
+        vm->mem = NULL;
+        return fail(err, errlen, "cannot map guest memory");
+    }
+
+    struct kvm_userspace_memory_region region = {
+        .slot = 0,
+        .guest_phys_addr = 0,
+        .memory_size = mem_size,
+        .userspace_addr = (uint64_t)(uintptr_t)vm->guest_view,
+    };
+    if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+        return fail(err, errlen, "KVM_SET_USER_MEMORY_REGION");
+
+    vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
+    if (vm->vcpu_fd < 0)
+        return fail(err, errlen, "KVM_CREATE_VCPU");
+    int run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+    if (run_size < (int)sizeof(struct kvm_run))
+        return fail(err, errlen, "KVM_GET_VCPU_MMAP_SIZE");
+    vm->run_size = (size_t)run_size;
+    vm->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+            vm->vcpu_fd, 0);
+    if (vm->run == MAP_FAILED) {
+        vm->run = NULL;
+        return fail(err, errlen, "cannot map the vCPU run structure");
+    }
+
+    int sync = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+    vm->sync_regs = sync > 0 && (sync & KVM_SYNC_X86_REGS);
+
+    int khz = ioctl(vm->vcpu_fd, KVM_GET_TSC_KHZ, 0);
+    if (khz <= 0)
+        return fail(err, errlen, "KVM_GET_TSC_KHZ");
+    vm->tsc_hz = (uint64_t)khz * 1000;
+    return 0;
+}
+
+/* Make reads of IA32_TSC exit to the monitor, so that they can be recorded
+ * like rdtsc. Optional: without the capability the MSR is left alone. */
+static void vm_filter_tsc_msr(struct vm *vm)
+{
+    if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_MSR_FILTER) <= 0 ||
+        ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_USER_SPACE_MSR) <= 0)
+        return;
+    struct kvm_enable_cap cap = {
+        .cap = KVM_CAP_X86_USER_SPACE_MSR,
+        .args[0] = KVM_MSR_EXIT_REASON_FILTER,
+    };
+    if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
+        return;
+    static uint8_t deny_bitmap[1] = { 0 };
+    struct kvm_msr_filter filter = {
+        .flags = KVM_MSR_FILTER_DEFAULT_ALLOW,
+        .ranges[0] = {
+            .flags = KVM_MSR_FILTER_READ,
+            .nmsrs = 1,
+            .base = MSR_IA32_TSC,
+            .bitmap = deny_bitmap,
+        },
+    };
+    if (ioctl(vm->vm_fd, KVM_X86_SET_MSR_FILTER, &filter) == 0)
+        vm->msr_filter = true;
+}
+
+int vm_set_cpuid(struct vm *vm, const struct kvm_cpuid_entry2 *entries, uint32_t n,
+        char *err, size_t errlen)
+{
+    uint32_t cap = 256;
+    if (n > cap) {
+        snprintf(err, errlen, "CPUID table too large (%u entries)", n);
+        return -1;
+    }
+    struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + cap * sizeof(c->entries[0]));
+    if (!c)
+        return fail(err, errlen, "out of memory");
+    if (entries) {
+        c->nent = n;
+        memcpy(c->entries, entries, n * sizeof(entries[0]));
+    } else {
+        c->nent = cap;
+        if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) < 0) {
+            free(c);
+            return fail(err, errlen, "KVM_GET_SUPPORTED_CPUID");
+        }
+        /* Hide RDRAND and RDSEED so well-behaved code never uses them; the
+         * patching in intercept.c catches the rest. */
+        for (uint32_t i = 0; i < c->nent; i++) {
+            struct kvm_cpuid_entry2 *e = &c->entries[i];
+            if (e->function == 1)
+                e->ecx &= ~(1u << 30);
+            if (e->function == 7 && e->index == 0)
+                e->ebx &= ~(1u << 18);
+        }
+    }
+    if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, c) < 0) {
+        free(c);
+        return fail(err, errlen, "KVM_SET_CPUID2");
+    }
+    free(vm->cpuid);
+    vm->cpuid = c;
+    vm_filter_tsc_msr(vm);
+    return 0;
+}
+
+static void write_page_tables(struct vm *vm)
+{
+    uint64_t *pml4 = (uint64_t *)(vm->mem + HVT_PML4_BASE);
+    uint64_t *pdpt = (uint64_t *)(vm->mem + HVT_PDPT_BASE);
+    uint64_t *pd = (uint64_t *)(vm->mem + HVT_PD_BASE);
+    uint64_t *pt = (uint64_t *)(vm->mem + HVT_PT_BASE);
+
+    memset(vm->mem + HVT_PML4_BASE, 0, 0x7000); /* 0x2000 .. 0x8fff */
+    pml4[0] = HVT_PDPT_BASE | PTE_P | PTE_W;
+    for (int i = 0; i < 4; i++)
+        pdpt[i] = (HVT_PD_BASE + 0x1000ULL * i) | PTE_P | PTE_W;
+    /* 2 MiB pages for all of guest memory, except the first 2 MiB. */
+    for (uint64_t a = 0x200000; a < vm->mem_size; a += 0x200000)
+        pd[a >> 21] = a | PTE_P | PTE_W | PTE_PS;
+    pd[0] = HVT_PT_BASE | PTE_P | PTE_W;
+    for (uint64_t a = HVT_BOOT_INFO_BASE; a < 0x200000; a += 0x1000)
+        pt[a >> 12] = a | PTE_P | (a >= HVT_GUEST_MIN_BASE ? PTE_W : 0);
+}
+
+static void write_gdt(struct vm *vm)
+{
+    uint64_t *gdt = (uint64_t *)(vm->mem + HVT_GDT_BASE);
+    /* limit 0xfffff, base 0; access byte P|DPL0|S|type; flags G|L or G|D */
+    gdt[0] = 0;
+    gdt[1] = 0x00af99000000ffffULL; /* code: type 9, S, P; G, L */
+    gdt[2] = 0x00cf93000000ffffULL; /* data: type 3, S, P; G, D/B */
+}
+
+static struct kvm_segment flat_segment(uint16_t selector, uint8_t type, bool code)
+{
+    struct kvm_segment s = {
+        .base = 0, .limit = 0xffffffff, .selector = selector, .type = type,
+        .present = 1, .dpl = 0, .db = code ? 0 : 1, .s = 1, .l = code ? 1 : 0,
+        .g = 1,
+    };
+    return s;
+}
+
+int vm_setup_cpu(struct vm *vm, uint64_t entry, char *err, size_t errlen)
+{
+    write_page_tables(vm);
+    write_gdt(vm);
+
+    struct kvm_sregs sregs;
+    if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
+        return fail(err, errlen, "KVM_GET_SREGS");
+    sregs.cr0 = X86_CR0_PE | X86_CR0_NE | X86_CR0_WP | X86_CR0_PG;
+    sregs.cr3 = HVT_PML4_BASE;
+    sregs.cr4 = X86_CR4_PAE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
+    sregs.efer = X86_EFER_LME | X86_EFER_LMA;
+    sregs.cs = flat_segment(HVT_GDT_SEL_CODE, 9, true);
+    struct kvm_segment data = flat_segment(HVT_GDT_SEL_DATA, 3, false);
+    sregs.ss = sregs.ds = sregs.es = sregs.fs = sregs.gs = data;
+    sregs.gdt.base = HVT_GDT_BASE;
+    sregs.gdt.limit = 3 * 8 - 1;
+    sregs.idt.base = 0;
+    sregs.idt.limit = 0;
+    memset(&sregs.tr, 0, sizeof(sregs.tr));
+    sregs.tr.type = 11; /* 64-bit busy TSS */
+    sregs.tr.present = 1;
+    sregs.tr.limit = 0xffff;
+    memset(&sregs.ldt, 0, sizeof(sregs.ldt));
+    sregs.ldt.type = 2;
+    sregs.ldt.unusable = 1;
+    if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
+        return fail(err, errlen, "KVM_SET_SREGS");
+
+    struct kvm_fpu fpu;
+    memset(&fpu, 0, sizeof(fpu));
+    fpu.fcw = 0x37f;
+    fpu.mxcsr = 0x1f80;
+    if (ioctl(vm->vcpu_fd, KVM_SET_FPU, &fpu) < 0)
+        return fail(err, errlen, "KVM_SET_FPU");
+
+    /* XCR0: x87 and SSE state enabled, as after a reset with OSXSAVE off. */
+    if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0) {
+        struct kvm_xcrs xcrs;
+        memset(&xcrs, 0, sizeof(xcrs));
+        xcrs.nr_xcrs = 1;
+        xcrs.xcrs[0].xcr = 0;
+        xcrs.xcrs[0].value = 0x3;
+        ioctl(vm->vcpu_fd, KVM_SET_XCRS, &xcrs);
+    }
+
+    struct kvm_regs regs;
+    memset(&regs, 0, sizeof(regs));
+    regs.rip = entry;
+    regs.rflags = 0x2;
+    regs.rsp = vm->mem_size - 8;
+    regs.rdi = HVT_BOOT_INFO_BASE;
+    if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs) < 0)
+        return fail(err, errlen, "KVM_SET_REGS");
+    if (vm->sync_regs)
+        vm->run->s.regs.regs = regs; /* valid before the first KVM_RUN too */
+    vm->regs_cached = false;
+    return 0;
+}
+
+int vm_protect(struct vm *vm, uint64_t gpa, uint64_t len, char *err, size_t errlen)
+{
+    uint64_t start = gpa & ~0xfffULL;
+    uint64_t end = (gpa + len + 0xfff) & ~0xfffULL;
+    if (end > vm->mem_size || start >= end)
+        return 0;
+    if (mprotect(vm->guest_view + start, end - start, PROT_READ) < 0)
+        return fail(err, errlen, "mprotect");
+    return 0;
+}
+
+struct kvm_regs *vm_regs(struct vm *vm)
+{
+    if (vm->sync_regs)
+        return &vm->run->s.regs.regs;
+    if (!vm->regs_cached) {
+        if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &vm->regs_cache) < 0)
+            ukvm_die("KVM_GET_REGS: %s", strerror(errno));
+        vm->regs_cached = true;
+    }
+    return &vm->regs_cache;
+}
+
+void vm_regs_changed(struct vm *vm)
+{
+    vm->regs_dirty = true;
+}
+
+int vm_run(struct vm *vm)
+{
+    if (vm->sync_regs) {
+        vm->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+        vm->run->kvm_dirty_regs = vm->regs_dirty ? KVM_SYNC_X86_REGS : 0;
+    } else if (vm->regs_dirty) {
+        if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &vm->regs_cache) < 0)
+            ukvm_die("KVM_SET_REGS: %s", strerror(errno));
+    }
+    vm->regs_dirty = false;
+    vm->regs_cached = false;
+    return ioctl(vm->vcpu_fd, KVM_RUN, 0);
+}
+
+void vm_destroy(struct vm *vm)
+{
+    if (vm->run)
+        munmap(vm->run, vm->run_size);
+    if (vm->mem)
+        munmap(vm->mem, vm->mem_size);
+    if (vm->guest_view)
+        munmap(vm->guest_view, vm->mem_size);
+    if (vm->vcpu_fd >= 0)
+        close(vm->vcpu_fd);
+    if (vm->vm_fd >= 0)
+        close(vm->vm_fd);
+    if (vm->kvm_fd >= 0)
+        close(vm->kvm_fd);
+    if (vm->mem_fd >= 0)
+        close(vm->mem_fd);
+    free(vm->cpuid);
+    memset(vm, 0, sizeof(*vm));
+}
