@@ -1,0 +1,52 @@
+/* `ukvm replay`: re-run a recorded guest from its trace alone. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "monitor/boot.h"
+#include "monitor/modes.h"
+#include "monitor/signals.h"
+#include "record/replayer.h"
+
+int mode_replay(struct config *cfg)
+{
+    char err[1024];
+    struct ukvm_trace_reader *r = ukvm_trace_reader_open(cfg->trace_path, err, sizeof(err));
+    if (!r) {
+        ukvm_err("%s", err);
+        return UKVM_EXIT_MONITOR_ERROR;
+    }
+    const struct ukvm_trace_header *h = ukvm_trace_reader_header(r);
+    if (replayer_config(cfg, h, err, sizeof(err)) < 0) {
+        ukvm_err("%s: %s", cfg->trace_path, err);
+        return UKVM_EXIT_MONITOR_ERROR;
+    }
+    cfg->kernel_path = "kernel in trace";
+    struct kvm_cpuid_entry2 *cpuid = calloc(h->n_cpuid + 1, sizeof(*cpuid));
+    if (!cpuid) {
+        ukvm_err("out of memory");
+        return UKVM_EXIT_MONITOR_ERROR;
+    }
+    for (uint32_t i = 0; i < h->n_cpuid; i++) {
+        const struct ukvm_trace_cpuid *c = &h->cpuid[i];
+        cpuid[i] = (struct kvm_cpuid_entry2){ .function = c->function, .index = c->index,
+            .flags = c->flags, .eax = c->eax, .ebx = c->ebx, .ecx = c->ecx, .edx = c->edx };
+    }
+    static struct monitor m;
+    m.cfg = cfg;
+    if (monitor_boot(&m, h->kernel, h->kernel_len, cpuid, h->n_cpuid, h->tsc_hz,
+                err, sizeof(err)) < 0) {
+        ukvm_err("%s", err);
+        return UKVM_EXIT_MONITOR_ERROR;
+    }
+    free(cpuid);
+    if (replayer_check_patches(&m, h, err, sizeof(err)) < 0) {
+        ukvm_err("%s: %s", cfg->trace_path, err);
+        return UKVM_EXIT_MONITOR_ERROR;
+    }
+    m.src = replayer_create(r);
+    signals_install(&m.vm);
+    int status = monitor_run_to_end(&m);
+    vm_destroy(&m.vm);
+    ukvm_trace_reader_close(r);
+    return status;
+}

@@ -1,0 +1,18 @@
+/* Recording: the real world as the event source, every result logged. */
+#ifndef UKVM_RECORDER_H
+#define UKVM_RECORDER_H
+
+#include "monitor/monitor.h"
+#include "ukvm/trace.h"
+
+/* Wrap `world` so that every serviced event is appended to `w`. */
+struct ukvm_event_source *recorder_create(struct ukvm_event_source *world,
+        struct ukvm_trace_writer *w);
+
+/* Fill a trace header from a booted monitor (pointers into m and cfg). The
+ * arrays are allocated; free them with recorder_header_free. */
+int recorder_header(const struct monitor *m, struct ukvm_trace_header *h,
+        char *err, size_t errlen);
+void recorder_header_free(struct ukvm_trace_header *h);
+
+#endif

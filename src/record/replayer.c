@@ -1,0 +1,177 @@
+/*
+ * The replayer: an event source fed by the trace. Every event the guest asks
+ * for must match the next recorded one (kind, rip, inputs); otherwise the
+ * replay stops with a divergence report.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "record/replayer.h"
+
+struct replayer {
+    struct ukvm_event_source base;
+    struct ukvm_trace_reader *r;
+    bool at_end;
+};
+
+static void describe(char *buf, size_t len, const struct ukvm_event *ev)
+{
+    int n = snprintf(buf, len, "%s at rip 0x%" PRIx64, ukvm_event_kind_name(ev->kind), ev->rip);
+    unsigned mask = ukvm_event_input_mask(ev->kind);
+    for (int i = 0; i < UKVM_EVENT_NARGS && n > 0 && (size_t)n < len; i++)
+        if (mask & (1u << i))
+            n += snprintf(buf + n, len - (size_t)n, " a%d=0x%" PRIx64, i, ev->a[i]);
+}
+
+static int diverged(uint64_t number, const struct ukvm_event *want, const struct ukvm_event *got,
+        int *exit_status)
+{
+    char w[256], g[256];
+    describe(w, sizeof(w), want);
+    describe(g, sizeof(g), got);
+    ukvm_err("replay diverged at event %" PRIu64 ": expected %s, got %s", number, w, g);
+    *exit_status = UKVM_EXIT_DIVERGENCE;
+    return -1;
+}
+
+static void write_all(int fd, const uint8_t *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n <= 0)
+            return;
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+static int replayer_service(struct ukvm_event_source *src, struct ukvm_io *io, int *exit_status)
+{
+    struct replayer *rp = (struct replayer *)src;
+    uint64_t number = ukvm_trace_reader_event_number(rp->r);
+    struct ukvm_event rec;
+    char err[256];
+    int r = ukvm_trace_reader_next(rp->r, &rec, err, sizeof(err));
+    if (r < 0) {
+        ukvm_err("replay stopped: corrupt trace: %s", err);
+        *exit_status = UKVM_EXIT_MONITOR_ERROR;
+        return -1;
+    }
+    if (r == 0) {
+        struct ukvm_trace_end end;
+        ukvm_trace_reader_end(rp->r, &end);
+        char g[256];
+        describe(g, sizeof(g), &io->ev);
+        if (end.complete) {
+            ukvm_err("replay diverged at event %" PRIu64 ": the trace has ended, got %s",
+                    number, g);
+            *exit_status = UKVM_EXIT_DIVERGENCE;
+        } else {
+            ukvm_err("replay reached the end of the trace after event %" PRIu64
+                    " (the recording was cut short at byte %" PRIu64 "); next would be %s",
+                    end.events ? end.events - 1 : 0, end.valid_bytes, g);
+            rp->at_end = true;
+            *exit_status = 0;
+        }
+        return -1;
+    }
+    struct ukvm_event *ev = &io->ev;
+    if (rec.kind != ev->kind || rec.rip != ev->rip)
+        return diverged(number, &rec, ev, exit_status);
+    unsigned mask = ukvm_event_input_mask(ev->kind);
+    for (int i = 0; i < UKVM_EVENT_NARGS; i++)
+        if ((mask & (1u << i)) && rec.a[i] != ev->a[i])
+            return diverged(number, &rec, ev, exit_status);
+    for (int i = 0; i < UKVM_EVENT_NARGS; i++)
+        if (!(mask & (1u << i)))
+            ev->a[i] = rec.a[i];
+    if (ukvm_event_has_output_data(ev->kind) && rec.data_len > 0) {
+        if (rec.data_len > io->buf_len) {
+            ukvm_err("replay stopped: event %" PRIu64 " carries %u bytes for a %zu-byte buffer",
+                    number, rec.data_len, io->buf_len);
+            *exit_status = UKVM_EXIT_DIVERGENCE;
+            return -1;
+        }
+        memcpy(io->buf, rec.data, rec.data_len);
+    }
+    if (ev->kind == UKVM_EV_PUTS)
+        write_all(STDOUT_FILENO, io->buf, io->buf_len);
+    return 0;
+}
+
+static const struct ukvm_event_source_ops replayer_ops = { .service = replayer_service };
+
+struct ukvm_event_source *replayer_create(struct ukvm_trace_reader *r)
+{
+    struct replayer *rp = calloc(1, sizeof(*rp));
+    if (!rp)
+        ukvm_die("out of memory");
+    rp->base.ops = &replayer_ops;
+    rp->base.wants_digest = true;
+    rp->r = r;
+    return &rp->base;
+}
+
+bool replayer_reached_end(const struct ukvm_event_source *src)
+{
+    return ((const struct replayer *)src)->at_end;
+}
+
+int replayer_config(struct config *cfg, const struct ukvm_trace_header *h,
+        char *err, size_t errlen)
+{
+    if (h->mem_size < (2ULL << 20) || h->mem_size > (4096ULL << 20) || h->mem_size % (2ULL << 20)) {
+        snprintf(err, errlen, "trace header: bad memory size %" PRIu64, h->mem_size);
+        return -1;
+    }
+    cfg->mem_size = h->mem_size;
+    if (strlen(h->cmdline) >= sizeof(cfg->cmdline)) {
+        snprintf(err, errlen, "trace header: command line too long");
+        return -1;
+    }
+    snprintf(cfg->cmdline, sizeof(cfg->cmdline), "%s", h->cmdline);
+    if (h->n_devices > HVT_MFT_MAX_ENTRIES) {
+        snprintf(err, errlen, "trace header: too many devices");
+        return -1;
+    }
+    cfg->n_devices = h->n_devices;
+    for (uint32_t i = 0; i < h->n_devices; i++) {
+        const struct ukvm_trace_device *t = &h->devices[i];
+        struct device *d = &cfg->devices[i];
+        memset(d, 0, sizeof(*d));
+        snprintf(d->name, sizeof(d->name), "%s", t->name);
+        d->type = t->type;
+        d->path = "(trace)";
+        d->fd = -1;
+        d->capacity = t->capacity;
+        d->block_size = t->block_size;
+        memcpy(d->mac, t->mac, 6);
+        d->mac_given = true;
+        d->mtu = t->mtu;
+    }
+    return 0;
+}
+
+int replayer_check_patches(const struct monitor *m, const struct ukvm_trace_header *h,
+        char *err, size_t errlen)
+{
+    if (h->n_patches != m->n_patches) {
+        snprintf(err, errlen, "the trace lists %u patched instructions, this ukvm finds %zu "
+                "(trace made by another ukvm version?)", h->n_patches, m->n_patches);
+        return -1;
+    }
+    for (size_t i = 0; i < m->n_patches; i++) {
+        const struct ukvm_trace_patch *t = &h->patches[i];
+        const struct patch_site *p = &m->patches[i];
+        if (t->addr != p->site.addr || t->len != p->site.len || t->kind != p->site.kind ||
+            memcmp(t->orig, p->orig, p->site.len) != 0) {
+            snprintf(err, errlen, "patched instruction %zu differs from the trace's "
+                    "(0x%" PRIx64 " in the trace, 0x%" PRIx64 " here)", i, t->addr, p->site.addr);
+            return -1;
+        }
+    }
+    return 0;
+}
