@@ -50,6 +50,7 @@ int monitor_run_to_end(struct monitor *m)
             }
             m->vm.run->immediate_exit = 0;
             continue;
+        case VCPU_MMIO:
         case VCPU_DEBUG:
             ukvm_err("unexpected debug exit (rip 0x%llx)",
                     (unsigned long long)vm_regs(&m->vm)->rip);

@@ -67,6 +67,8 @@ struct vm {
     struct kvm_cpuid2 *cpuid;
     bool msr_filter;                /* IA32_TSC reads exit to us */
     bool io_rip_advanced;           /* KVM_EXIT_IO reports rip past the `out` */
+    uint32_t n_slots;               /* memory slots in use (memslots.c) */
+    bool dirty_log;                 /* slots log dirty pages */
 };
 
 int vm_create(struct vm *vm, uint64_t mem_size, char *err, size_t errlen);
@@ -140,7 +142,14 @@ struct monitor {
     struct patch_site *patches;     /* sorted by address */
     bool halted;
     int exit_status;
+    bool mmio_to_caller;            /* MMIO exits inside guest memory go to the caller */
 };
+
+/* Port I/O made by the instruction at `rip` (from an exit, or emulated by
+ * the debugger when stepping): a hypercall when it is a 4-byte `out` to a
+ * hypercall port. 0 = go on, 1 = the guest halted, -1 = stop. */
+int monitor_port_io(struct monitor *m, bool is_out, unsigned size, unsigned port,
+        uint32_t value, uint64_t rip);
 
 /* Build the boot information, manifest copy and command line at 0x10000. */
 int boot_info_write(struct monitor *m, char *err, size_t errlen);
@@ -171,6 +180,7 @@ enum vcpu_stop {
     VCPU_DEBUG,         /* KVM_EXIT_DEBUG */
     VCPU_HLT,           /* a hlt that is not a patch site (breakpoint?) */
     VCPU_INTERRUPTED,   /* KVM_RUN returned EINTR / immediate exit */
+    VCPU_MMIO,          /* an access to a watched page (mmio_to_caller) */
 };
 enum vcpu_stop vcpu_loop(struct monitor *m);
 

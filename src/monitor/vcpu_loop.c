@@ -43,21 +43,33 @@ static uint64_t out_instruction_rip(struct monitor *m)
     return m->vm.io_rip_advanced ? r - 1 : r;
 }
 
+int monitor_port_io(struct monitor *m, bool is_out, unsigned size, unsigned port,
+        uint32_t value, uint64_t rip)
+{
+    if (!is_out || size != 4 ||
+        port <= HVT_HYPERCALL_PIO_BASE || port >= HVT_HYPERCALL_PIO_BASE + HVT_HYPERCALL_MAX) {
+        ukvm_err("guest error: %s of %u byte(s) on I/O port 0x%x is not a hypercall (rip 0x%llx)",
+                is_out ? "write" : "read", size, port, (unsigned long long)rip);
+        m->exit_status = UKVM_EXIT_MONITOR_ERROR;
+        return -1;
+    }
+    return hypercall_service(m, port, value, rip);
+}
+
 static enum vcpu_stop handle_io(struct monitor *m)
 {
     struct kvm_run *run = m->vm.run;
-    unsigned port = run->io.port;
     uint64_t rip = out_instruction_rip(m);
-    if (run->io.direction != KVM_EXIT_IO_OUT || run->io.size != 4 || run->io.count != 1 ||
-        port <= HVT_HYPERCALL_PIO_BASE || port >= HVT_HYPERCALL_PIO_BASE + HVT_HYPERCALL_MAX) {
-        ukvm_err("guest error: %s of %u byte(s) on I/O port 0x%x is not a hypercall (rip 0x%llx)",
-                run->io.direction == KVM_EXIT_IO_OUT ? "write" : "read", run->io.size, port,
-                (unsigned long long)rip);
+    uint32_t value = 0;
+    if (run->io.count != 1) {
+        ukvm_err("guest error: string I/O on port 0x%x is not a hypercall (rip 0x%llx)",
+                run->io.port, (unsigned long long)rip);
         return monitor_error(m);
     }
-    uint32_t gpa;
-    memcpy(&gpa, (uint8_t *)run + run->io.data_offset, sizeof(gpa));
-    int r = hypercall_service(m, port, gpa, rip);
+    if (run->io.size == 4)
+        memcpy(&value, (uint8_t *)run + run->io.data_offset, sizeof(value));
+    int r = monitor_port_io(m, run->io.direction == KVM_EXIT_IO_OUT, run->io.size,
+            run->io.port, value, rip);
     if (r < 0)
         return VCPU_ERROR;
     return r > 0 ? VCPU_HALTED : (enum vcpu_stop)-1;
@@ -130,6 +142,8 @@ static enum vcpu_stop handle_exit(struct monitor *m)
         ukvm_err("guest triple fault (rip 0x%llx)", rip_of(m));
         return monitor_error(m);
     case KVM_EXIT_MMIO:
+        if (m->mmio_to_caller && run->mmio.phys_addr < m->vm.mem_size)
+            return VCPU_MMIO;
         /* Some KVMs (this machine's among them) report a store into the
          * write-protected host view as an MMIO exit rather than EFAULT. */
         if (run->mmio.phys_addr < m->vm.mem_size)

@@ -83,6 +83,7 @@ int vm_create(struct vm *vm, uint64_t mem_size, char *err, size_t errlen)
     };
     if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
         return fail(err, errlen, "KVM_SET_USER_MEMORY_REGION");
+    vm->n_slots = 1;
 
     vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
     if (vm->vcpu_fd < 0)
