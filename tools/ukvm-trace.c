@@ -1,0 +1,534 @@
+/*
+ * ukvm-trace: look inside a ukvm trace (docs/trace-format.md).
+ *
+ *   ukvm-trace info TRACE
+ *   ukvm-trace dump [--from N] [--count M] TRACE
+ *   ukvm-trace stats TRACE
+ *   ukvm-trace verify TRACE          exit 0 complete, 2 cut short, 1 corrupt
+ *   ukvm-trace extract-kernel -o FILE TRACE
+ *   ukvm-trace edit TRACE OUT --event N [--arg I=VALUE]... [--rip VALUE] [--kind K] [--force]
+ *
+ * Errors are one line on stderr ("ukvm-trace: ...") and a non-zero exit.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ukvm/hvt_abi.h"
+#include "ukvm/scan.h"
+#include "ukvm/trace.h"
+
+#define EXIT_CUT 2
+
+static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fputs("ukvm-trace: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+static void usage(void)
+{
+    fputs("usage: ukvm-trace info TRACE\n"
+          "       ukvm-trace dump [--from N] [--count M] TRACE\n"
+          "       ukvm-trace stats TRACE\n"
+          "       ukvm-trace verify TRACE\n"
+          "       ukvm-trace extract-kernel -o FILE TRACE\n"
+          "       ukvm-trace edit TRACE OUT --event N [--arg I=VALUE]... [--rip VALUE]\n"
+          "                  [--kind KIND] [--force]\n", stderr);
+    exit(1);
+}
+
+static struct ukvm_trace_reader *open_trace(const char *path)
+{
+    char err[256];
+    struct ukvm_trace_reader *r = ukvm_trace_reader_open(path, err, sizeof err);
+    if (!r)
+        die("%s", err);
+    return r;
+}
+
+static uint64_t parse_u64(const char *s, const char *what)
+{
+    char *end;
+    errno = 0;
+    uint64_t v;
+    if (s[0] == '-')
+        v = (uint64_t)strtoll(s, &end, 0);
+    else
+        v = strtoull(s, &end, 0);
+    if (errno || end == s || *end)
+        die("bad %s '%s'", what, s);
+    return v;
+}
+
+/* ---- describing events ---- */
+
+/* Per kind: the name of each a[] and how to print it. */
+struct field {
+    const char *name;
+    char fmt;       /* 'u' decimal, 'd' signed, 'x' hex, 'h' 64-bit digest */
+};
+
+static const struct field fields[UKVM_EV_KIND_MAX][UKVM_EVENT_NARGS] = {
+    [UKVM_EV_WALLTIME]    = { { "nsecs", 'u' } },
+    [UKVM_EV_PUTS]        = { { "len", 'u' }, { "digest", 'h' } },
+    [UKVM_EV_POLL]        = { { "timeout_ns", 'u' }, { "ready", 'x' }, { "ret", 'd' } },
+    [UKVM_EV_BLOCK_WRITE] = { { "handle", 'u' }, { "offset", 'u' }, { "len", 'u' },
+                              { "digest", 'h' }, { "ret", 'd' } },
+    [UKVM_EV_BLOCK_READ]  = { { "handle", 'u' }, { "offset", 'u' }, { "len", 'u' }, { "ret", 'd' } },
+    [UKVM_EV_NET_WRITE]   = { { "handle", 'u' }, { "len", 'u' }, { "digest", 'h' }, { "ret", 'd' } },
+    [UKVM_EV_NET_READ]    = { { "handle", 'u' }, { "size", 'u' }, { "ret", 'd' }, { "len", 'u' } },
+    [UKVM_EV_HALT]        = { { "status", 'd' }, { "cookie", 'x' } },
+    [UKVM_EV_RDTSC]       = { { "tsc", 'u' } },
+    [UKVM_EV_RDTSCP]      = { { "tsc", 'u' }, { "aux", 'x' } },
+    [UKVM_EV_RDRAND]      = { { "value", 'x' }, { "bits", 'u' }, { "cf", 'u' } },
+    [UKVM_EV_RDSEED]      = { { "value", 'x' }, { "bits", 'u' }, { "cf", 'u' } },
+    [UKVM_EV_RDMSR_TSC]   = { { "tsc", 'u' } },
+};
+
+static void print_event(uint64_t n, const struct ukvm_event *e)
+{
+    printf("#%" PRIu64 " %s rip=0x%" PRIx64, n, ukvm_event_kind_name(e->kind), e->rip);
+    for (unsigned i = 0; i < UKVM_EVENT_NARGS; i++) {
+        const struct field *f = e->kind < UKVM_EV_KIND_MAX ? &fields[e->kind][i] : NULL;
+        if (!f || !f->name)
+            break;
+        uint64_t v = e->a[i];
+        switch (f->fmt) {
+        case 'd':
+            /* hvt return values and exit statuses are 32-bit ints */
+            if (e->kind == UKVM_EV_HALT)
+                printf(" %s=%d", f->name, (int32_t)(uint32_t)v);
+            else
+                printf(" %s=%" PRId64, f->name, (int64_t)v);
+            break;
+        case 'x': printf(" %s=0x%" PRIx64, f->name, v); break;
+        case 'h': printf(" %s=%016" PRIx64, f->name, v); break;
+        default:  printf(" %s=%" PRIu64, f->name, v); break;
+        }
+    }
+    if (e->data_len)
+        printf(" data=%u bytes digest=%016" PRIx64, e->data_len, ukvm_digest(e->data, e->data_len));
+    putchar('\n');
+}
+
+static const char *patch_kind(unsigned k)
+{
+    switch (k) {
+    case UKVM_PATCH_RDTSC: return "rdtsc";
+    case UKVM_PATCH_RDTSCP: return "rdtscp";
+    case UKVM_PATCH_RDRAND: return "rdrand";
+    case UKVM_PATCH_RDSEED: return "rdseed";
+    default: return "?";
+    }
+}
+
+/* Reads every event (calling fn for each); returns next()'s final status. */
+static int read_events(struct ukvm_trace_reader *r,
+        void (*fn)(struct ukvm_trace_reader *, uint64_t, const struct ukvm_event *, void *),
+        void *arg, char *err, size_t errlen)
+{
+    struct ukvm_event e;
+    int rc;
+    while (true) {
+        uint64_t n = ukvm_trace_reader_event_number(r);
+        rc = ukvm_trace_reader_next(r, &e, err, errlen);
+        if (rc != 1)
+            break;
+        if (fn)
+            fn(r, n, &e, arg);
+    }
+    return rc;
+}
+
+static void print_end(const struct ukvm_trace_end *end)
+{
+    double secs = (double)end->elapsed_ns / 1e9;
+    if (end->complete)
+        printf("end: complete, %" PRIu64 " events, exit status %d, %.3f s\n",
+                end->events, end->exit_status, secs);
+    else
+        printf("end: cut short after event %" PRIu64 " at byte %" PRIu64 " (%" PRIu64
+                " events readable, %.3f s recorded)\n",
+                end->events, end->valid_bytes, end->events, secs);
+}
+
+/* ---- info ---- */
+
+static int cmd_info(const char *path)
+{
+    struct ukvm_trace_reader *r = open_trace(path);
+    const struct ukvm_trace_header *h = ukvm_trace_reader_header(r);
+    printf("format version: %u\n", h->format_version);
+    printf("ukvm version: %s\n", h->ukvm_version);
+    printf("kernel: %" PRIu64 " bytes, sha256 ", h->kernel_len);
+    for (int i = 0; i < 32; i++)
+        printf("%02x", h->kernel_sha256[i]);
+    printf("\ncmdline: %s\n", h->cmdline);
+    printf("memory: %" PRIu64 " bytes (%" PRIu64 " MiB)\n", h->mem_size, h->mem_size >> 20);
+    printf("tsc: %" PRIu64 " Hz\n", h->tsc_hz);
+    printf("start walltime: %" PRIu64 " ns\n", h->start_walltime_ns);
+    printf("devices: %u\n", h->n_devices);
+    for (uint32_t i = 0; i < h->n_devices; i++) {
+        const struct ukvm_trace_device *d = &h->devices[i];
+        if (d->type == HVT_MFT_DEV_BLOCK_BASIC)
+            printf("  [%u] block %s: capacity %" PRIu64 ", block size %u\n", d->mft_index,
+                    d->name, d->capacity, d->block_size);
+        else if (d->type == HVT_MFT_DEV_NET_BASIC)
+            printf("  [%u] net %s: mac %02x:%02x:%02x:%02x:%02x:%02x, mtu %u\n", d->mft_index,
+                    d->name, d->mac[0], d->mac[1], d->mac[2], d->mac[3], d->mac[4], d->mac[5],
+                    d->mtu);
+        else
+            printf("  [%u] type %u %s\n", d->mft_index, d->type, d->name);
+    }
+    printf("cpuid entries: %u\n", h->n_cpuid);
+    printf("patches: %u\n", h->n_patches);
+    for (uint32_t i = 0; i < h->n_patches; i++) {
+        const struct ukvm_trace_patch *p = &h->patches[i];
+        printf("  0x%" PRIx64 " %s len %u:", p->addr, patch_kind(p->kind), p->len);
+        for (unsigned k = 0; k < p->len && k < 15; k++)
+            printf(" %02x", p->orig[k]);
+        putchar('\n');
+    }
+    char err[256];
+    int rc = read_events(r, NULL, NULL, err, sizeof err);
+    if (rc < 0)
+        die("%s", err);
+    struct ukvm_trace_end end;
+    ukvm_trace_reader_end(r, &end);
+    print_end(&end);
+    ukvm_trace_reader_close(r);
+    return 0;
+}
+
+/* ---- dump ---- */
+
+struct dump_range {
+    uint64_t from, count;
+};
+
+static void dump_one(struct ukvm_trace_reader *r, uint64_t n, const struct ukvm_event *e, void *arg)
+{
+    (void)r;
+    const struct dump_range *d = arg;
+    if (n >= d->from && n - d->from < d->count)
+        print_event(n, e);
+}
+
+static int cmd_dump(int argc, char **argv)
+{
+    struct dump_range d = { 0, UINT64_MAX };
+    static const struct option opts[] = {
+        { "from", required_argument, NULL, 'f' },
+        { "count", required_argument, NULL, 'n' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "f:n:", opts, NULL)) != -1) {
+        if (c == 'f')
+            d.from = parse_u64(optarg, "event number");
+        else if (c == 'n')
+            d.count = parse_u64(optarg, "count");
+        else
+            usage();
+    }
+    if (optind != argc - 1)
+        usage();
+    struct ukvm_trace_reader *r = open_trace(argv[optind]);
+    char err[256];
+    if (read_events(r, dump_one, &d, err, sizeof err) < 0)
+        die("%s", err);
+    struct ukvm_trace_end end;
+    ukvm_trace_reader_end(r, &end);
+    print_end(&end);
+    ukvm_trace_reader_close(r);
+    return 0;
+}
+
+/* ---- stats ---- */
+
+struct kind_stats {
+    uint64_t count, raw;
+    double comp;
+};
+
+static void stat_one(struct ukvm_trace_reader *r, uint64_t n, const struct ukvm_event *e, void *arg)
+{
+    (void)n;
+    struct kind_stats *ks = arg;
+    struct ukvm_trace_event_info info;
+    ukvm_trace_reader_event_info(r, &info);
+    struct kind_stats *k = &ks[e->kind < UKVM_EV_KIND_MAX ? e->kind : 0];
+    k->count++;
+    k->raw += info.record_bytes;
+    /* this event's share of its frame's compressed bytes */
+    if (info.frame_event_bytes)
+        k->comp += (double)info.frame_bytes * info.record_bytes / (double)info.frame_event_bytes;
+}
+
+static int cmd_stats(const char *path)
+{
+    struct ukvm_trace_reader *r = open_trace(path);
+    struct kind_stats ks[UKVM_EV_KIND_MAX] = { { 0, 0, 0 } };
+    char err[256];
+    if (read_events(r, stat_one, ks, err, sizeof err) < 0)
+        die("%s", err);
+    struct ukvm_trace_end end;
+    ukvm_trace_reader_end(r, &end);
+    struct ukvm_trace_event_info info;
+    ukvm_trace_reader_event_info(r, &info);
+    const struct ukvm_trace_header *h = ukvm_trace_reader_header(r);
+
+    printf("%-12s %12s %14s %14s %10s %10s\n", "kind", "events", "raw bytes", "compressed",
+            "raw/event", "comp/event");
+    struct kind_stats tot = { 0, 0, 0 };
+    for (unsigned k = 1; k < UKVM_EV_KIND_MAX; k++) {
+        if (!ks[k].count)
+            continue;
+        printf("%-12s %12" PRIu64 " %14" PRIu64 " %14.0f %10.2f %10.2f\n", ukvm_event_kind_name(k),
+                ks[k].count, ks[k].raw, ks[k].comp, (double)ks[k].raw / (double)ks[k].count,
+                ks[k].comp / (double)ks[k].count);
+        tot.count += ks[k].count;
+        tot.raw += ks[k].raw;
+        tot.comp += ks[k].comp;
+    }
+    printf("%-12s %12" PRIu64 " %14" PRIu64 " %14.0f %10.2f %10.2f\n", "all", tot.count, tot.raw,
+            tot.comp, tot.count ? (double)tot.raw / (double)tot.count : 0.0,
+            tot.count ? tot.comp / (double)tot.count : 0.0);
+    uint64_t other = info.file_bytes - info.header_bytes - (uint64_t)(tot.comp + 0.5);
+    printf("file: %" PRIu64 " bytes = header %" PRIu64 " (kernel %" PRIu64 ") + events %.0f + "
+            "footer and rest %" PRId64 "\n", info.file_bytes, info.header_bytes, h->kernel_len,
+            tot.comp, (int64_t)other);
+    if (tot.count)
+        printf("bytes/event overall (whole file): %.2f\n",
+                (double)info.file_bytes / (double)tot.count);
+    double secs = (double)end.elapsed_ns / 1e9;
+    printf("events: %" PRIu64 " in %.3f s of recording", end.events, secs);
+    if (end.elapsed_ns)
+        printf(", %.0f events/s", (double)end.events / secs);
+    putchar('\n');
+    print_end(&end);
+    ukvm_trace_reader_close(r);
+    return 0;
+}
+
+/* ---- verify ---- */
+
+static int cmd_verify(const char *path)
+{
+    struct ukvm_trace_reader *r = open_trace(path);
+    char err[256];
+    if (read_events(r, NULL, NULL, err, sizeof err) < 0)
+        die("%s", err);
+    struct ukvm_trace_end end;
+    ukvm_trace_reader_end(r, &end);
+    ukvm_trace_reader_close(r);
+    if (end.complete) {
+        printf("complete: %" PRIu64 " events, exit status %d\n", end.events, end.exit_status);
+        return 0;
+    }
+    printf("cut short after event %" PRIu64 " at byte %" PRIu64 "\n", end.events, end.valid_bytes);
+    return EXIT_CUT;
+}
+
+/* ---- extract-kernel ---- */
+
+static void write_file(const char *path, const void *data, uint64_t len, bool force)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), 0755);
+    if (fd < 0)
+        die("%s: %s", path, errno == EEXIST ? "already exists (use -f to overwrite)" : strerror(errno));
+    const uint8_t *p = data;
+    uint64_t done = 0;
+    while (done < len) {
+        ssize_t n = write(fd, p + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int e = n < 0 ? errno : ENOSPC;
+            close(fd);
+            unlink(path);
+            die("writing %s: %s", path, strerror(e));
+        }
+        done += (uint64_t)n;
+    }
+    if (close(fd) < 0)
+        die("writing %s: %s", path, strerror(errno));
+}
+
+static int cmd_extract_kernel(int argc, char **argv)
+{
+    const char *out = NULL;
+    bool force = false;
+    int c;
+    while ((c = getopt(argc, argv, "o:f")) != -1) {
+        if (c == 'o')
+            out = optarg;
+        else if (c == 'f')
+            force = true;
+        else
+            usage();
+    }
+    if (!out || optind != argc - 1)
+        usage();
+    struct ukvm_trace_reader *r = open_trace(argv[optind]);
+    const struct ukvm_trace_header *h = ukvm_trace_reader_header(r);
+    if (!h->kernel_len)
+        die("%s holds no kernel", argv[optind]);
+    write_file(out, h->kernel, h->kernel_len, force);
+    ukvm_trace_reader_close(r);
+    return 0;
+}
+
+/* ---- edit ---- */
+
+static uint32_t parse_kind(const char *s)
+{
+    for (uint32_t k = 1; k < UKVM_EV_KIND_MAX; k++)
+        if (!strcmp(s, ukvm_event_kind_name(k)))
+            return k;
+    uint64_t v = parse_u64(s, "event kind");
+    if (v == 0 || v >= UKVM_EV_KIND_MAX)
+        die("unknown event kind '%s'", s);
+    return (uint32_t)v;
+}
+
+static int cmd_edit(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "event", required_argument, NULL, 'e' },
+        { "arg", required_argument, NULL, 'a' },
+        { "rip", required_argument, NULL, 'r' },
+        { "kind", required_argument, NULL, 'k' },
+        { "force", no_argument, NULL, 'f' },
+        { NULL, 0, NULL, 0 },
+    };
+    uint64_t target = UINT64_MAX, rip = 0, args[UKVM_EVENT_NARGS] = { 0 };
+    bool set_arg[UKVM_EVENT_NARGS] = { false }, set_rip = false, force = false;
+    uint32_t kind = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "f", opts, NULL)) != -1) {
+        switch (c) {
+        case 'e': target = parse_u64(optarg, "event number"); break;
+        case 'r': rip = parse_u64(optarg, "rip"); set_rip = true; break;
+        case 'k': kind = parse_kind(optarg); break;
+        case 'f': force = true; break;
+        case 'a': {
+            char *eq = strchr(optarg, '=');
+            if (!eq)
+                die("--arg wants I=VALUE, not '%s'", optarg);
+            *eq = 0;
+            uint64_t i = parse_u64(optarg, "argument index");
+            if (i >= UKVM_EVENT_NARGS)
+                die("argument index %" PRIu64 " out of range (0..%d)", i, UKVM_EVENT_NARGS - 1);
+            args[i] = parse_u64(eq + 1, "argument value");
+            set_arg[i] = true;
+            break;
+        }
+        default: usage();
+        }
+    }
+    if (optind != argc - 2 || target == UINT64_MAX)
+        usage();
+    const char *in = argv[optind], *out = argv[optind + 1];
+    struct ukvm_trace_reader *r = open_trace(in);
+    char err[256];
+    struct ukvm_trace_writer *w = ukvm_trace_writer_open(out, force, ukvm_trace_reader_header(r),
+            err, sizeof err);
+    if (!w)
+        die("%s", err);
+    struct ukvm_event e;
+    int rc;
+    bool edited = false;
+    while ((rc = ukvm_trace_reader_next(r, &e, err, sizeof err)) == 1) {
+        uint64_t n = ukvm_trace_reader_event_number(r) - 1;
+        if (n == target) {
+            if (kind && kind != e.kind) {
+                e.kind = kind;
+                for (unsigned i = 0; i < UKVM_EVENT_NARGS; i++)
+                    if (!fields[kind][i].name)
+                        e.a[i] = 0;
+                if (kind != UKVM_EV_BLOCK_READ && kind != UKVM_EV_NET_READ) {
+                    e.data = NULL;
+                    e.data_len = 0;
+                }
+            }
+            for (unsigned i = 0; i < UKVM_EVENT_NARGS; i++) {
+                if (!set_arg[i])
+                    continue;
+                if (!fields[e.kind][i].name) {
+                    ukvm_trace_writer_abandon(w, err, sizeof err);
+                    unlink(out);
+                    die("event %" PRIu64 " (%s) has no argument %u", n,
+                            ukvm_event_kind_name(e.kind), i);
+                }
+                e.a[i] = args[i];
+            }
+            if (set_rip)
+                e.rip = rip;
+            edited = true;
+        }
+        if (ukvm_trace_writer_event(w, &e, err, sizeof err) < 0) {
+            char err2[256];
+            ukvm_trace_writer_abandon(w, err2, sizeof err2);
+            unlink(out);
+            die("%s", err);
+        }
+    }
+    if (rc < 0 || !edited) {
+        char err2[256];
+        ukvm_trace_writer_abandon(w, err2, sizeof err2);
+        unlink(out);
+        if (rc < 0)
+            die("%s", err);
+        die("%s has no event %" PRIu64 " (%" PRIu64 " events)", in, target,
+                ukvm_trace_reader_event_number(r));
+    }
+    struct ukvm_trace_end end;
+    ukvm_trace_reader_end(r, &end);
+    /* a cut-short input stays cut short */
+    rc = end.complete ? ukvm_trace_writer_close(w, end.exit_status, err, sizeof err)
+                      : ukvm_trace_writer_abandon(w, err, sizeof err);
+    if (rc < 0)
+        die("%s", err);
+    ukvm_trace_reader_close(r);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        usage();
+    const char *cmd = argv[1];
+    argc--;
+    argv++;
+    if (!strcmp(cmd, "info") && argc == 2)
+        return cmd_info(argv[1]);
+    if (!strcmp(cmd, "dump"))
+        return cmd_dump(argc, argv);
+    if (!strcmp(cmd, "stats") && argc == 2)
+        return cmd_stats(argv[1]);
+    if (!strcmp(cmd, "verify") && argc == 2)
+        return cmd_verify(argv[1]);
+    if (!strcmp(cmd, "extract-kernel"))
+        return cmd_extract_kernel(argc, argv);
+    if (!strcmp(cmd, "edit"))
+        return cmd_edit(argc, argv);
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help") ||
+            !strcmp(cmd, "info") || !strcmp(cmd, "stats") || !strcmp(cmd, "verify"))
+        usage();
+    die("unknown command '%s' (try ukvm-trace --help)", cmd);
+}
