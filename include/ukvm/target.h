@@ -96,7 +96,14 @@ struct ukvm_target_ops {
     /* Run until something stops the guest. Returns 0 with *stop filled, or
      * -1 when the kind is not supported (reverse on a live run). */
     int (*resume)(struct ukvm_target *t, enum ukvm_resume_kind kind, struct ukvm_stop *stop);
-    /* Ask a running resume() to stop soon with UKVM_STOP_INTERRUPT. */
+    /* Ask a running resume() to stop soon with UKVM_STOP_INTERRUPT. The
+     * server calls it from its watcher thread only while its call to
+     * resume() is in progress: possibly just before resume() has started
+     * its work, possibly just after resume() has decided to return, and
+     * repeatedly (every few ms) until resume() returns. So a target should
+     * forget any request left over at the start of each resume() (the
+     * server repeats a request that is still wanted) and must not block in
+     * interrupt(). */
     void (*interrupt)(struct ukvm_target *t);
     /* The debugger killed or detached: the target decides what that means. */
     void (*kill)(struct ukvm_target *t);

@@ -1,3 +1,4 @@
 # The GDB remote serial protocol server (knows nothing of KVM) and the
 # target glue.
-LIB_SRCS +=
+LIB_SRCS += src/gdb/rsp_packet.c src/gdb/gdb_regs.c src/gdb/gdb_tdesc.c \
+            src/gdb/gdb_session.c src/gdb/gdb_hostio.c src/gdb/gdb_server.c
