@@ -11,7 +11,7 @@ GUEST_LDS     := $(GUEST_SRC)/rt/guest.ld
 GUEST_RT_OBJS := $(GUEST_OUT)/rt/start.o $(GUEST_OUT)/rt/rt.o
 GUEST_OPT     := -O2
 GUEST_CFLAGS   = -ffreestanding -nostdlib -fno-pic -no-pie -mno-red-zone \
-                 -fno-stack-protector -fcf-protection=none \
+                 -fno-stack-protector -fcf-protection=none -mgeneral-regs-only \
                  -fno-asynchronous-unwind-tables -fno-unwind-tables \
                  -fno-tree-loop-distribute-patterns -fno-omit-frame-pointer \
                  $(GUEST_OPT) -g -Wall -Wextra -Werror \
@@ -23,11 +23,11 @@ GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,$(GUEST_LDS) \
 # compute is for debugger tests: less optimisation, frame pointers.
 $(GUEST_OUT)/compute.o: GUEST_OPT := -O1
 
-$(GUEST_OUT)/%.o: $(GUEST_SRC)/%.c
+$(GUEST_OUT)/%.o: $(GUEST_SRC)/%.c $(GUEST_SRC)/module.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(GUEST_OUT)/%.o: $(GUEST_SRC)/%.S
+$(GUEST_OUT)/%.o: $(GUEST_SRC)/%.S $(GUEST_SRC)/module.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_CFLAGS) -MMD -MP -c -o $@ $<
 

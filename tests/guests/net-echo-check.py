@@ -8,6 +8,13 @@ Sends COUNT (default 3) Ethernet frames on IFACE (a tap that
 and waits up to TIMEOUT seconds (default 10) for each to come back with the
 MAC addresses swapped and the payload unchanged. Prints one line per frame,
 exits 0 when all came back, 1 otherwise. Needs CAP_NET_RAW.
+
+The guest echoes every frame, including the host's own IPv6 router and
+multicast-listener chatter on a fresh tap, which would use up its count:
+create the tap with IPv6 disabled, before bringing it up:
+    ip tuntap add dev tapX mode tap
+    sysctl -w net.ipv6.conf.tapX.disable_ipv6=1
+    ip link set tapX up
 """
 import os
 import socket

@@ -45,7 +45,9 @@ int main(const struct hvt_boot_info *bi)
     while (done < want) {
         int pret;
         uint64_t ready = hc_poll(POLL_NS, &pret);
-        if (pret != HVT_OK) {
+        /* As in Solo5, ret is the number of ready events, not a result
+         * code: only a negative value is an error. */
+        if (pret < 0) {
             printf("net: FAIL: poll returned %d\n", pret);
             return 1;
         }

@@ -65,7 +65,8 @@ static inline void hvt_hypercall(unsigned int n, volatile void *arg)
 
 uint64_t hc_walltime(void);
 void hc_puts(const char *s, size_t len);
-/* Returns the ready set; *ret (if non-NULL) gets the result code. */
+/* Returns the ready set; *ret (if non-NULL) gets the struct's ret field,
+ * which in Solo5 is the number of ready events (negative on error). */
 uint64_t hc_poll(uint64_t timeout_nsecs, int *ret);
 int hc_block_write(uint64_t handle, uint64_t offset, const void *data, size_t len);
 int hc_block_read(uint64_t handle, uint64_t offset, void *data, size_t len);
