@@ -8,7 +8,7 @@ CC       ?= gcc
 CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Werror
 CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE
-LIBS     := -lelf -lzstd -lZydis -lcrypto
+LIBS     := -lelf -lzstd -lZydis -lcrypto -lpthread
 BUILD    := build
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 

@@ -3,6 +3,8 @@
 
 #include "monitor/boot.h"
 #include "monitor/modes.h"
+#include "monitor/signals.h"
+#include "gdb/kvm_target.h"
 
 int mode_run(struct config *cfg)
 {
@@ -20,7 +22,15 @@ int mode_run(struct config *cfg)
         return UKVM_EXIT_MONITOR_ERROR;
     }
     m.src = world_source_create(&m);
-    int status = monitor_run_to_end(&m);
+    int status;
+    if (cfg->gdb) {
+        static struct kvm_target kt;
+        kvm_target_init(&kt, &m, kernel, len, cfg->kernel_path);
+        status = kvm_target_serve(&kt, cfg, false);
+    } else {
+        signals_install(&m.vm);
+        status = monitor_run_to_end(&m);
+    }
     vm_destroy(&m.vm);
     free(kernel);
     return status;

@@ -86,6 +86,8 @@ void vm_destroy(struct vm *vm);
  * vm_run. */
 struct kvm_regs *vm_regs(struct vm *vm);
 void vm_regs_changed(struct vm *vm);
+/* Push pending register changes to KVM now (before other vCPU ioctls). */
+int vm_regs_flush(struct vm *vm);
 int vm_run(struct vm *vm);
 
 /* True when [gpa, gpa + len) lies inside guest memory (no overflow). */

@@ -8,6 +8,12 @@
 /* The signal that asked us to stop, or 0. */
 extern volatile sig_atomic_t ukvm_stop_signal;
 
+/* True once SIGINT or SIGTERM arrived. */
+static inline bool ukvm_stop_requested(void)
+{
+    return ukvm_stop_signal != 0;
+}
+
 /* Install the handlers; a signal makes the running KVM_RUN return. */
 void signals_install(struct vm *vm);
 

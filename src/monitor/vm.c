@@ -302,6 +302,17 @@ void vm_regs_changed(struct vm *vm)
     vm->regs_dirty = true;
 }
 
+int vm_regs_flush(struct vm *vm)
+{
+    if (!vm->regs_dirty)
+        return 0;
+    struct kvm_regs *r = vm->sync_regs ? &vm->run->s.regs.regs : &vm->regs_cache;
+    if (ioctl(vm->vcpu_fd, KVM_SET_REGS, r) < 0)
+        return -1;
+    vm->regs_dirty = false;
+    return 0;
+}
+
 int vm_run(struct vm *vm)
 {
     if (vm->sync_regs) {

@@ -6,6 +6,12 @@
 #include "monitor/modes.h"
 #include "monitor/signals.h"
 #include "record/replayer.h"
+#include "gdb/kvm_target.h"
+
+static bool replay_at_end(struct kvm_target *kt)
+{
+    return replayer_reached_end(kt->m->src);
+}
 
 int mode_replay(struct config *cfg)
 {
@@ -44,8 +50,16 @@ int mode_replay(struct config *cfg)
         return UKVM_EXIT_MONITOR_ERROR;
     }
     m.src = replayer_create(r);
-    signals_install(&m.vm);
-    int status = monitor_run_to_end(&m);
+    int status;
+    if (cfg->gdb) {
+        static struct kvm_target kt;
+        kvm_target_init(&kt, &m, h->kernel, h->kernel_len, "kernel");
+        kt.at_trace_end = replay_at_end;
+        status = kvm_target_serve(&kt, cfg, true);
+    } else {
+        signals_install(&m.vm);
+        status = monitor_run_to_end(&m);
+    }
     vm_destroy(&m.vm);
     ukvm_trace_reader_close(r);
     return status;

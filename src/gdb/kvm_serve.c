@@ -1,0 +1,78 @@
+/*
+ * Serving gdb for `ukvm run --gdb` and `ukvm replay --gdb`: listen, tell the
+ * user how to connect, serve clients, and turn the way a session ended into
+ * ukvm's exit status.
+ */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "gdb/gdb_server.h"
+#include "gdb/kvm_target.h"
+#include "monitor/signals.h"
+
+void kvm_target_clear_all(struct kvm_target *kt);
+
+/* After a detach from a live run: let the guest finish on its own. */
+static int run_detached(struct kvm_target *kt)
+{
+    kvm_target_clear_all(kt);
+    struct ukvm_stop stop;
+    for (;;) {
+        kvm_target_continue(kt, &stop);
+        if (stop.reason == UKVM_STOP_EXITED)
+            return stop.exit_status;
+        if (stop.reason == UKVM_STOP_FAULT || stop.reason == UKVM_STOP_REPLAY_END)
+            return kt->m->exit_status;
+        if (stop.reason == UKVM_STOP_INTERRUPT && ukvm_stop_requested())
+            return 128 + 2;
+    }
+}
+
+int kvm_target_serve(struct kvm_target *kt, const struct config *cfg, bool replay)
+{
+    char err[256];
+    int lfd = gdb_listen(cfg->gdb_addr, cfg->gdb_port, err, sizeof(err));
+    if (lfd < 0) {
+        ukvm_err("gdb: %s", err);
+        return UKVM_EXIT_MONITOR_ERROR;
+    }
+    fprintf(stderr, "ukvm: waiting for gdb on %s:%d; connect with: gdb -ex 'target remote %s:%d'\n",
+            cfg->gdb_addr, gdb_listen_port(lfd), cfg->gdb_addr, gdb_listen_port(lfd));
+    int status = UKVM_EXIT_MONITOR_ERROR;
+    for (;;) {
+        enum gdb_end why = gdb_serve(lfd, &kt->base, NULL);
+        switch (why) {
+        case GDB_END_EXITED:
+            status = kt->dead_stop.reason == UKVM_STOP_EXITED ? kt->dead_stop.exit_status
+                : kt->m->exit_status;
+            goto out;
+        case GDB_END_KILLED:
+            ukvm_err("guest killed from gdb");
+            status = UKVM_EXIT_MONITOR_ERROR;
+            goto out;
+        case GDB_END_DETACHED:
+            if (replay) {
+                fprintf(stderr, "ukvm: gdb detached; waiting for the next client\n");
+                kt->detached = false;
+                continue;
+            }
+            status = run_detached(kt);
+            goto out;
+        case GDB_END_DISCONNECTED:
+            if (replay) {
+                fprintf(stderr, "ukvm: gdb disconnected; waiting for the next client\n");
+                continue;
+            }
+            ukvm_err("gdb disconnected: ending the guest");
+            status = UKVM_EXIT_MONITOR_ERROR;
+            goto out;
+        default:
+            ukvm_err("gdb server failed");
+            status = UKVM_EXIT_MONITOR_ERROR;
+            goto out;
+        }
+    }
+out:
+    close(lfd);
+    return status;
+}
