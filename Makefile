@@ -29,6 +29,7 @@ include tests/fuzz/module.mk
 LIB_OBJS     := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB_SAN_OBJS := $(LIB_SRCS:%.c=$(BUILD)/san/%.o)
 
+.DEFAULT_GOAL := all
 .PHONY: all test bench clean
 all: $(PROGRAMS) guests unit-tests
 

@@ -1,4 +1,5 @@
 /* `ukvm run`: the real world, nothing recorded. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "monitor/boot.h"
@@ -25,7 +26,10 @@ int mode_run(struct config *cfg)
     int status;
     if (cfg->gdb) {
         static struct kvm_target kt;
-        kvm_target_init(&kt, &m, kernel, len, cfg->kernel_path);
+        static char abs_path[4096];
+        if (!realpath(cfg->kernel_path, abs_path))
+            snprintf(abs_path, sizeof(abs_path), "%s", cfg->kernel_path);
+        kvm_target_init(&kt, &m, kernel, len, abs_path);
         status = kvm_target_serve(&kt, cfg, false);
     } else {
         signals_install(&m.vm);

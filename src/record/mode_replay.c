@@ -53,7 +53,9 @@ int mode_replay(struct config *cfg)
     int status;
     if (cfg->gdb) {
         static struct kvm_target kt;
-        kvm_target_init(&kt, &m, h->kernel, h->kernel_len, "kernel");
+        /* An absolute name that exists nowhere: gdb then fetches the file
+         * from us (vFile) instead of opening a local one. */
+        kvm_target_init(&kt, &m, h->kernel, h->kernel_len, "/ukvm-replay/kernel.elf");
         kt.at_trace_end = replay_at_end;
         status = kvm_target_serve(&kt, cfg, true);
     } else {
