@@ -4,6 +4,7 @@
  * the boot information and set the CPU state.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "monitor/boot.h"
@@ -37,6 +38,10 @@ int monitor_boot(struct monitor *m, const uint8_t *kernel, size_t kernel_len,
 
 int monitor_run_to_end(struct monitor *m)
 {
+    /* For `make bench`: how long ukvm took to reach the first instruction. */
+    if (getenv("UKVM_REPORT_STARTUP"))
+        fprintf(stderr, "ukvm: startup %llu ns to the first guest instruction\n",
+                (unsigned long long)(ukvm_now_ns() - ukvm_start_ns));
     for (;;) {
         switch (vcpu_loop(m)) {
         case VCPU_HALTED:

@@ -9,6 +9,7 @@
 
 int main(int argc, char **argv)
 {
+    ukvm_start_ns = ukvm_now_ns();
     if (argc < 2) {
         fputs(ukvm_usage, stderr);
         return 1;

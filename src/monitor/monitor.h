@@ -24,6 +24,10 @@ void ukvm_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Same, then exit(1). */
 void ukvm_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
+/* CLOCK_MONOTONIC in ns; ukvm_start_ns is set first thing in main(). */
+uint64_t ukvm_now_ns(void);
+extern uint64_t ukvm_start_ns;
+
 /* ---- the loaded kernel ---- */
 struct elf_segment {
     uint64_t vaddr, filesz, memsz, offset;

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "monitor/monitor.h"
 
@@ -29,3 +30,12 @@ void ukvm_die(const char *fmt, ...)
     va_end(ap);
     exit(UKVM_EXIT_MONITOR_ERROR);
 }
+
+uint64_t ukvm_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t ukvm_start_ns;
