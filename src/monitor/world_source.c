@@ -25,16 +25,17 @@ struct world_source {
 /* The guest's own TSC (host TSC plus KVM's offset and scaling). */
 static uint64_t guest_msr(struct monitor *m, uint32_t index)
 {
-    struct {
+    /* struct kvm_msrs ends in a flexible array: give it room for one entry */
+    union {
         struct kvm_msrs hdr;
-        struct kvm_msr_entry e;
+        uint8_t room[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
     } msrs;
     memset(&msrs, 0, sizeof(msrs));
     msrs.hdr.nmsrs = 1;
-    msrs.e.index = index;
+    msrs.hdr.entries[0].index = index;
     if (ioctl(m->vm.vcpu_fd, KVM_GET_MSRS, &msrs) != 1)
         return 0;
-    return msrs.e.data;
+    return msrs.hdr.entries[0].data;
 }
 
 static uint64_t walltime_ns(void)
