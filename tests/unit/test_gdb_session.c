@@ -230,6 +230,8 @@ static void fake_init(struct fake *f)
     f->regs.cr0 = 0x80050033;
     f->regs.cr3 = 0x2000;
     f->regs.efer = 0xd01;
+    f->regs.mxcsr = 0x1f80;
+    f->regs.fs_base = 0x7000;
     for (int i = 0; i < MEM_SIZE; i++)
         f->mem[i] = (uint8_t)(i * 7);
 }
