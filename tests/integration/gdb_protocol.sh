@@ -157,3 +157,18 @@ run_gdb "$O3" 30 -ex 'p/x $pc' -ex 'disconnect'
 has "gdb: third session works" "$O3" '^\$[0-9]+ = 0x10000[0-9a-f]$'
 sleep 0.3
 has "server: session 3 ended disconnected" "$T/srv.out" '^session ended: disconnected'
+
+# Session 4: the guest exits (the fake exits when continued from 0x10fff0,
+# with status rax).
+O4=$T/s4.out
+run_gdb "$O4" 30 -ex 'set $rax = 3' -ex 'set $pc = 0x10fff0' -ex 'continue'
+has "gdb: guest exit reported" "$O4" 'exited with code 03'
+sleep 0.3
+has "server: session 4 ended with the guest's exit" "$T/srv.out" '^session ended: guest exited'
+
+# Session 5: reverse execution packets (the fake serves can_reverse).
+O5=$T/s5.out
+run_gdb "$O5" 30 -ex 'set $pc = 0x100008' -ex 'reverse-stepi' -ex 'p/x $pc' \
+    -ex 'reverse-continue' -ex 'detach'
+has "gdb: reverse-stepi (bs)" "$O5" '^\$[0-9]+ = 0x100007$'
+has "gdb: reverse-continue reaches the start (replaylog:begin)" "$O5" 'No more reverse-execution history'

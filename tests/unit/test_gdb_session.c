@@ -7,7 +7,8 @@
  *     test_gdb_session --serve PORT [--exec ELF]
  * prints "listening on PORT" and serves clients until killed; with --exec
  * the ELF's loadable segments are copied into the fake memory, rip is set
- * to its entry, and the file is what gdb gets through vFile.
+ * to its entry, and the file is what gdb gets through vFile. Continuing
+ * from EXIT_ADDR (0x10fff0) makes the guest exit with status rax & 0xff.
  */
 #include <elf.h>
 #include <errno.h>
@@ -39,6 +40,7 @@
 #define MEM_BASE 0x100000ull
 #define MEM_SIZE 0x10000
 #define MAX_BPS 32
+#define EXIT_ADDR (MEM_BASE + MEM_SIZE - 16)
 
 struct fake_bp {
     bool used;
@@ -151,12 +153,16 @@ static int fk_resume(struct ukvm_target *t, enum ukvm_resume_kind kind, struct u
     } else if (kind != UKVM_RESUME_CONTINUE) {
         if (!t->can_reverse)
             rc = -1;
-        else
-            st->reason = kind == UKVM_RESUME_REVERSE_STEP ? UKVM_STOP_STEP
-                                                          : UKVM_STOP_REPLAY_BEGIN;
-    } else if (f->exit_next >= 0) {
+        else if (kind == UKVM_RESUME_REVERSE_STEP) {
+            f->regs.rip--;
+            st->reason = UKVM_STOP_STEP;
+        } else {
+            st->reason = UKVM_STOP_REPLAY_BEGIN;
+        }
+    } else if (f->exit_next >= 0 || f->regs.rip == EXIT_ADDR) {
+        /* Continuing from EXIT_ADDR halts the guest with rax as status. */
         st->reason = UKVM_STOP_EXITED;
-        st->exit_status = f->exit_next;
+        st->exit_status = f->exit_next >= 0 ? f->exit_next : (int)(f->regs.gpr[0] & 0xff);
     } else {
         struct fake_bp *best = NULL, *watch = NULL;
         for (int i = 0; i < MAX_BPS; i++) {
@@ -883,6 +889,7 @@ static int serve_main(int port, const char *exec)
 {
     static struct fake f;
     fake_init(&f);
+    f.t.can_reverse = true;     /* reverse-stepi steps back one byte */
     if (exec && load_elf(&f, exec) < 0) {
         fprintf(stderr, "cannot load %s\n", exec);
         return 1;
