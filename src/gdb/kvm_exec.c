@@ -18,8 +18,6 @@
 #include "gdb/kvm_target.h"
 #include "monitor/signals.h"
 
-long kvm_target_read_mem(struct ukvm_target *t, uint64_t addr, void *buf, size_t len);
-
 #define DR6_BS (1u << 14)
 
 static int set_guest_debug(struct kvm_target *kt, bool single_step, uint64_t skip_hw_at)
@@ -108,8 +106,10 @@ static int handle_watched_access(struct kvm_target *kt)
     if (gpa + len > kt->m->vm.mem_size)
         len = (uint32_t)(kt->m->vm.mem_size - gpa);
     bool write = run->mmio.is_write;
-    if (write)
+    if (write) {
         memcpy(kt->m->vm.mem + gpa, run->mmio.data, len);
+        vm_mark_dirty(&kt->m->vm, gpa, len);
+    }
     else
         memcpy(run->mmio.data, kt->m->vm.mem + gpa, len);
     for (size_t i = 0; i < kt->n_watch; i++) {

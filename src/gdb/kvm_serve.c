@@ -10,8 +10,6 @@
 #include "gdb/kvm_target.h"
 #include "monitor/signals.h"
 
-void kvm_target_clear_all(struct kvm_target *kt);
-
 /* After a detach from a live run: let the guest finish on its own. */
 static int run_detached(struct kvm_target *kt)
 {

@@ -97,8 +97,10 @@ static long kvm_target_write_mem(struct ukvm_target *t, uint64_t addr, const voi
                     kt->sw[j].orig = b; /* the hlt stays planted */
                     under_bp = true;
                 }
-            if (!under_bp)
+            if (!under_bp) {
                 kt->m->vm.mem[gpa + i] = b;
+                vm_mark_dirty(&kt->m->vm, gpa + i, 1);
+            }
         }
         done += chunk;
     }
@@ -267,7 +269,7 @@ static int kvm_target_resume(struct ukvm_target *t, enum ukvm_resume_kind kind,
     }
 }
 
-static const struct ukvm_target_ops kvm_target_ops = {
+const struct ukvm_target_ops kvm_target_ops = {
     .read_regs = kvm_target_read_regs,
     .write_regs = kvm_target_write_regs,
     .read_mem = kvm_target_read_mem,

@@ -55,6 +55,12 @@ struct kvm_target {
 void kvm_target_init(struct kvm_target *kt, struct monitor *m, const uint8_t *kernel,
         size_t kernel_len, const char *kernel_name);
 
+/* The target's operations, for targets built on top of this one. */
+extern const struct ukvm_target_ops kvm_target_ops;
+long kvm_target_read_mem(struct ukvm_target *t, uint64_t addr, void *buf, size_t len);
+/* Take every breakpoint and watchpoint out. */
+void kvm_target_clear_all(struct kvm_target *kt);
+
 /* Forward execution, shared with the replay target. */
 int kvm_target_step(struct kvm_target *kt, struct ukvm_stop *stop);
 int kvm_target_continue(struct kvm_target *kt, struct ukvm_stop *stop);

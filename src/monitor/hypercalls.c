@@ -85,6 +85,7 @@ int hypercall_service(struct monitor *m, unsigned port, uint64_t gpa, uint64_t r
     if (!vm_range_ok(&m->vm, gpa, size))
         return guest_error(m, rip, "argument struct at", nr, gpa, size);
     uint8_t *arg = m->vm.mem + gpa;
+    vm_mark_dirty(&m->vm, gpa, size); /* results are written back into it */
 
     struct ukvm_io io;
     memset(&io, 0, sizeof(io));
@@ -134,6 +135,8 @@ int hypercall_service(struct monitor *m, unsigned port, uint64_t gpa, uint64_t r
             if (!vm_range_ok(&m->vm, t.data, t.len))
                 return guest_error(m, rip, "data at", nr, t.data, t.len);
             bool write = nr == HVT_HYPERCALL_BLOCK_WRITE;
+            if (!write)
+                vm_mark_dirty(&m->vm, t.data, t.len);
             io.ev.kind = write ? UKVM_EV_BLOCK_WRITE : UKVM_EV_BLOCK_READ;
             io.ev.a[0] = t.handle;
             io.ev.a[1] = t.offset;
@@ -177,6 +180,7 @@ int hypercall_service(struct monitor *m, unsigned port, uint64_t gpa, uint64_t r
         } else {
             if (!vm_range_ok(&m->vm, t.data, t.len))
                 return guest_error(m, rip, "data at", nr, t.data, t.len);
+            vm_mark_dirty(&m->vm, t.data, t.len);
             io.ev.kind = UKVM_EV_NET_READ;
             io.ev.a[0] = t.handle;
             io.ev.a[1] = t.len;

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
@@ -13,6 +14,12 @@
 static int set_slot(struct vm *vm, uint32_t slot, uint32_t flags, uint64_t gpa, uint64_t size,
         char *err, size_t errlen)
 {
+    if (slot >= 512) {
+        snprintf(err, errlen, "too many watched memory ranges (memory slots exhausted)");
+        return -1;
+    }
+    vm->slot_base[slot] = gpa;
+    vm->slot_size[slot] = size;
     struct kvm_userspace_memory_region r = {
         .slot = slot,
         .flags = flags,
@@ -31,7 +38,9 @@ static int set_slot(struct vm *vm, uint32_t slot, uint32_t flags, uint64_t gpa, 
 int memslots_apply(struct vm *vm, const struct page_special *pages, size_t n,
         char *err, size_t errlen)
 {
-    /* Remove the old layout (slot 0 is the first slot of every layout). */
+    /* Keep what the old slots logged, then remove the old layout. */
+    if (vm->dirty_bits)
+        vm_dirty_harvest(vm);
     for (uint32_t s = 0; s < vm->n_slots; s++)
         if (set_slot(vm, s, 0, 0, 0, err, errlen) < 0)
             return -1;
@@ -60,6 +69,48 @@ int memslots_apply(struct vm *vm, const struct page_special *pages, size_t n,
                 err, errlen) < 0)
             return -1;
         at = run_end;
+    }
+    return 0;
+}
+
+int vm_dirty_enable(struct vm *vm, char *err, size_t errlen)
+{
+    size_t words = ((vm->mem_size >> 12) + 63) / 64;
+    vm->dirty_bits = calloc(words, sizeof(uint64_t));
+    if (!vm->dirty_bits) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    vm->dirty_log = true;
+    return memslots_apply(vm, NULL, 0, err, errlen);
+}
+
+int vm_dirty_harvest(struct vm *vm)
+{
+    if (!vm->dirty_log)
+        return 0;
+    static uint64_t *bitmap;
+    static size_t bitmap_words;
+    size_t need = ((vm->mem_size >> 12) + 63) / 64;
+    if (bitmap_words < need) {
+        free(bitmap);
+        bitmap = calloc(need, sizeof(uint64_t));
+        if (!bitmap)
+            return -1;
+        bitmap_words = need;
+    }
+    for (uint32_t s = 0; s < vm->n_slots; s++) {
+        if (vm->slot_size[s] == 0)
+            continue;
+        size_t pages = vm->slot_size[s] >> 12;
+        memset(bitmap, 0, ((pages + 63) / 64) * sizeof(uint64_t));
+        struct kvm_dirty_log log = { .slot = s, .dirty_bitmap = bitmap };
+        if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
+            continue; /* a slot without logging (read-only ones may not) */
+        uint64_t first = vm->slot_base[s] >> 12;
+        for (size_t p = 0; p < pages; p++)
+            if (bitmap[p / 64] & (1ULL << (p % 64)))
+                vm->dirty_bits[(first + p) / 64] |= 1ULL << ((first + p) % 64);
     }
     return 0;
 }

@@ -72,7 +72,11 @@ struct vm {
     bool msr_filter;                /* IA32_TSC reads exit to us */
     bool io_rip_advanced;           /* KVM_EXIT_IO reports rip past the `out` */
     uint32_t n_slots;               /* memory slots in use (memslots.c) */
-    bool dirty_log;                 /* slots log dirty pages */
+    uint64_t slot_base[512], slot_size[512];
+    bool dirty_log;                 /* slots log dirty pages (checkpoints) */
+    uint64_t *dirty_bits;           /* pages written since the last harvest
+                                       by the monitor, and by the guest once
+                                       harvested from KVM; NULL when unused */
 };
 
 int vm_create(struct vm *vm, uint64_t mem_size, char *err, size_t errlen);
@@ -85,6 +89,19 @@ int vm_setup_cpu(struct vm *vm, uint64_t entry, char *err, size_t errlen);
 /* Write-protect the host view of [gpa, gpa+len) (text and rodata). */
 int vm_protect(struct vm *vm, uint64_t gpa, uint64_t len, char *err, size_t errlen);
 void vm_destroy(struct vm *vm);
+
+/* Dirty-page tracking for checkpoints: turn it on (all slots log dirty
+ * pages), note a write made by the monitor itself, and fold KVM's log into
+ * vm->dirty_bits. */
+int vm_dirty_enable(struct vm *vm, char *err, size_t errlen);
+static inline void vm_mark_dirty(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+    if (!vm->dirty_bits || len == 0)
+        return;
+    for (uint64_t p = gpa >> 12; p <= (gpa + len - 1) >> 12 && p < (vm->mem_size >> 12); p++)
+        vm->dirty_bits[p / 64] |= 1ULL << (p % 64);
+}
+int vm_dirty_harvest(struct vm *vm);
 
 /* Register access through sync regs or ioctls; the cache is flushed by
  * vm_run. */

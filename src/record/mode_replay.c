@@ -6,7 +6,7 @@
 #include "monitor/modes.h"
 #include "monitor/signals.h"
 #include "record/replayer.h"
-#include "gdb/kvm_target.h"
+#include "gdb/replay_target.h"
 
 static bool replay_at_end(struct kvm_target *kt)
 {
@@ -52,12 +52,16 @@ int mode_replay(struct config *cfg)
     m.src = replayer_create(r);
     int status;
     if (cfg->gdb) {
-        static struct kvm_target kt;
+        static struct replay_target rt;
         /* An absolute name that exists nowhere: gdb then fetches the file
          * from us (vFile) instead of opening a local one. */
-        kvm_target_init(&kt, &m, h->kernel, h->kernel_len, "/ukvm-replay/kernel.elf");
-        kt.at_trace_end = replay_at_end;
-        status = kvm_target_serve(&kt, cfg, true);
+        if (replay_target_init(&rt, &m, h->kernel, h->kernel_len, "/ukvm-replay/kernel.elf",
+                    err, sizeof(err)) < 0) {
+            ukvm_err("%s", err);
+            return UKVM_EXIT_MONITOR_ERROR;
+        }
+        rt.kt.at_trace_end = replay_at_end;
+        status = kvm_target_serve(&rt.kt, cfg, true);
     } else {
         signals_install(&m.vm);
         status = monitor_run_to_end(&m);

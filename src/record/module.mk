@@ -6,3 +6,4 @@ LIB_SRCS += src/record/trace_codec.c src/record/trace_header.c src/record/trace_
             src/record/trace_reader.c src/record/digest.c
 LIB_SRCS += src/record/event_kinds.c src/record/recorder.c src/record/replayer.c \
             src/record/mode_record.c src/record/mode_replay.c
+LIB_SRCS += src/record/checkpoint.c

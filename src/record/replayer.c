@@ -15,6 +15,7 @@ struct replayer {
     struct ukvm_event_source base;
     struct ukvm_trace_reader *r;
     bool at_end;
+    uint64_t end_rip;           /* rip of the event that found the end */
 };
 
 static void describe(char *buf, size_t len, const struct ukvm_event *ev)
@@ -74,6 +75,7 @@ static int replayer_service(struct ukvm_event_source *src, struct ukvm_io *io, i
                     " (the recording was cut short at byte %" PRIu64 "); next would be %s",
                     end.events ? end.events - 1 : 0, end.valid_bytes, g);
             rp->at_end = true;
+            rp->end_rip = io->ev.rip;
             *exit_status = 0;
         }
         return -1;
@@ -113,6 +115,35 @@ struct ukvm_event_source *replayer_create(struct ukvm_trace_reader *r)
     rp->base.wants_digest = true;
     rp->r = r;
     return &rp->base;
+}
+
+void replayer_save(const struct ukvm_event_source *src, struct replayer_state *st)
+{
+    const struct replayer *rp = (const struct replayer *)src;
+    ukvm_trace_reader_tell(rp->r, &st->pos);
+    st->at_end = rp->at_end;
+}
+
+int replayer_restore(struct ukvm_event_source *src, const struct replayer_state *st)
+{
+    struct replayer *rp = (struct replayer *)src;
+    rp->at_end = st->at_end;
+    return ukvm_trace_reader_seek(rp->r, &st->pos);
+}
+
+uint64_t replayer_next_event(const struct ukvm_event_source *src)
+{
+    return ukvm_trace_reader_event_number(((const struct replayer *)src)->r);
+}
+
+uint64_t replayer_end_rip(const struct ukvm_event_source *src)
+{
+    return ((const struct replayer *)src)->end_rip;
+}
+
+void replayer_clear_end(struct ukvm_event_source *src)
+{
+    ((struct replayer *)src)->at_end = false;
 }
 
 bool replayer_reached_end(const struct ukvm_event_source *src)

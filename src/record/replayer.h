@@ -7,9 +7,24 @@
 
 struct ukvm_event_source *replayer_create(struct ukvm_trace_reader *r);
 
+/* The replayer's place in the trace, for checkpoints. */
+struct replayer_state {
+    struct ukvm_trace_pos pos;
+    bool at_end;
+};
+void replayer_save(const struct ukvm_event_source *src, struct replayer_state *st);
+int replayer_restore(struct ukvm_event_source *src, const struct replayer_state *st);
+/* Number of the next event the guest will consume. */
+uint64_t replayer_next_event(const struct ukvm_event_source *src);
+
 /* True once the guest asked for an event past the end of a cut-short trace
  * (the replay is then complete, not failed). */
 bool replayer_reached_end(const struct ukvm_event_source *src);
+
+/* After replayer_reached_end: the rip of the instruction that wanted the
+ * missing event; and forgetting that the end was reached. */
+uint64_t replayer_end_rip(const struct ukvm_event_source *src);
+void replayer_clear_end(struct ukvm_event_source *src);
 
 /* Set up cfg (memory, command line, devices) from a trace header. */
 int replayer_config(struct config *cfg, const struct ukvm_trace_header *h,

@@ -1,0 +1,665 @@
+/*
+ * Reverse execution on the replay: reverse-stepi and reverse-continue by
+ * restoring a checkpoint and re-executing forward (design.md section 4).
+ *
+ * Invariants: every checkpoint lies at or before the current position; the
+ * current position `cur` is relative to the top checkpoint; how[i] is the
+ * position of checkpoint i relative to checkpoint i - 1. Going back drops the
+ * checkpoints above the new position; going forward pushes new ones.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gdb/replay_target.h"
+#include "monitor/signals.h"
+
+static struct replay_target *rt_of(struct ukvm_target *t)
+{
+    return (struct replay_target *)t;
+}
+
+static size_t top(const struct replay_target *rt)
+{
+    return rt->st.n - 1;
+}
+
+static struct kvm_regs *regs(struct replay_target *rt)
+{
+    return vm_regs(&rt->kt.m->vm);
+}
+
+static void identity_now(struct replay_target *rt, struct identity *id)
+{
+    id->regs = *regs(rt);
+    id->next_event = replayer_next_event(rt->kt.m->src);
+}
+
+static bool identity_equal(const struct identity *a, const struct identity *b)
+{
+    const struct kvm_regs *x = &a->regs, *y = &b->regs;
+    return a->next_event == b->next_event && x->rip == y->rip && x->rflags == y->rflags &&
+        x->rax == y->rax && x->rbx == y->rbx && x->rcx == y->rcx && x->rdx == y->rdx &&
+        x->rsi == y->rsi && x->rdi == y->rdi && x->rsp == y->rsp && x->rbp == y->rbp &&
+        x->r8 == y->r8 && x->r9 == y->r9 && x->r10 == y->r10 && x->r11 == y->r11 &&
+        x->r12 == y->r12 && x->r13 == y->r13 && x->r14 == y->r14 && x->r15 == y->r15;
+}
+
+static bool at_checkpoint(const struct position *p)
+{
+    return p->kind != ANCHOR_UNKNOWN && p->k == 0 && p->s == 0;
+}
+
+/* ---- breakpoint sets ---- */
+
+/* Planted bytes are taken out of page copies stored in checkpoints. */
+static void clean_page(void *ctx, uint64_t pfn, uint8_t *page)
+{
+    struct kvm_target *kt = ctx;
+    for (size_t i = 0; i < kt->n_sw; i++)
+        if (kt->sw[i].gpa >> 12 == pfn)
+            page[kt->sw[i].gpa & 0xfff] = kt->sw[i].orig;
+}
+
+static void arm(struct replay_target *rt, enum ukvm_bp_type type, uint64_t addr, uint64_t len)
+{
+    kvm_target_ops.insert_bp(&rt->kt.base, type, addr, len);
+}
+
+static void arm_user(struct replay_target *rt)
+{
+    for (size_t i = 0; i < rt->n_user; i++)
+        arm(rt, rt->user[i].type, rt->user[i].addr, rt->user[i].len);
+}
+
+static void arm_anchor(struct replay_target *rt, const struct position *p)
+{
+    if (p->kind == ANCHOR_ADDR || p->kind == ANCHOR_UNKNOWN)
+        arm(rt, UKVM_BP_SOFTWARE, p->addr, 1);
+    else if (p->kind == ANCHOR_WATCH)
+        arm(rt, p->watch.type, p->watch.addr, p->watch.len);
+}
+
+static bool is_user_bp_at(const struct replay_target *rt, uint64_t addr)
+{
+    for (size_t i = 0; i < rt->n_user; i++)
+        if ((rt->user[i].type == UKVM_BP_SOFTWARE || rt->user[i].type == UKVM_BP_HARDWARE) &&
+            rt->user[i].addr == addr)
+            return true;
+    return false;
+}
+
+/* Which user watchpoint a watch stop belongs to. */
+static bool is_user_watch(const struct replay_target *rt, const struct ukvm_stop *stop)
+{
+    for (size_t i = 0; i < rt->n_user; i++)
+        if (rt->user[i].type == stop->watch_type && rt->user[i].addr == stop->watch_addr)
+            return true;
+    return false;
+}
+
+static bool stop_is_anchor(const struct replay_target *rt, const struct position *p,
+        const struct ukvm_stop *stop)
+{
+    struct kvm_target *kt = (struct kvm_target *)&rt->kt;
+    if (p->kind == ANCHOR_WATCH)
+        return stop->reason == UKVM_STOP_WATCH && stop->watch_type == p->watch.type &&
+            stop->watch_addr == p->watch.addr;
+    if (p->kind == ANCHOR_ADDR || p->kind == ANCHOR_UNKNOWN)
+        return (stop->reason == UKVM_STOP_SWBREAK || stop->reason == UKVM_STOP_HWBREAK) &&
+            vm_regs(&kt->m->vm)->rip == p->addr;
+    return false;
+}
+
+/* ---- moving along the timeline ---- */
+
+static int push_checkpoint(struct replay_target *rt, const struct position *how)
+{
+    char err[256];
+    if (rt->st.n == rt->how_cap) {
+        size_t cap = rt->how_cap ? rt->how_cap * 2 : 64;
+        struct position *n = realloc(rt->how, cap * sizeof(*n));
+        if (!n)
+            return -1;
+        rt->how = n;
+        rt->how_cap = cap;
+    }
+    if (checkpoint_push(&rt->st, rt->kt.m, clean_page, &rt->kt, err, sizeof(err)) < 0) {
+        ukvm_err("%s", err);
+        return -1;
+    }
+    rt->how[top(rt)] = *how;
+    memset(&rt->cur, 0, sizeof(rt->cur));
+    rt->cur.kind = ANCHOR_NONE;
+    return 0;
+}
+
+/* Restore checkpoint i with nothing armed (the caller arms what it needs). */
+static int restore(struct replay_target *rt, size_t i)
+{
+    char err[256];
+    kvm_target_clear_all(&rt->kt);
+    if (checkpoint_restore(&rt->st, rt->kt.m, i, err, sizeof(err)) < 0) {
+        ukvm_err("%s", err);
+        return -1;
+    }
+    rt->kt.dead = false;
+    memset(&rt->cur, 0, sizeof(rt->cur));
+    rt->cur.kind = ANCHOR_NONE;
+    return 0;
+}
+
+/* From the state right after a restore (or a checkpoint push), run to the
+ * k-th arrival of p's anchor with only the anchor armed. 0, or -1 when the
+ * run stopped elsewhere (*stop says how). */
+static int run_to_anchor(struct replay_target *rt, const struct position *p, struct ukvm_stop *stop)
+{
+    if (p->k == 0)
+        return 0;
+    arm_anchor(rt, p);
+    for (uint64_t n = 0; n < p->k;) {
+        kvm_target_continue(&rt->kt, stop);
+        if (stop->reason == UKVM_STOP_INTERRUPT)
+            return -1;
+        if (stop_is_anchor(rt, p, stop)) {
+            n++;
+            if (p->kind == ANCHOR_UNKNOWN) {
+                struct identity id;
+                identity_now(rt, &id);
+                if (identity_equal(&id, &p->id))
+                    break;
+            }
+            continue;
+        }
+        return -1;
+    }
+    kvm_target_clear_all(&rt->kt);
+    return 0;
+}
+
+/* Go to position p (relative to checkpoint cpi), taking intermediate
+ * checkpoints while single-stepping a long way. */
+static int go_to(struct replay_target *rt, size_t cpi, const struct position *p)
+{
+    struct ukvm_stop stop;
+    if (restore(rt, cpi) < 0)
+        return -1;
+    if (run_to_anchor(rt, p, &stop) < 0) {
+        ukvm_err("reverse execution: re-execution did not reach its anchor (stop %d)", stop.reason);
+        return -1;
+    }
+    struct position reached = *p;
+    reached.s = 0;
+    if (p->k > 0) {
+        if (p->s > 0) {
+            if (push_checkpoint(rt, &reached) < 0)
+                return -1;
+        } else {
+            rt->cur = reached;
+        }
+    }
+    for (uint64_t i = 0; i < p->s; i++) {
+        if (rt->cur.s >= rt->step_checkpoint_interval) {
+            struct position here = rt->cur;
+            if (push_checkpoint(rt, &here) < 0)
+                return -1;
+        }
+        kvm_target_step(&rt->kt, &stop);
+        if (stop.reason != UKVM_STOP_STEP && stop.reason != UKVM_STOP_WATCH) {
+            ukvm_err("reverse execution: re-execution stopped early (stop %d)", stop.reason);
+            return -1;
+        }
+        rt->cur.s++;
+    }
+    return 0;
+}
+
+/* Name an unknown current position by a counting run from the top
+ * checkpoint: count arrivals at its rip until the registers match. */
+static int resolve(struct replay_target *rt)
+{
+    if (rt->cur.kind != ANCHOR_UNKNOWN)
+        return 0;
+    struct position p = rt->cur;
+    uint64_t s = p.s;
+    p.s = 0;
+    struct ukvm_stop stop;
+    size_t t = top(rt);
+    if (restore(rt, t) < 0)
+        return -1;
+    struct identity start;
+    identity_now(rt, &start);
+    if (identity_equal(&start, &p.id)) { /* it was the checkpoint itself */
+        struct position none = { .kind = ANCHOR_NONE, .s = s };
+        return s > 0 ? go_to(rt, t, &none) : 0;
+    }
+    arm_anchor(rt, &p);
+    uint64_t k = 0;
+    for (;;) {
+        kvm_target_continue(&rt->kt, &stop);
+        if (!stop_is_anchor(rt, &p, &stop)) {
+            ukvm_err("reverse execution: could not find the interrupted position again");
+            return -1;
+        }
+        k++;
+        struct identity id;
+        identity_now(rt, &id);
+        if (identity_equal(&id, &p.id))
+            break;
+    }
+    kvm_target_clear_all(&rt->kt);
+    struct position named = { .kind = ANCHOR_ADDR, .addr = p.addr, .k = k, .s = s };
+    if (s > 0)
+        return go_to(rt, t, &named);
+    rt->cur = named;
+    return 0;
+}
+
+/* Make the previous checkpoint's segment current: cur becomes the position
+ * of the top checkpoint relative to the one below, which is dropped. The
+ * VM state is not touched (callers restore). Needs top > 0. */
+static void step_down(struct replay_target *rt)
+{
+    size_t t = top(rt);
+    struct position how = rt->how[t];
+    char err[256];
+    /* Drop the top checkpoint's record: restoring t - 1 does it. */
+    kvm_target_clear_all(&rt->kt);
+    if (checkpoint_restore(&rt->st, rt->kt.m, t - 1, err, sizeof(err)) < 0)
+        ukvm_err("%s", err);
+    rt->kt.dead = false;
+    rt->cur = how;
+}
+
+static void report(struct ukvm_stop *stop, enum ukvm_stop_reason r)
+{
+    memset(stop, 0, sizeof(*stop));
+    stop->reason = r;
+}
+
+static void fail_stop(struct replay_target *rt, struct ukvm_stop *stop)
+{
+    report(stop, UKVM_STOP_FAULT);
+    rt->kt.dead = true;
+    rt->kt.dead_stop = *stop;
+}
+
+/* ---- reverse-stepi ---- */
+
+static int reverse_step(struct replay_target *rt, struct ukvm_stop *stop)
+{
+    if (resolve(rt) < 0)
+        goto failed;
+    while (at_checkpoint(&rt->cur)) {
+        if (top(rt) == 0) {
+            kvm_target_clear_all(&rt->kt);
+            arm_user(rt);
+            report(stop, UKVM_STOP_REPLAY_BEGIN);
+            return 0;
+        }
+        step_down(rt);
+        if (resolve(rt) < 0)
+            goto failed;
+    }
+    size_t base = top(rt);
+    struct position target = rt->cur;
+    if (target.s > 0) {
+        target.s--;
+        if (go_to(rt, base, &target) < 0)
+            goto failed;
+    } else {
+        /* From the (k-1)-th arrival, step to the k-th, counting d steps;
+         * the answer is one step short of it. */
+        struct position from = target;
+        from.k--;
+        if (go_to(rt, base, &from) < 0)
+            goto failed;
+        if (!at_checkpoint(&rt->cur) && push_checkpoint(rt, &rt->cur) < 0)
+            goto failed;
+        size_t first = top(rt);
+        uint64_t d = 0;
+        for (;;) {
+            if (d > 0 && d % rt->step_checkpoint_interval == 0) {
+                struct position here = rt->cur;
+                if (push_checkpoint(rt, &here) < 0)
+                    goto failed;
+            }
+            kvm_target_step(&rt->kt, stop);
+            if (stop->reason != UKVM_STOP_STEP && stop->reason != UKVM_STOP_WATCH) {
+                ukvm_err("reverse-stepi: re-execution stopped early (stop %d)", stop->reason);
+                goto failed;
+            }
+            d++;
+            rt->cur.s++;
+            bool arrived = target.kind == ANCHOR_WATCH
+                ? stop->reason == UKVM_STOP_WATCH
+                : regs(rt)->rip == target.addr;
+            if (target.kind == ANCHOR_UNKNOWN && arrived) {
+                struct identity id;
+                identity_now(rt, &id);
+                arrived = identity_equal(&id, &target.id);
+            }
+            if (arrived)
+                break;
+            if (d % 100000 == 0)
+                fprintf(stderr, "ukvm: reverse-stepi: %" PRIu64 " instructions re-executed\n", d);
+        }
+        /* we are at the target: go one step back within the stepped stretch */
+        uint64_t want = d - 1;
+        size_t j = (size_t)(want / rt->step_checkpoint_interval);
+        struct position p = { .kind = ANCHOR_NONE,
+            .s = want - j * rt->step_checkpoint_interval };
+        if (go_to(rt, first + j, &p) < 0)
+            goto failed;
+    }
+    kvm_target_clear_all(&rt->kt);
+    arm_user(rt);
+    report(stop, UKVM_STOP_STEP);
+    return 0;
+failed:
+    fail_stop(rt, stop);
+    return 0;
+}
+
+/* ---- reverse-continue ---- */
+
+struct hit {
+    bool found;
+    struct position pos;
+    struct ukvm_stop stop;
+};
+
+static void note_hit(struct hit *h, const struct position *pos, const struct ukvm_stop *stop)
+{
+    h->found = true;
+    h->pos = *pos;
+    h->stop = *stop;
+}
+
+/* Re-execute the top segment up to (not including) cur with the user's
+ * breakpoints armed; remember the last hit. 1 = interrupted. */
+static int scan_segment(struct replay_target *rt, struct hit *last, struct ukvm_stop *stop)
+{
+    struct position end = rt->cur;
+    size_t base = top(rt);
+    if (restore(rt, base) < 0)
+        return -1;
+    arm_user(rt);
+    /* the checkpoint's own state counts when it sits on a breakpoint */
+    if (is_user_bp_at(rt, regs(rt)->rip) && !at_checkpoint(&end)) {
+        struct position p = { .kind = ANCHOR_NONE };
+        struct ukvm_stop s = { .reason = UKVM_STOP_SWBREAK };
+        note_hit(last, &p, &s);
+    }
+    arm_anchor(rt, &end);
+    uint64_t arrivals = 0;
+    /* per breakpoint address / watch, how many stops so far */
+    size_t n_counts = 0;
+    struct { enum ukvm_bp_type type; uint64_t addr; uint64_t n; } counts[64];
+    while (arrivals < end.k) {
+        struct ukvm_stop s;
+        kvm_target_continue(&rt->kt, &s);
+        if (s.reason == UKVM_STOP_INTERRUPT || ukvm_stop_requested()) {
+            *stop = s;
+            return 1;
+        }
+        bool watch = s.reason == UKVM_STOP_WATCH;
+        if (!watch && s.reason != UKVM_STOP_SWBREAK && s.reason != UKVM_STOP_HWBREAK) {
+            ukvm_err("reverse-continue: re-execution stopped early (stop %d)", s.reason);
+            return -1;
+        }
+        enum ukvm_bp_type type = watch ? s.watch_type : UKVM_BP_SOFTWARE;
+        uint64_t addr = watch ? s.watch_addr : regs(rt)->rip;
+        size_t c;
+        for (c = 0; c < n_counts; c++)
+            if (counts[c].type == type && counts[c].addr == addr)
+                break;
+        if (c == n_counts && n_counts < 64)
+            counts[n_counts++] = (typeof(counts[0])){ type, addr, 0 };
+        if (c < 64)
+            counts[c].n++;
+        bool anchor = stop_is_anchor(rt, &end, &s);
+        if (anchor) {
+            arrivals++;
+            if (end.kind == ANCHOR_UNKNOWN && arrivals == end.k) {
+                struct identity id;
+                identity_now(rt, &id);
+                if (!identity_equal(&id, &end.id))
+                    end.k++; /* not yet: keep going */
+            }
+        }
+        bool is_end = anchor && arrivals == end.k && end.s == 0;
+        bool user = watch ? is_user_watch(rt, &s) : is_user_bp_at(rt, addr);
+        if (user && !is_end && c < 64) {
+            struct position p = { .kind = watch ? ANCHOR_WATCH : ANCHOR_ADDR, .addr = addr,
+                .k = counts[c].n };
+            if (watch) {
+                p.watch.type = s.watch_type;
+                p.watch.addr = s.watch_addr;
+                for (size_t u = 0; u < rt->n_user; u++)
+                    if (rt->user[u].type == s.watch_type && rt->user[u].addr == s.watch_addr)
+                        p.watch.len = rt->user[u].len;
+            }
+            note_hit(last, &p, &s);
+        }
+    }
+    /* the single steps after the anchor */
+    for (uint64_t i = 1; i < end.s; i++) {
+        struct ukvm_stop s;
+        kvm_target_step(&rt->kt, &s);
+        if (s.reason != UKVM_STOP_STEP && s.reason != UKVM_STOP_WATCH) {
+            ukvm_err("reverse-continue: re-execution stopped early (stop %d)", s.reason);
+            return -1;
+        }
+        struct position p = end;
+        p.s = i;
+        if (s.reason == UKVM_STOP_WATCH && is_user_watch(rt, &s))
+            note_hit(last, &p, &s);
+        else if (is_user_bp_at(rt, regs(rt)->rip)) {
+            struct ukvm_stop b = { .reason = UKVM_STOP_SWBREAK };
+            note_hit(last, &p, &b);
+        }
+    }
+    return 0;
+}
+
+static int reverse_continue(struct replay_target *rt, struct ukvm_stop *stop)
+{
+    if (resolve(rt) < 0)
+        goto failed;
+    for (;;) {
+        if (at_checkpoint(&rt->cur)) {
+            if (top(rt) == 0) {
+                if (restore(rt, 0) < 0)
+                    goto failed;
+                arm_user(rt);
+                report(stop, UKVM_STOP_REPLAY_BEGIN);
+                return 0;
+            }
+            step_down(rt);
+            if (resolve(rt) < 0)
+                goto failed;
+            continue;
+        }
+        fprintf(stderr, "ukvm: reverse-continue: re-executing from checkpoint %zu\n", top(rt));
+        struct hit last = { 0 };
+        size_t base = top(rt);
+        int r = scan_segment(rt, &last, stop);
+        if (r < 0)
+            goto failed;
+        if (r > 0) { /* interrupted: stay where the re-execution is */
+            struct position here = { .kind = ANCHOR_UNKNOWN, .addr = regs(rt)->rip };
+            identity_now(rt, &here.id);
+            rt->cur = here;
+            kvm_target_clear_all(&rt->kt);
+            arm_user(rt);
+            report(stop, UKVM_STOP_INTERRUPT);
+            return 0;
+        }
+        if (last.found) {
+            kvm_target_clear_all(&rt->kt);
+            if (go_to(rt, base, &last.pos) < 0)
+                goto failed;
+            kvm_target_clear_all(&rt->kt);
+            arm_user(rt);
+            *stop = last.stop;
+            return 0;
+        }
+        /* nothing in this segment: look in the one before */
+        kvm_target_clear_all(&rt->kt);
+        rt->cur.k = 0;
+        rt->cur.s = 0;
+        rt->cur.kind = ANCHOR_NONE;
+    }
+failed:
+    fail_stop(rt, stop);
+    return 0;
+}
+
+/* ---- forward motion keeps cur up to date ---- */
+
+static void after_forward_stop(struct replay_target *rt, struct ukvm_stop *stop, bool stepped)
+{
+    struct kvm_target *kt = &rt->kt;
+    switch (stop->reason) {
+    case UKVM_STOP_STEP:
+        rt->cur.s++;
+        break;
+    case UKVM_STOP_WATCH:
+        if (stepped) {
+            rt->cur.s++;
+        } else {
+            struct position p = { .kind = ANCHOR_WATCH, .k = 1 };
+            p.watch.type = stop->watch_type;
+            p.watch.addr = stop->watch_addr;
+            for (size_t u = 0; u < rt->n_user; u++)
+                if (rt->user[u].type == stop->watch_type && rt->user[u].addr == stop->watch_addr)
+                    p.watch.len = rt->user[u].len;
+            rt->cur = p;
+        }
+        break;
+    case UKVM_STOP_SWBREAK:
+    case UKVM_STOP_HWBREAK: {
+        struct position p = { .kind = ANCHOR_ADDR, .addr = regs(rt)->rip, .k = 1 };
+        rt->cur = p;
+        break;
+    }
+    case UKVM_STOP_REPLAY_END:
+        /* put rip back on the instruction that wanted the missing event */
+        regs(rt)->rip = replayer_end_rip(kt->m->src);
+        vm_regs_changed(&kt->m->vm);
+        replayer_clear_end(kt->m->src);
+        if (stepped)
+            break; /* nothing was executed */
+        /* fall through */
+    case UKVM_STOP_INTERRUPT: {
+        struct position here = { .kind = ANCHOR_UNKNOWN, .addr = regs(rt)->rip, .k = 1 };
+        identity_now(rt, &here.id);
+        rt->cur = here;
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static int replay_resume(struct ukvm_target *t, enum ukvm_resume_kind kind,
+        struct ukvm_stop *stop)
+{
+    struct replay_target *rt = rt_of(t);
+    rt->kt.interrupt_requested = 0;
+    switch (kind) {
+    case UKVM_RESUME_STEP:
+        if (rt->kt.dead) {
+            *stop = rt->kt.dead_stop;
+            return 0;
+        }
+        kvm_target_step(&rt->kt, stop);
+        after_forward_stop(rt, stop, true);
+        return 0;
+    case UKVM_RESUME_CONTINUE:
+        if (rt->kt.dead) {
+            *stop = rt->kt.dead_stop;
+            return 0;
+        }
+        /* name the start of this run with a checkpoint */
+        if (!at_checkpoint(&rt->cur) && push_checkpoint(rt, &rt->cur) < 0) {
+            fail_stop(rt, stop);
+            return 0;
+        }
+        kvm_target_continue(&rt->kt, stop);
+        after_forward_stop(rt, stop, false);
+        return 0;
+    case UKVM_RESUME_REVERSE_STEP:
+        if (rt->kt.dead && rt->kt.dead_stop.reason == UKVM_STOP_EXITED)
+            return -1;
+        rt->kt.dead = false;
+        return reverse_step(rt, stop);
+    case UKVM_RESUME_REVERSE_CONTINUE:
+        if (rt->kt.dead && rt->kt.dead_stop.reason == UKVM_STOP_EXITED)
+            return -1;
+        rt->kt.dead = false;
+        return reverse_continue(rt, stop);
+    }
+    return -1;
+}
+
+static int replay_insert_bp(struct ukvm_target *t, enum ukvm_bp_type type, uint64_t addr,
+        uint64_t len)
+{
+    struct replay_target *rt = rt_of(t);
+    int r = kvm_target_ops.insert_bp(t, type, addr, len);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < rt->n_user; i++)
+        if (rt->user[i].type == type && rt->user[i].addr == addr && rt->user[i].len == len)
+            return 0;
+    if (rt->n_user == rt->cap_user) {
+        size_t cap = rt->cap_user ? rt->cap_user * 2 : 16;
+        struct user_bp *n = realloc(rt->user, cap * sizeof(*n));
+        if (!n)
+            return -1;
+        rt->user = n;
+        rt->cap_user = cap;
+    }
+    rt->user[rt->n_user++] = (struct user_bp){ type, addr, len };
+    return 0;
+}
+
+static int replay_remove_bp(struct ukvm_target *t, enum ukvm_bp_type type, uint64_t addr,
+        uint64_t len)
+{
+    struct replay_target *rt = rt_of(t);
+    for (size_t i = 0; i < rt->n_user; i++)
+        if (rt->user[i].type == type && rt->user[i].addr == addr && rt->user[i].len == len) {
+            rt->user[i] = rt->user[--rt->n_user];
+            break;
+        }
+    return kvm_target_ops.remove_bp(t, type, addr, len);
+}
+
+int replay_target_init(struct replay_target *rt, struct monitor *m, const uint8_t *kernel,
+        size_t kernel_len, const char *kernel_name, char *err, size_t errlen)
+{
+    memset(rt, 0, sizeof(*rt));
+    kvm_target_init(&rt->kt, m, kernel, kernel_len, kernel_name);
+    rt->ops = kvm_target_ops;
+    rt->ops.resume = replay_resume;
+    rt->ops.insert_bp = replay_insert_bp;
+    rt->ops.remove_bp = replay_remove_bp;
+    rt->kt.base.ops = &rt->ops;
+    rt->kt.base.can_reverse = true;
+    rt->step_checkpoint_interval = 512;
+    uint64_t initial_end = m->kernel.kernel_end > 0x200000 ? m->kernel.kernel_end : 0x200000;
+    rt->how = calloc(64, sizeof(*rt->how));
+    if (!rt->how) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    rt->how_cap = 64;
+    if (checkpoint_init(&rt->st, m, initial_end, clean_page, &rt->kt, err, errlen) < 0)
+        return -1;
+    rt->cur.kind = ANCHOR_NONE;
+    return 0;
+}

@@ -1,0 +1,256 @@
+/*
+ * Taking and restoring checkpoints. Memory is incremental: the monitor's
+ * dirty bitmap (KVM's dirty log folded in, plus the monitor's own writes)
+ * says which pages changed since the checkpoint on top of the stack, and
+ * only those are copied. Restoring checkpoint i rewrites the pages that may
+ * differ from it: the ones dirty now and the ones stored above i, each from
+ * the nearest checkpoint at or below i that holds it (a page none holds was
+ * zero at boot).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "record/checkpoint.h"
+
+#define PAGE 4096ULL
+
+static const uint32_t saved_msrs[] = {
+    0x174, 0x175, 0x176,            /* SYSENTER_CS/ESP/EIP */
+    0x277,                          /* PAT */
+    0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, /* STAR LSTAR CSTAR SFMASK */
+    0xc0000102, 0xc0000103,         /* KERNEL_GS_BASE, TSC_AUX */
+};
+
+static int cpu_save(struct monitor *m, struct checkpoint *cp, char *err, size_t errlen)
+{
+    struct vm *vm = &m->vm;
+    if (vm_regs_flush(vm) < 0 ||
+        ioctl(vm->vcpu_fd, KVM_GET_REGS, &cp->regs) < 0 ||
+        ioctl(vm->vcpu_fd, KVM_GET_SREGS, &cp->sregs) < 0 ||
+        ioctl(vm->vcpu_fd, KVM_GET_FPU, &cp->fpu) < 0 ||
+        ioctl(vm->vcpu_fd, KVM_GET_VCPU_EVENTS, &cp->events) < 0 ||
+        ioctl(vm->vcpu_fd, KVM_GET_DEBUGREGS, &cp->debugregs) < 0) {
+        snprintf(err, errlen, "checkpoint: cannot read the vCPU state: %s", strerror(errno));
+        return -1;
+    }
+    if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0) {
+        cp->xsave = malloc(sizeof(*cp->xsave));
+        if (!cp->xsave || ioctl(vm->vcpu_fd, KVM_GET_XSAVE, cp->xsave) < 0) {
+            free(cp->xsave);
+            cp->xsave = NULL;
+        }
+    }
+    cp->have_xcrs = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0 &&
+        ioctl(vm->vcpu_fd, KVM_GET_XCRS, &cp->xcrs) == 0;
+    union {
+        struct kvm_msrs hdr;
+        uint8_t room[sizeof(struct kvm_msrs) + CHECKPOINT_MAX_MSRS * sizeof(struct kvm_msr_entry)];
+    } msrs;
+    memset(&msrs, 0, sizeof(msrs));
+    uint32_t n = sizeof(saved_msrs) / sizeof(saved_msrs[0]);
+    msrs.hdr.nmsrs = n;
+    for (uint32_t i = 0; i < n; i++)
+        msrs.hdr.entries[i].index = saved_msrs[i];
+    int got = ioctl(vm->vcpu_fd, KVM_GET_MSRS, &msrs);
+    cp->n_msrs = got > 0 ? (uint32_t)got : 0; /* the ones before the first unknown */
+    memcpy(cp->msrs, msrs.hdr.entries, cp->n_msrs * sizeof(cp->msrs[0]));
+    return 0;
+}
+
+static int cpu_restore(struct monitor *m, const struct checkpoint *cp, char *err, size_t errlen)
+{
+    struct vm *vm = &m->vm;
+    if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &cp->sregs) < 0 ||
+        ioctl(vm->vcpu_fd, KVM_SET_FPU, &cp->fpu) < 0 ||
+        (cp->xsave && ioctl(vm->vcpu_fd, KVM_SET_XSAVE, cp->xsave) < 0) ||
+        (cp->have_xcrs && ioctl(vm->vcpu_fd, KVM_SET_XCRS, &cp->xcrs) < 0) ||
+        ioctl(vm->vcpu_fd, KVM_SET_DEBUGREGS, &cp->debugregs) < 0 ||
+        ioctl(vm->vcpu_fd, KVM_SET_REGS, &cp->regs) < 0) {
+        snprintf(err, errlen, "checkpoint: cannot restore the vCPU state: %s", strerror(errno));
+        return -1;
+    }
+    struct kvm_vcpu_events ev = cp->events;
+    ev.flags &= KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_SMM;
+    ioctl(vm->vcpu_fd, KVM_SET_VCPU_EVENTS, &ev);
+    if (cp->n_msrs) {
+        union {
+            struct kvm_msrs hdr;
+            uint8_t room[sizeof(struct kvm_msrs) + CHECKPOINT_MAX_MSRS * sizeof(struct kvm_msr_entry)];
+        } msrs;
+        memset(&msrs, 0, sizeof(msrs));
+        msrs.hdr.nmsrs = cp->n_msrs;
+        memcpy(msrs.hdr.entries, cp->msrs, cp->n_msrs * sizeof(cp->msrs[0]));
+        ioctl(vm->vcpu_fd, KVM_SET_MSRS, &msrs);
+    }
+    if (vm->sync_regs)
+        vm->run->s.regs.regs = cp->regs;
+    vm->regs_cache = cp->regs;
+    vm->regs_cached = !vm->sync_regs;
+    vm->regs_dirty = false;
+    return 0;
+}
+
+static void checkpoint_free(struct checkpoint *cp)
+{
+    if (!cp)
+        return;
+    free(cp->xsave);
+    free(cp->pfns);
+    free(cp->pages);
+    free(cp);
+}
+
+static bool bit_test(const uint64_t *bits, uint64_t p)
+{
+    return bits[p / 64] & (1ULL << (p % 64));
+}
+
+/* Copy the dirty pages into cp and clear the bitmap. */
+static int save_dirty_pages(struct checkpoint_stack *st, struct monitor *m, struct checkpoint *cp,
+        checkpoint_clean_fn clean, void *ctx, char *err, size_t errlen)
+{
+    struct vm *vm = &m->vm;
+    vm_dirty_harvest(vm);
+    uint64_t npages = vm->mem_size / PAGE;
+    size_t words = (npages + 63) / 64;
+    size_t count = 0;
+    for (size_t w = 0; w < words; w++)
+        count += (size_t)__builtin_popcountll(vm->dirty_bits[w]);
+    cp->pfns = malloc((count ? count : 1) * sizeof(uint64_t));
+    cp->pages = malloc((count ? count : 1) * PAGE);
+    if (!cp->pfns || !cp->pages) {
+        snprintf(err, errlen, "checkpoint: out of memory (%zu pages)", count);
+        return -1;
+    }
+    size_t i = 0;
+    for (uint64_t p = 0; p < npages; p++) {
+        if (!bit_test(vm->dirty_bits, p))
+            continue;
+        cp->pfns[i] = p;
+        memcpy(cp->pages + i * PAGE, vm->mem + p * PAGE, PAGE);
+        if (clean)
+            clean(ctx, p, cp->pages + i * PAGE);
+        i++;
+    }
+    cp->n_pages = i;
+    st->bytes += i * PAGE;
+    memset(vm->dirty_bits, 0, words * sizeof(uint64_t));
+    return 0;
+}
+
+static int push(struct checkpoint_stack *st, struct monitor *m, checkpoint_clean_fn clean,
+        void *ctx, char *err, size_t errlen)
+{
+    if (st->n == st->cap) {
+        size_t cap = st->cap ? st->cap * 2 : 64;
+        struct checkpoint **n = realloc(st->cp, cap * sizeof(*n));
+        if (!n) {
+            snprintf(err, errlen, "checkpoint: out of memory");
+            return -1;
+        }
+        st->cp = n;
+        st->cap = cap;
+    }
+    struct checkpoint *cp = calloc(1, sizeof(*cp));
+    if (!cp) {
+        snprintf(err, errlen, "checkpoint: out of memory");
+        return -1;
+    }
+    if (cpu_save(m, cp, err, errlen) < 0 ||
+        save_dirty_pages(st, m, cp, clean, ctx, err, errlen) < 0) {
+        checkpoint_free(cp);
+        return -1;
+    }
+    replayer_save(m->src, &cp->replay);
+    cp->halted = m->halted;
+    cp->exit_status = m->exit_status;
+    st->cp[st->n++] = cp;
+    return 0;
+}
+
+int checkpoint_init(struct checkpoint_stack *st, struct monitor *m, uint64_t initial_end,
+        checkpoint_clean_fn clean, void *ctx, char *err, size_t errlen)
+{
+    memset(st, 0, sizeof(*st));
+    if (vm_dirty_enable(&m->vm, err, errlen) < 0)
+        return -1;
+    if (initial_end > m->vm.mem_size)
+        initial_end = m->vm.mem_size;
+    vm_mark_dirty(&m->vm, 0, initial_end);
+    return push(st, m, clean, ctx, err, errlen);
+}
+
+int checkpoint_push(struct checkpoint_stack *st, struct monitor *m,
+        checkpoint_clean_fn clean, void *ctx, char *err, size_t errlen)
+{
+    return push(st, m, clean, ctx, err, errlen);
+}
+
+/* The page's contents at checkpoint `index`, or NULL when it was zero. */
+static const uint8_t *page_at(const struct checkpoint_stack *st, size_t index, uint64_t pfn)
+{
+    for (size_t i = index + 1; i-- > 0;) {
+        const struct checkpoint *cp = st->cp[i];
+        size_t lo = 0, hi = cp->n_pages;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (cp->pfns[mid] == pfn)
+                return cp->pages + mid * PAGE;
+            if (cp->pfns[mid] < pfn)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+    }
+    return NULL;
+}
+
+int checkpoint_restore(struct checkpoint_stack *st, struct monitor *m, size_t index,
+        char *err, size_t errlen)
+{
+    struct vm *vm = &m->vm;
+    if (index >= st->n) {
+        snprintf(err, errlen, "checkpoint: no checkpoint %zu", index);
+        return -1;
+    }
+    vm_dirty_harvest(vm);
+    /* pages stored above index may differ too */
+    for (size_t i = index + 1; i < st->n; i++)
+        for (size_t j = 0; j < st->cp[i]->n_pages; j++) {
+            uint64_t p = st->cp[i]->pfns[j];
+            vm->dirty_bits[p / 64] |= 1ULL << (p % 64);
+        }
+    uint64_t npages = vm->mem_size / PAGE;
+    for (uint64_t p = 0; p < npages; p++) {
+        if (!vm->dirty_bits[p / 64]) {
+            p |= 63;
+            continue;
+        }
+        if (!bit_test(vm->dirty_bits, p))
+            continue;
+        const uint8_t *src = page_at(st, index, p);
+        if (src)
+            memcpy(vm->mem + p * PAGE, src, PAGE);
+        else
+            memset(vm->mem + p * PAGE, 0, PAGE);
+    }
+    memset(vm->dirty_bits, 0, ((npages + 63) / 64) * sizeof(uint64_t));
+    while (st->n > index + 1) {
+        struct checkpoint *cp = st->cp[--st->n];
+        st->bytes -= cp->n_pages * PAGE;
+        checkpoint_free(cp);
+    }
+    const struct checkpoint *cp = st->cp[index];
+    if (cpu_restore(m, cp, err, errlen) < 0)
+        return -1;
+    if (replayer_restore(m->src, &cp->replay) < 0) {
+        snprintf(err, errlen, "checkpoint: cannot seek the trace");
+        return -1;
+    }
+    m->halted = cp->halted;
+    m->exit_status = cp->exit_status;
+    return 0;
+}

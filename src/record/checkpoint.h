@@ -1,0 +1,59 @@
+/*
+ * Checkpoints of a replaying VM: the whole vCPU state, the replayer's place
+ * in the trace, and guest memory saved incrementally (each checkpoint keeps
+ * only the pages written since the checkpoint below it in the stack).
+ */
+#ifndef UKVM_CHECKPOINT_H
+#define UKVM_CHECKPOINT_H
+
+#include "monitor/monitor.h"
+#include "record/replayer.h"
+
+#define CHECKPOINT_MAX_MSRS 16
+
+struct checkpoint {
+    struct kvm_regs regs;
+    struct kvm_sregs sregs;
+    struct kvm_fpu fpu;
+    struct kvm_xsave *xsave;            /* NULL without KVM_CAP_XSAVE */
+    struct kvm_xcrs xcrs;
+    bool have_xcrs;
+    struct kvm_vcpu_events events;
+    struct kvm_debugregs debugregs;
+    uint32_t n_msrs;
+    struct kvm_msr_entry msrs[CHECKPOINT_MAX_MSRS];
+    struct replayer_state replay;
+    bool halted;
+    int exit_status;
+    size_t n_pages;
+    uint64_t *pfns;                     /* sorted page numbers */
+    uint8_t *pages;                     /* n_pages * 4096 bytes */
+};
+
+/* Undo the debugger's planted bytes in a copy of page `pfn` before it is
+ * stored (ctx is the caller's). */
+typedef void (*checkpoint_clean_fn)(void *ctx, uint64_t pfn, uint8_t *page);
+
+/* The stack of checkpoints, oldest first; each one's pages are relative to
+ * the one below it. */
+struct checkpoint_stack {
+    size_t n, cap;
+    struct checkpoint **cp;
+    size_t bytes;                       /* page memory held */
+};
+
+/* Start tracking dirty pages and push checkpoint 0 (the state right now,
+ * which must be the boot state: pages below `initial_end` are stored). */
+int checkpoint_init(struct checkpoint_stack *st, struct monitor *m, uint64_t initial_end,
+        checkpoint_clean_fn clean, void *ctx, char *err, size_t errlen);
+
+/* Push a checkpoint of the current state. */
+int checkpoint_push(struct checkpoint_stack *st, struct monitor *m,
+        checkpoint_clean_fn clean, void *ctx, char *err, size_t errlen);
+
+/* Make the VM exactly as it was at checkpoint `index` and drop those above
+ * it. The caller plants its breakpoints again afterwards. */
+int checkpoint_restore(struct checkpoint_stack *st, struct monitor *m, size_t index,
+        char *err, size_t errlen);
+
+#endif
