@@ -60,3 +60,6 @@ same_file() {
 
 # now_ms: a monotonic-enough clock in milliseconds.
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# KEEP_TMP=1 keeps the temporary directory for inspection.
+if [ -n "${KEEP_TMP:-}" ]; then trap 'echo "# kept $TMPDIR_TEST" >&2' EXIT; fi
