@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/time.h>
 
 #include "gdb/kvm_target.h"
 #include "monitor/signals.h"
@@ -144,6 +145,8 @@ static int finish(struct kvm_target *kt, enum vcpu_stop s, struct ukvm_stop *sto
     kt->dead_stop = *stop;
     return 0;
 }
+
+static int kvm_target_continue_untimed(struct kvm_target *kt, struct ukvm_stop *stop);
 
 static uint64_t rip_now(struct kvm_target *kt)
 {
@@ -284,7 +287,48 @@ out:
     return rc;
 }
 
+static volatile sig_atomic_t tick_due;
+static struct kvm_run *volatile tick_run;
+
+static void on_tick(int sig)
+{
+    (void)sig;
+    tick_due = 1;
+    if (tick_run)
+        tick_run->immediate_exit = 1;
+}
+
+/* Arm (or disarm, interval 0) the periodic tick of a continue. */
+static void tick_timer(struct kvm_target *kt, uint64_t interval_us)
+{
+    static bool installed;
+    if (!installed && interval_us) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_tick;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGALRM, &sa, NULL);
+        installed = true;
+    }
+    tick_run = kt->m->vm.run;
+    struct itimerval it = {
+        .it_interval = { 0, 0 },
+        .it_value = { (time_t)(interval_us / 1000000), (suseconds_t)(interval_us % 1000000) },
+    };
+    setitimer(ITIMER_REAL, &it, NULL);
+}
+
 int kvm_target_continue(struct kvm_target *kt, struct ukvm_stop *stop)
+{
+    kt->ticked = false;
+    tick_due = 0;
+    int rc = kvm_target_continue_untimed(kt, stop);
+    if (kt->tick_interval_us)
+        tick_timer(kt, 0);
+    return rc;
+}
+
+static int kvm_target_continue_untimed(struct kvm_target *kt, struct ukvm_stop *stop)
 {
     if (kt->dead) {
         *stop = kt->dead_stop;
@@ -313,6 +357,8 @@ int kvm_target_continue(struct kvm_target *kt, struct ukvm_stop *stop)
         kt->m->exit_status = UKVM_EXIT_MONITOR_ERROR;
         return finish(kt, VCPU_ERROR, stop);
     }
+    if (kt->tick_interval_us)
+        tick_timer(kt, kt->tick_interval_us);
     int hit = -1;
     for (;;) {
         if (kt->interrupt_requested && hit < 0) {
@@ -366,6 +412,14 @@ int kvm_target_continue(struct kvm_target *kt, struct ukvm_stop *stop)
             kt->m->vm.run->immediate_exit = 0;
             if (ukvm_stop_signal)
                 kt->interrupt_requested = 1;
+            if (tick_due && hit < 0 && !kt->interrupt_requested) {
+                /* KVM_RUN completed any pending I/O before returning: this
+                 * is a clean place to stop */
+                tick_due = 0;
+                kt->ticked = true;
+                stop_with(stop, UKVM_STOP_INTERRUPT);
+                return 0;
+            }
             continue;
         }
     }

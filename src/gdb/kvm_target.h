@@ -46,6 +46,11 @@ struct kvm_target {
     struct ukvm_stop dead_stop;     /* what to report again after that */
     bool killed;
     bool detached;
+    /* Periodic stops during continue (replay checkpoints): every
+     * tick_interval_us of run time, continue returns UKVM_STOP_INTERRUPT
+     * with `ticked` set. 0: off. */
+    uint64_t tick_interval_us;
+    bool ticked;
     /* Replay only: tells whether a stopped guest reached the end of the
      * trace (set by the replay target). */
     bool (*at_trace_end)(struct kvm_target *kt);

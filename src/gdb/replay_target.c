@@ -319,6 +319,8 @@ static int reverse_step(struct replay_target *rt, struct ukvm_stop *stop)
             goto failed;
         size_t first = top(rt);
         uint64_t d = 0;
+        if (target.kind == ANCHOR_WATCH)
+            arm_anchor(rt, &target); /* the steps report its hits */
         for (;;) {
             if (d > 0 && d % rt->step_checkpoint_interval == 0) {
                 struct position here = rt->cur;
@@ -377,9 +379,11 @@ static void note_hit(struct hit *h, const struct position *pos, const struct ukv
     h->stop = *stop;
 }
 
-/* Re-execute the top segment up to (not including) cur with the user's
- * breakpoints armed; remember the last hit. 1 = interrupted. */
-static int scan_segment(struct replay_target *rt, struct hit *last, struct ukvm_stop *stop)
+/* Re-execute the top segment up to cur with the user's breakpoints armed;
+ * remember the last hit. cur itself counts only with include_end (it is a
+ * checkpoint above the one we started from). 1 = interrupted. */
+static int scan_segment(struct replay_target *rt, bool include_end, struct hit *last,
+        struct ukvm_stop *stop)
 {
     struct position end = rt->cur;
     size_t base = top(rt);
@@ -429,7 +433,7 @@ static int scan_segment(struct replay_target *rt, struct hit *last, struct ukvm_
                     end.k++; /* not yet: keep going */
             }
         }
-        bool is_end = anchor && arrivals == end.k && end.s == 0;
+        bool is_end = anchor && arrivals == end.k && end.s == 0 && !include_end;
         bool user = watch ? is_user_watch(rt, &s) : is_user_bp_at(rt, addr);
         if (user && !is_end && c < 64) {
             struct position p = { .kind = watch ? ANCHOR_WATCH : ANCHOR_ADDR, .addr = addr,
@@ -445,7 +449,7 @@ static int scan_segment(struct replay_target *rt, struct hit *last, struct ukvm_
         }
     }
     /* the single steps after the anchor */
-    for (uint64_t i = 1; i < end.s; i++) {
+    for (uint64_t i = 1; i < end.s || (include_end && i == end.s); i++) {
         struct ukvm_stop s;
         kvm_target_step(&rt->kt, &s);
         if (s.reason != UKVM_STOP_STEP && s.reason != UKVM_STOP_WATCH) {
@@ -468,6 +472,8 @@ static int reverse_continue(struct replay_target *rt, struct ukvm_stop *stop)
 {
     if (resolve(rt) < 0)
         goto failed;
+    bool include_end = false; /* the first segment ends at the current position */
+    uint64_t started = ukvm_now_ns();
     for (;;) {
         if (at_checkpoint(&rt->cur)) {
             if (top(rt) == 0) {
@@ -482,10 +488,14 @@ static int reverse_continue(struct replay_target *rt, struct ukvm_stop *stop)
                 goto failed;
             continue;
         }
-        fprintf(stderr, "ukvm: reverse-continue: re-executing from checkpoint %zu\n", top(rt));
+        if (ukvm_now_ns() - started > 1000000000ULL) {
+            fprintf(stderr, "ukvm: reverse-continue: searching back from checkpoint %zu of %zu\n",
+                    top(rt), rt->st.n);
+            started = ukvm_now_ns();
+        }
         struct hit last = { 0 };
         size_t base = top(rt);
-        int r = scan_segment(rt, &last, stop);
+        int r = scan_segment(rt, include_end, &last, stop);
         if (r < 0)
             goto failed;
         if (r > 0) { /* interrupted: stay where the re-execution is */
@@ -506,7 +516,9 @@ static int reverse_continue(struct replay_target *rt, struct ukvm_stop *stop)
             *stop = last.stop;
             return 0;
         }
-        /* nothing in this segment: look in the one before */
+        /* nothing in this segment: look in the one before, whose end (this
+         * segment's checkpoint) now lies before where we started */
+        include_end = true;
         kvm_target_clear_all(&rt->kt);
         rt->cur.k = 0;
         rt->cur.s = 0;
@@ -588,7 +600,21 @@ static int replay_resume(struct ukvm_target *t, enum ukvm_resume_kind kind,
             fail_stop(rt, stop);
             return 0;
         }
-        kvm_target_continue(&rt->kt, stop);
+        rt->kt.tick_interval_us = rt->tick_us;
+        for (;;) {
+            kvm_target_continue(&rt->kt, stop);
+            if (!rt->kt.ticked)
+                break;
+            /* a periodic checkpoint, named by its registers until needed */
+            struct position here = { .kind = ANCHOR_UNKNOWN, .addr = regs(rt)->rip, .k = 1 };
+            identity_now(rt, &here.id);
+            if (push_checkpoint(rt, &here) < 0) {
+                rt->kt.tick_interval_us = 0;
+                fail_stop(rt, stop);
+                return 0;
+            }
+        }
+        rt->kt.tick_interval_us = 0;
         after_forward_stop(rt, stop, false);
         return 0;
     case UKVM_RESUME_REVERSE_STEP:
@@ -651,6 +677,7 @@ int replay_target_init(struct replay_target *rt, struct monitor *m, const uint8_
     rt->kt.base.ops = &rt->ops;
     rt->kt.base.can_reverse = true;
     rt->step_checkpoint_interval = 512;
+    rt->tick_us = 2000;
     uint64_t initial_end = m->kernel.kernel_end > 0x200000 ? m->kernel.kernel_end : 0x200000;
     rt->how = calloc(64, sizeof(*rt->how));
     if (!rt->how) {

@@ -52,6 +52,7 @@ struct replay_target {
     size_t n_user, cap_user;
     struct user_bp *user;
     uint64_t step_checkpoint_interval; /* while stepping long stretches */
+    uint64_t tick_us;               /* checkpoint period while continuing */
 };
 
 /* Set up over a booted replaying monitor; takes checkpoint 0. */
