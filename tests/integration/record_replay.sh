@@ -39,6 +39,13 @@ rr nullptr 1 "triple fault|page fault" -- "$GUESTS/nullptr.elf"
 rr badcall_port 1 "0x5ff" -- "$GUESTS/badcall.elf" port
 rr mem2 0 none --mem=2 -- "$GUESTS/compute.elf"
 rr loop 0 none -- "$GUESTS/loop.elf" 8192
+rr badcall_ptr 1 "rip 0x" -- "$GUESTS/badcall.elf" ptr
+rr mem4096 1 "0xfffffff8" --mem=4096 -- "$GUESTS/badcall.elf" struct
+# replay needs no kernel file: record a copy, delete it, replay
+cp "$GUESTS/hello.elf" "$T/gone.elf"
+rr kernel_deleted 0 none -- "$T/gone.elf" gone
+rm -f "$T/gone.elf"
+expect_run rr_kernel_deleted_replay 0 "Hello, world! args: gone" none "$UKVM" replay "$T/kernel_deleted.trace"
 check rr_loop_stdout_lines test "$(grep -c . "$T/rr_loop_record.out")" = 4
 
 # ---- time: every clock value the guest prints comes from the trace
@@ -81,6 +88,14 @@ sum_before=$(sha256sum <"$IMG")
 expect_run rr_blk_replay_file_present 0 - none "$UKVM" replay "$T/blk.trace"
 same_file rr_blk_replay_file_present_same_stdout "$T/rr_blk_record.out" "$T/rr_blk_replay_file_present.out"
 check rr_blk_replay_leaves_file_unchanged test "$(sha256sum <"$IMG")" = "$sum_before"
+
+# 4096-byte blocks: the block size is part of the trace
+head -c $((16 * 4096)) /dev/zero >"$T/blk4k.img"
+expect_run rr_blk4k_record 0 "blk: OK (6 sectors verified, capacity 65536 bytes, block size 4096)" none \
+    "$UKVM" record -o "$T/blk4k.trace" --block:storage="$T/blk4k.img" --block-sector-size:storage=4096 "$GUESTS/blk.elf"
+rm -f "$T/blk4k.img"
+expect_run rr_blk4k_replay 0 "blk: OK (6 sectors verified, capacity 65536 bytes, block size 4096)" none \
+    "$UKVM" replay "$T/blk4k.trace"
 
 # ---- edited traces: replay diverges (125) at the edited event, one line
 # dump_find TRACE KIND [NTH] [AFTER]: number of the NTH (default 1) event of
@@ -228,3 +243,38 @@ broken rr_replay_directory "$T" ""
 broken rr_replay_dev_null /dev/null ""
 head -c 100000 /dev/urandom >"$T/random.trace"
 broken rr_replay_random_bytes "$T/random.trace" ""
+
+# ---- a disk that fills during a recording: the recorder stops with one
+# line (status 1) and leaves a cut-short trace that replays to its end.
+trap 'umount "$T/small" 2>/dev/null; rm -rf "$TMPDIR_TEST"' EXIT
+if [ "$(id -u)" = 0 ] && mkdir -p "$T/small" && mount -t tmpfs -o size=100k ukvm-test-tmpfs "$T/small" 2>/dev/null; then
+    expect_run rr_disk_full_record 1 - "space|write" "$UKVM" record -o "$T/small/loop.trace" "$GUESTS/loop.elf"
+    expect_run rr_disk_full_verify_cut_short 2 - none "$UKVM_TRACE" verify "$T/small/loop.trace"
+    expect_run rr_disk_full_replay 0 - "cut short|end of the trace" "$UKVM" replay "$T/small/loop.trace"
+    n=$(wc -c <"$T/rr_disk_full_replay.out")
+    if [ "$n" -gt 0 ] && head -c "$n" "$T/rr_disk_full_record.out" | cmp -s - "$T/rr_disk_full_replay.out"; then
+        pass rr_disk_full_replay_stdout_prefix
+    else
+        fail rr_disk_full_replay_stdout_prefix "replay printed $n bytes, not a prefix of the recording's"
+    fi
+    umount "$T/small"
+else
+    skip rr_disk_full "cannot mount a small tmpfs (needs root)"
+fi
+# --force onto /dev/full, through a symlink (so that a monitor that deletes
+# the path on failure removes only the link, not the device): one line,
+# status 1, and the path that existed before is still there.
+ln -s /dev/full "$T/full.trace"
+expect_run rr_record_to_dev_full 1 - "space|write" "$UKVM" record --force -o "$T/full.trace" "$GUESTS/hello.elf"
+if [ -L "$T/full.trace" ]; then pass rr_record_failure_keeps_existing_path; else
+    fail rr_record_failure_keeps_existing_path "a failed 'record --force -o PATH' deleted PATH, which it did not create (on /dev/full itself it deletes the device node)"; fi
+
+# ---- SIGTERM during a replay: stops with one line, status 128+15
+"$UKVM" record -o "$T/long.trace" "$GUESTS/loop.elf" 60000 >/dev/null 2>&1
+"$UKVM" replay "$T/long.trace" >"$T/term_replay.out" 2>"$T/term_replay.err" &
+pid=$!
+sleep 0.3
+kill -TERM "$pid"
+{ wait "$pid"; } 2>/dev/null
+expect_status rr_sigterm_replay_status_143 143 $?
+msg=$(stderr_ok "$T/term_replay.err" "signal") && pass rr_sigterm_replay_one_line || fail rr_sigterm_replay_one_line "$msg"

@@ -135,3 +135,17 @@ print("; ".join(errs))
 sys.exit(1 if errs else 0)
 EOF
 ); then pass time_output_sane; else fail time_output_sane "$msg; output: $(head -c 300 "$T/time.out" | tr '\n' '|')"; fi
+
+# ---- SIGTERM / SIGINT stop a running guest with one line, status 128+N
+for sig in TERM INT; do
+    "$UKVM" run "$GUESTS/loop.elf" >"$T/sig$sig.out" 2>"$T/sig$sig.err" &
+    pid=$!
+    sleep 0.5
+    kill -$sig "$pid"
+    for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && { fail "run_sig${sig}_stops" "still running 5 s after SIG$sig"; kill -9 "$pid"; }
+    { wait "$pid"; } 2>/dev/null
+    st=$?
+    expect_status "run_sig${sig}_status" $((128 + $(kill -l $sig))) "$st"
+    msg=$(stderr_ok "$T/sig$sig.err" "signal") && pass "run_sig${sig}_one_line" || fail "run_sig${sig}_one_line" "$msg"
+done
