@@ -676,6 +676,7 @@ int replay_target_init(struct replay_target *rt, struct monitor *m, const uint8_
     rt->ops.remove_bp = replay_remove_bp;
     rt->kt.base.ops = &rt->ops;
     rt->kt.base.can_reverse = true;
+    replayer_hold_halt(m->src);
     rt->step_checkpoint_interval = 512;
     rt->tick_us = 2000;
     uint64_t initial_end = m->kernel.kernel_end > 0x200000 ? m->kernel.kernel_end : 0x200000;

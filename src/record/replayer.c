@@ -16,6 +16,9 @@ struct replayer {
     struct ukvm_trace_reader *r;
     bool at_end;
     uint64_t end_rip;           /* rip of the event that found the end */
+    bool hold_halt;             /* stop before the final halt (debugging) */
+    bool halt_released;         /* ...once: the next attempt goes through */
+    uint64_t printed;           /* events below this one have been shown */
 };
 
 static void describe(char *buf, size_t len, const struct ukvm_event *ev)
@@ -53,6 +56,8 @@ static int replayer_service(struct ukvm_event_source *src, struct ukvm_io *io, i
 {
     struct replayer *rp = (struct replayer *)src;
     uint64_t number = ukvm_trace_reader_event_number(rp->r);
+    struct ukvm_trace_pos before;
+    ukvm_trace_reader_tell(rp->r, &before);
     struct ukvm_event rec;
     char err[256];
     int r = ukvm_trace_reader_next(rp->r, &rec, err, sizeof(err));
@@ -81,6 +86,19 @@ static int replayer_service(struct ukvm_event_source *src, struct ukvm_io *io, i
         return -1;
     }
     struct ukvm_event *ev = &io->ev;
+    if (rec.kind == UKVM_EV_HALT && ev->kind == UKVM_EV_HALT && rp->hold_halt &&
+        !rp->halt_released) {
+        /* Under a debugger, the end of the trace is a place to stop and look
+         * back from: give the event back and report the end. */
+        ukvm_trace_reader_seek(rp->r, &before);
+        fprintf(stderr, "ukvm: replay: the guest is about to halt (end of the trace); "
+                "continue again to let it exit\n");
+        rp->halt_released = true;
+        rp->at_end = true;
+        rp->end_rip = ev->rip;
+        *exit_status = 0;
+        return -1;
+    }
     if (rec.kind != ev->kind || rec.rip != ev->rip)
         return diverged(number, &rec, ev, exit_status);
     unsigned mask = ukvm_event_input_mask(ev->kind);
@@ -99,8 +117,12 @@ static int replayer_service(struct ukvm_event_source *src, struct ukvm_io *io, i
         }
         memcpy(io->buf, rec.data, rec.data_len);
     }
-    if (ev->kind == UKVM_EV_PUTS)
+    /* Console output is shown once: re-executions for reverse debugging
+     * pass the same events again. */
+    if (ev->kind == UKVM_EV_PUTS && number >= rp->printed)
         write_all(STDOUT_FILENO, io->buf, io->buf_len);
+    if (number >= rp->printed)
+        rp->printed = number + 1;
     return 0;
 }
 
@@ -128,6 +150,7 @@ int replayer_restore(struct ukvm_event_source *src, const struct replayer_state 
 {
     struct replayer *rp = (struct replayer *)src;
     rp->at_end = st->at_end;
+    rp->halt_released = false;
     return ukvm_trace_reader_seek(rp->r, &st->pos);
 }
 
@@ -139,6 +162,11 @@ uint64_t replayer_next_event(const struct ukvm_event_source *src)
 uint64_t replayer_end_rip(const struct ukvm_event_source *src)
 {
     return ((const struct replayer *)src)->end_rip;
+}
+
+void replayer_hold_halt(struct ukvm_event_source *src)
+{
+    ((struct replayer *)src)->hold_halt = true;
 }
 
 void replayer_clear_end(struct ukvm_event_source *src)

@@ -26,6 +26,11 @@ bool replayer_reached_end(const struct ukvm_event_source *src);
 uint64_t replayer_end_rip(const struct ukvm_event_source *src);
 void replayer_clear_end(struct ukvm_event_source *src);
 
+/* Under a debugger: stop once before executing the trace's final halt
+ * (reported like the end of a cut-short trace), so that the user can look
+ * back from the end; the next attempt lets the guest exit. */
+void replayer_hold_halt(struct ukvm_event_source *src);
+
 /* Set up cfg (memory, command line, devices) from a trace header. */
 int replayer_config(struct config *cfg, const struct ukvm_trace_header *h,
         char *err, size_t errlen);
