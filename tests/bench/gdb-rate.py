@@ -21,8 +21,9 @@ Modes:
                             the exit (or until SECONDS have passed), counting
                             the hits: hits=N secs=T rate=N/T exited=0|1
   reverse ADDR K N          (replay) Z0 at ADDR, 'c' K times, then N reverse
-                            steps ('bs'), each timed: n=N median_ms=M
-                            max_ms=X, or unsupported=1 when the server
+                            steps ('bs'), each timed, then N forward steps
+                            that must retrace them: n=N median_ms=M
+                            max_ms=X first_ms=F, or unsupported=1 when the server
                             answers 'bs' with an empty reply
 """
 import os
@@ -134,6 +135,14 @@ def finish(p, r):
     p.stderr.close()
 
 
+def read_pc(r):
+    reply = r.cmd("p10")
+    try:
+        return int.from_bytes(bytes.fromhex(reply), "little")
+    except ValueError:
+        raise Error("cannot read rip: %r" % reply)
+
+
 def is_exit(reply):
     return reply.startswith(("W", "X"))
 
@@ -221,6 +230,7 @@ def main(argv):
                     raise Error("reverse: unexpected reply to c: %r" % reply)
             r.cmd("z0,%s,1" % addr)
             times = []
+            pcs = [read_pc(r)]
             for _ in range(n):
                 t0 = time.perf_counter()
                 reply = r.cmd("bs")
@@ -230,9 +240,23 @@ def main(argv):
                     return 0
                 if not reply.startswith("T05"):
                     raise Error("reverse: unexpected reply to bs: %r" % reply)
+                pcs.append(read_pc(r))
+            # Check: stepping forward again retraces the same addresses.
+            for i in range(n):
+                reply = r.cmd("s")
+                if not reply.startswith("T05"):
+                    raise Error("reverse: unexpected reply to s: %r" % reply)
+                pc = read_pc(r)
+                if pc != pcs[n - 1 - i]:
+                    raise Error("reverse: %d reverse steps went through %s, but "
+                                "stepping forward again from %#x reached %#x at "
+                                "step %d, not %#x"
+                                % (n, " ".join("%#x" % a for a in pcs), pcs[n],
+                                   pc, i + 1, pcs[n - 1 - i]))
+            first = times[0]
             times.sort()
-            print("n=%d median_ms=%.1f max_ms=%.1f"
-                  % (n, times[len(times) // 2] * 1e3, times[-1] * 1e3))
+            print("n=%d median_ms=%.1f max_ms=%.1f first_ms=%.1f"
+                  % (n, times[len(times) // 2] * 1e3, times[-1] * 1e3, first * 1e3))
         else:
             raise Error("unknown mode %s" % mode)
     finally:
