@@ -206,3 +206,9 @@ run_capture "$T/u.out" "$T/u.err" "$UKVM_TRACE"; rc=$?
 check tt_no_arguments_status_1 test "$rc" = 1
 tool_ok tt_unknown_command 1 frobnicate "$T/hello.trace"
 tool_ok tt_dump_bad_from 1 dump --from xyz "$T/hello.trace"
+# Usage mistakes are errors too: one "ukvm-trace: " line, like ukvm's own
+# "unknown option '--bogus' (see ukvm --help)".
+tool_ok tt_dump_unknown_option_one_line 1 dump --bogus "$T/hello.trace"
+tool_ok tt_extract_without_o_one_line 1 extract-kernel "$T/hello.trace"
+tool_ok tt_edit_without_event_one_line 1 edit "$T/hello.trace" "$T/ed9.trace"
+check tt_edit_without_event_no_file test ! -e "$T/ed9.trace"
