@@ -29,6 +29,12 @@ done
 if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
     echo "bench: SKIP: /dev/kvm is not usable"; exit 0
 fi
+# Work on copies, so that a rebuild in the tree during the bench (the tree is
+# shared) neither breaks nor changes what is measured.
+mkdir -p "$TMP/bin/guests"
+cp "$UKVM" "$TRACE_TOOL" "$TMP/bin/" && cp "$G"/*.elf "$TMP/bin/guests/" ||
+    { echo "bench: cannot copy the binaries"; exit 1; }
+UKVM=$TMP/bin/ukvm TRACE_TOOL=$TMP/bin/ukvm-trace G=$TMP/bin/guests
 
 # ---- helpers ----
 
