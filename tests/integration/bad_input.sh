@@ -91,6 +91,11 @@ refused bad_elf_no_program_headers "" "$UKVM" run "$T/phnum0.elf"
 mk phentsize ehdr.e_phentsize=32        # program header size 32 instead of 56
 refused bad_elf_phentsize_32 "" "$UKVM" run "$T/phentsize.elf"
 refused bad_kernel_dev_null "" "$UKVM" run /dev/null
+# A FIFO with no writer: must be refused as not a regular file, not waited on
+# (opening it for reading blocks until a writer comes).
+mkfifo "$T/kernel.fifo"
+TEST_TIMEOUT=5 refused bad_kernel_fifo_no_hang "fifo" "$UKVM" run "$T/kernel.fifo"
+TEST_TIMEOUT=5 refused bad_block_file_fifo_no_hang "fifo" "$UKVM" run --block:storage="$T/kernel.fifo" "$BLK"
 
 # ---- the ABI note
 mk noabi 'note:.note.solo5.abi:name=Solo6'          # note name "Solo6": no ABI note

@@ -241,6 +241,8 @@ broken rr_replay_text_file "$T/text2.trace" ""
 broken rr_replay_missing_file "$T/missing.trace" ""
 broken rr_replay_directory "$T" ""
 broken rr_replay_dev_null /dev/null ""
+mkfifo "$T/trace.fifo"    # no writer: refuse it, do not wait on it
+TEST_TIMEOUT=5 broken rr_replay_fifo_no_hang "$T/trace.fifo" ""
 head -c 100000 /dev/urandom >"$T/random.trace"
 broken rr_replay_random_bytes "$T/random.trace" ""
 
