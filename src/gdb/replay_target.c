@@ -39,7 +39,11 @@ static void identity_now(struct replay_target *rt, struct identity *id)
 static bool identity_equal(const struct identity *a, const struct identity *b)
 {
     const struct kvm_regs *x = &a->regs, *y = &b->regs;
-    return a->next_event == b->next_event && x->rip == y->rip && x->rflags == y->rflags &&
+    /* TF and RF are debugger artefacts: single-step and debug traps leave
+     * them behind without the guest's doing */
+    const uint64_t flags_mask = ~((1ULL << 8) | (1ULL << 16));
+    return a->next_event == b->next_event && x->rip == y->rip &&
+        (x->rflags & flags_mask) == (y->rflags & flags_mask) &&
         x->rax == y->rax && x->rbx == y->rbx && x->rcx == y->rcx && x->rdx == y->rdx &&
         x->rsi == y->rsi && x->rdi == y->rdi && x->rsp == y->rsp && x->rbp == y->rbp &&
         x->r8 == y->r8 && x->r9 == y->r9 && x->r10 == y->r10 && x->r11 == y->r11 &&
@@ -113,6 +117,32 @@ static bool stop_is_anchor(const struct replay_target *rt, const struct position
 }
 
 /* ---- moving along the timeline ---- */
+
+/* Keep checkpoint memory under the budget by dropping the oldest ones
+ * (checkpoint 0, the boot state, stays). A dropped checkpoint's successor is
+ * then named by its registers, which works from any earlier checkpoint. */
+static int thin_out(struct replay_target *rt)
+{
+    char err[256];
+    while (rt->st.bytes > rt->memory_budget && rt->st.n > 2) {
+        if (checkpoint_drop(&rt->st, 1, err, sizeof(err)) < 0) {
+            ukvm_err("%s", err);
+            return -1;
+        }
+        memmove(&rt->how[1], &rt->how[2], (rt->st.n - 1) * sizeof(rt->how[0]));
+        const struct checkpoint *cp = rt->st.cp[1];
+        struct position p = { .kind = ANCHOR_UNKNOWN, .addr = cp->regs.rip, .k = 1 };
+        p.id.regs = cp->regs;
+        p.id.next_event = cp->next_event;
+        rt->how[1] = p;
+        if (!rt->thinned) {
+            fprintf(stderr, "ukvm: checkpoint memory over %llu MiB: thinning old checkpoints\n",
+                    (unsigned long long)(rt->memory_budget >> 20));
+            rt->thinned = true;
+        }
+    }
+    return 0;
+}
 
 static int push_checkpoint(struct replay_target *rt, const struct position *how)
 {
@@ -423,7 +453,11 @@ static int scan_segment(struct replay_target *rt, bool include_end, struct hit *
             counts[n_counts++] = (typeof(counts[0])){ type, addr, 0 };
         if (c < 64)
             counts[c].n++;
-        bool anchor = stop_is_anchor(rt, &end, &s);
+        /* A watch stop that leaves rip on the anchor address is an arrival
+         * too: the next continue steps off it without reporting it. */
+        bool anchor = stop_is_anchor(rt, &end, &s) ||
+            (watch && (end.kind == ANCHOR_ADDR || end.kind == ANCHOR_UNKNOWN) &&
+             regs(rt)->rip == end.addr);
         if (anchor) {
             arrivals++;
             if (end.kind == ANCHOR_UNKNOWN && arrivals == end.k) {
@@ -576,10 +610,22 @@ static void after_forward_stop(struct replay_target *rt, struct ukvm_stop *stop,
     }
 }
 
+static int replay_resume_now(struct replay_target *rt, enum ukvm_resume_kind kind,
+        struct ukvm_stop *stop);
+
+/* Thinning renumbers checkpoints, so it happens between operations only. */
 static int replay_resume(struct ukvm_target *t, enum ukvm_resume_kind kind,
         struct ukvm_stop *stop)
 {
     struct replay_target *rt = rt_of(t);
+    int r = replay_resume_now(rt, kind, stop);
+    thin_out(rt);
+    return r;
+}
+
+static int replay_resume_now(struct replay_target *rt, enum ukvm_resume_kind kind,
+        struct ukvm_stop *stop)
+{
     rt->kt.interrupt_requested = 0;
     switch (kind) {
     case UKVM_RESUME_STEP:
@@ -679,6 +725,7 @@ int replay_target_init(struct replay_target *rt, struct monitor *m, const uint8_
     replayer_hold_halt(m->src);
     rt->step_checkpoint_interval = 512;
     rt->tick_us = 2000;
+    rt->memory_budget = m->cfg->checkpoint_mem ? m->cfg->checkpoint_mem : 256ULL << 20;
     uint64_t initial_end = m->kernel.kernel_end > 0x200000 ? m->kernel.kernel_end : 0x200000;
     rt->how = calloc(64, sizeof(*rt->how));
     if (!rt->how) {

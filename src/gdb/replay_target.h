@@ -53,6 +53,8 @@ struct replay_target {
     struct user_bp *user;
     uint64_t step_checkpoint_interval; /* while stepping long stretches */
     uint64_t tick_us;               /* checkpoint period while continuing */
+    uint64_t memory_budget;         /* bytes of checkpoint pages */
+    bool thinned;
 };
 
 /* Set up over a booted replaying monitor; takes checkpoint 0. */

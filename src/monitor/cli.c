@@ -13,7 +13,7 @@
 const char ukvm_usage[] =
     "usage: ukvm run    [OPTIONS] [--] KERNEL.elf [ARGS...]\n"
     "       ukvm record [-o TRACE] [--force] [OPTIONS] [--] KERNEL.elf [ARGS...]\n"
-    "       ukvm replay [--gdb[=PORT]] [--gdb-listen=ADDR] TRACE\n"
+    "       ukvm replay [--gdb[=PORT]] [--gdb-listen=ADDR] [--checkpoint-mem=MB] TRACE\n"
     "       ukvm --help | --version\n"
     "\n"
     "Runs a Solo5 hvt unikernel on KVM; records a run into a trace; replays it.\n"
@@ -28,6 +28,7 @@ const char ukvm_usage[] =
     "  --gdb-listen=ADDR            address the gdb server listens on (default 127.0.0.1)\n"
     "  -o TRACE                     (record) trace file to write (default trace.zst)\n"
     "  --force                      (record) overwrite an existing trace\n"
+    "  --checkpoint-mem=MB          (replay --gdb) memory for checkpoints (default 256)\n"
     "\n"
     "exit status: the guest's own; 1 when the monitor stops the guest or an input is bad;\n"
     "125 when a replayed guest diverges from its trace.\n";
@@ -152,6 +153,13 @@ static int parse_option(struct config *cfg, const char *arg, char *err, size_t e
         }
         cfg->gdb = true;
         cfg->gdb_port = (int)port;
+    } else if (strncmp(arg, "--checkpoint-mem=", 17) == 0 && cfg->mode == MODE_REPLAY) {
+        uint64_t mb;
+        if (!parse_u64(arg + 17, &mb) || mb < 1 || mb > (1ULL << 20)) {
+            snprintf(err, errlen, "--checkpoint-mem: '%s' is not a size in MiB", arg + 17);
+            return -1;
+        }
+        cfg->checkpoint_mem = mb << 20;
     } else if (strncmp(arg, "--gdb-listen=", 13) == 0) {
         cfg->gdb_addr = arg + 13;
     } else if (strcmp(arg, "--force") == 0 && cfg->mode == MODE_RECORD) {
@@ -212,9 +220,10 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
         }
         if (arg[0] != '-' || arg[1] == 0)
             break;
-        if (cfg->mode == MODE_REPLAY && strncmp(arg, "--gdb", 5) != 0) {
+        if (cfg->mode == MODE_REPLAY && strncmp(arg, "--gdb", 5) != 0 &&
+            strncmp(arg, "--checkpoint-mem=", 17) != 0) {
             snprintf(err, errlen, "unknown replay option '%s': replay takes only --gdb options "
-                    "(devices and memory come from the trace)", arg);
+                    "and --checkpoint-mem (devices and memory come from the trace)", arg);
             return -1;
         }
         if (parse_option(cfg, arg, err, errlen) < 0)

@@ -147,6 +147,7 @@ struct config {
     int gdb_port;
     const char *gdb_addr;
     bool no_patch;                  /* debugging aid: do not patch rdtsc & co */
+    uint64_t checkpoint_mem;        /* replay: checkpoint memory budget (0: default) */
 };
 
 /* ---- the monitor ---- */

@@ -165,6 +165,7 @@ static int push(struct checkpoint_stack *st, struct monitor *m, checkpoint_clean
         return -1;
     }
     replayer_save(m->src, &cp->replay);
+    cp->next_event = replayer_next_event(m->src);
     cp->halted = m->halted;
     cp->exit_status = m->exit_status;
     st->cp[st->n++] = cp;
@@ -252,5 +253,51 @@ int checkpoint_restore(struct checkpoint_stack *st, struct monitor *m, size_t in
     }
     m->halted = cp->halted;
     m->exit_status = cp->exit_status;
+    return 0;
+}
+
+int checkpoint_drop(struct checkpoint_stack *st, size_t index, char *err, size_t errlen)
+{
+    if (index == 0 || index + 1 >= st->n) {
+        snprintf(err, errlen, "checkpoint: cannot drop checkpoint %zu of %zu", index, st->n);
+        return -1;
+    }
+    struct checkpoint *lo = st->cp[index], *hi = st->cp[index + 1];
+    size_t n = lo->n_pages + hi->n_pages;
+    uint64_t *pfns = malloc((n ? n : 1) * sizeof(uint64_t));
+    uint8_t *pages = malloc((n ? n : 1) * PAGE);
+    if (!pfns || !pages) {
+        free(pfns);
+        free(pages);
+        snprintf(err, errlen, "checkpoint: out of memory while thinning");
+        return -1;
+    }
+    /* merge the two sorted page lists; the upper checkpoint's copy wins */
+    size_t i = 0, j = 0, k = 0;
+    while (i < lo->n_pages || j < hi->n_pages) {
+        bool take_hi = j < hi->n_pages && (i >= lo->n_pages || hi->pfns[j] <= lo->pfns[i]);
+        if (take_hi) {
+            if (i < lo->n_pages && lo->pfns[i] == hi->pfns[j])
+                i++;
+            pfns[k] = hi->pfns[j];
+            memcpy(pages + k * PAGE, hi->pages + j * PAGE, PAGE);
+            j++;
+        } else {
+            pfns[k] = lo->pfns[i];
+            memcpy(pages + k * PAGE, lo->pages + i * PAGE, PAGE);
+            i++;
+        }
+        k++;
+    }
+    st->bytes -= (lo->n_pages + hi->n_pages) * PAGE;
+    st->bytes += k * PAGE;
+    free(hi->pfns);
+    free(hi->pages);
+    hi->pfns = pfns;
+    hi->pages = pages;
+    hi->n_pages = k;
+    checkpoint_free(lo);
+    memmove(&st->cp[index], &st->cp[index + 1], (st->n - index - 1) * sizeof(st->cp[0]));
+    st->n--;
     return 0;
 }

@@ -25,6 +25,7 @@ struct checkpoint {
     struct replayer_state replay;
     bool halted;
     int exit_status;
+    uint64_t next_event;                /* the replayer's next event */
     size_t n_pages;
     uint64_t *pfns;                     /* sorted page numbers */
     uint8_t *pages;                     /* n_pages * 4096 bytes */
@@ -55,5 +56,10 @@ int checkpoint_push(struct checkpoint_stack *st, struct monitor *m,
  * it. The caller plants its breakpoints again afterwards. */
 int checkpoint_restore(struct checkpoint_stack *st, struct monitor *m, size_t index,
         char *err, size_t errlen);
+
+/* Drop checkpoint `index` (0 < index < n - 1) to save memory: its pages
+ * move into the checkpoint above it (where that one has none of its own).
+ * The caller re-expresses the position of the checkpoint above. */
+int checkpoint_drop(struct checkpoint_stack *st, size_t index, char *err, size_t errlen);
 
 #endif
