@@ -287,6 +287,11 @@ static void on_sigusr1(int sig)
     (void)sig; /* only there to make KVM_RUN and ppoll return EINTR */
 }
 
+static bool hlt_is_breakpoint(struct monitor *m, uint64_t addr)
+{
+    return sw_find(m->debugger, addr) != NULL;
+}
+
 void kvm_target_init(struct kvm_target *kt, struct monitor *m, const uint8_t *kernel,
         size_t kernel_len, const char *kernel_name)
 {
@@ -296,6 +301,8 @@ void kvm_target_init(struct kvm_target *kt, struct monitor *m, const uint8_t *ke
     kt->base.exec_file_len = kernel_len;
     kt->base.exec_file_name = kernel_name;
     kt->m = m;
+    m->debugger = kt;
+    m->is_breakpoint = hlt_is_breakpoint;
     kt->vcpu_thread = pthread_self();
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));

@@ -16,7 +16,8 @@
 
 uint8_t *read_whole_file(const char *path, size_t *len, char *err, size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO must not block the open; it is refused below */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
@@ -207,6 +208,11 @@ int kernel_parse(const uint8_t *file, size_t len, uint64_t mem_size,
         goto out;
     }
     k->entry = eh.e_entry;
+    if (eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0) {
+        snprintf(err, errlen, "malformed ELF header: program header size %u, count %u",
+                eh.e_phentsize, eh.e_phnum);
+        goto out;
+    }
 
     size_t phnum;
     if (elf_getphdrnum(elf, &phnum) != 0) {

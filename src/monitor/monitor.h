@@ -167,6 +167,10 @@ struct monitor {
     bool halted;
     int exit_status;
     bool mmio_to_caller;            /* MMIO exits inside guest memory go to the caller */
+    /* The debugger's: is the hlt at addr a planted breakpoint? (A breakpoint
+     * on a patched instruction shares its hlt.) */
+    bool (*is_breakpoint)(struct monitor *m, uint64_t addr);
+    void *debugger;
 };
 
 /* Port I/O made by the instruction at `rip` (from an exit, or emulated by

@@ -129,7 +129,10 @@ static enum vcpu_stop handle_exit(struct monitor *m)
     case KVM_EXIT_IO:
         return handle_io(m);
     case KVM_EXIT_HLT: {
-        const struct patch_site *p = intercept_find(m, vm_regs(&m->vm)->rip - 1);
+        uint64_t at = vm_regs(&m->vm)->rip - 1;
+        if (m->is_breakpoint && m->is_breakpoint(m, at))
+            return VCPU_HLT;
+        const struct patch_site *p = intercept_find(m, at);
         if (p && !m->cfg->no_patch)
             return intercept_service(m, p) < 0 ? VCPU_ERROR : (enum vcpu_stop)-1;
         return VCPU_HLT;
