@@ -44,9 +44,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {if (NR%2) print v
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.3f", a/b; else print "nan"}'; }
 # le A B: true when A <= B (floats)
 le() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a <= b)}'; }
-ge() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a >= b)}'; }
 verdict_le() { if le "$1" "$2"; then echo PASS; else echo MISS; fi; }
-verdict_ge() { if ge "$1" "$2"; then echo PASS; else echo MISS; fi; }
 now_ns() { date +%s%N; }
 
 # timed NAME CMD...: runs CMD (timeout 120 s) with stdout to $TMP/NAME.out and
@@ -315,5 +313,6 @@ awk -F '\t' '
 echo
 n_pass=$(awk -F '\t' '$4 == "PASS"' "$ROWS" | wc -l)
 n_miss=$(awk -F '\t' '$4 == "MISS"' "$ROWS" | wc -l)
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "targets: $n_pass PASS, $n_miss MISS; bugs: $bugs"
 [ "$bugs" = 0 ]
