@@ -37,7 +37,8 @@ int mode_record(struct config *cfg)
     signals_install(&m.vm);
     int status = monitor_run_to_end(&m);
     if (ukvm_trace_writer_close(w, status, err, sizeof(err)) < 0) {
-        ukvm_err("%s", err);
+        if (!recorder_failed(m.src))
+            ukvm_err("%s", err);
         status = UKVM_EXIT_MONITOR_ERROR;
     }
     vm_destroy(&m.vm);

@@ -14,6 +14,7 @@ struct recorder {
     struct ukvm_event_source base;
     struct ukvm_event_source *world;
     struct ukvm_trace_writer *w;
+    bool failed;                /* a write failed: already reported */
 };
 
 static int recorder_service(struct ukvm_event_source *src, struct ukvm_io *io, int *exit_status)
@@ -34,6 +35,7 @@ static int recorder_service(struct ukvm_event_source *src, struct ukvm_io *io, i
     char err[256];
     if (ukvm_trace_writer_event(r->w, &ev, err, sizeof(err)) < 0) {
         ukvm_err("recording stopped: %s", err);
+        r->failed = true;
         *exit_status = UKVM_EXIT_MONITOR_ERROR;
         return -1;
     }
@@ -53,6 +55,11 @@ struct ukvm_event_source *recorder_create(struct ukvm_event_source *world,
     r->world = world;
     r->w = w;
     return &r->base;
+}
+
+bool recorder_failed(const struct ukvm_event_source *src)
+{
+    return ((const struct recorder *)src)->failed;
 }
 
 int recorder_header(const struct monitor *m, struct ukvm_trace_header *h,

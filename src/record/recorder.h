@@ -9,6 +9,9 @@
 struct ukvm_event_source *recorder_create(struct ukvm_event_source *world,
         struct ukvm_trace_writer *w);
 
+/* True when writing the trace failed (the failure was reported). */
+bool recorder_failed(const struct ukvm_event_source *src);
+
 /* Fill a trace header from a booted monitor (pointers into m and cfg). The
  * arrays are allocated; free them with recorder_header_free. */
 int recorder_header(const struct monitor *m, struct ukvm_trace_header *h,

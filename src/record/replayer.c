@@ -19,6 +19,7 @@ struct replayer {
     bool hold_halt;             /* stop before the final halt (debugging) */
     bool halt_released;         /* ...once: the next attempt goes through */
     uint64_t printed;           /* events below this one have been shown */
+    uint32_t last_kind;         /* kind of the last event read */
 };
 
 static void describe(char *buf, size_t len, const struct ukvm_event *ev)
@@ -71,10 +72,18 @@ static int replayer_service(struct ukvm_event_source *src, struct ukvm_io *io, i
         ukvm_trace_reader_end(rp->r, &end);
         char g[256];
         describe(g, sizeof(g), &io->ev);
-        if (end.complete) {
+        if (end.complete && rp->last_kind == UKVM_EV_HALT) {
             ukvm_err("replay diverged at event %" PRIu64 ": the trace has ended, got %s",
                     number, g);
             *exit_status = UKVM_EXIT_DIVERGENCE;
+        } else if (end.complete) {
+            /* The recorder stopped the guest here (a signal, a monitor error):
+             * end the replay the same way. */
+            ukvm_err("replay reached the end of the recording, which was stopped by the "
+                    "monitor with status %d; next would be %s", end.exit_status, g);
+            rp->at_end = true;
+            rp->end_rip = io->ev.rip;
+            *exit_status = end.exit_status;
         } else {
             ukvm_err("replay reached the end of the trace after event %" PRIu64
                     " (the recording was cut short at byte %" PRIu64 "); next would be %s",
@@ -85,6 +94,7 @@ static int replayer_service(struct ukvm_event_source *src, struct ukvm_io *io, i
         }
         return -1;
     }
+    rp->last_kind = rec.kind;
     struct ukvm_event *ev = &io->ev;
     if (rec.kind == UKVM_EV_HALT && ev->kind == UKVM_EV_HALT && rp->hold_halt &&
         !rp->halt_released) {

@@ -123,8 +123,14 @@ struct ukvm_trace_writer *ukvm_trace_writer_open(const char *path, bool force,
     ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
     ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_contentSizeFlag, 1);
 
-    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL);
-    w->fd = open(path, flags, 0644);
+    /* Remember whether we created the file: only then may a failure remove
+     * it (with --force the path may be someone's file, or a device). */
+    bool created = true;
+    w->fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_EXCL, 0644);
+    if (w->fd < 0 && errno == EEXIST && force) {
+        created = false;
+        w->fd = open(path, O_WRONLY | O_CLOEXEC | O_TRUNC);
+    }
     if (w->fd < 0) {
         if (errno == EEXIST)
             snprintf(err, errlen, "%s already exists (not overwriting it)", path);
@@ -133,7 +139,8 @@ struct ukvm_trace_writer *ukvm_trace_writer_open(const char *path, bool force,
         goto fail;
     }
     if (put_frame(w, hdr.p, hdr.len, err, errlen) < 0) {
-        unlink(path);
+        if (created)
+            unlink(path);
         goto fail;
     }
     obuf_free(&hdr);
