@@ -123,6 +123,36 @@ static int handle_watched_access(struct kvm_target *kt)
     return -1;
 }
 
+/*
+ * Let KVM finish the instruction whose access to a watched page exited,
+ * without executing anything after it: KVM_RUN with immediate_exit completes
+ * pending MMIO before it returns (further accesses of the same instruction
+ * come back as MMIO exits first). A single-step trap is not used for this:
+ * some KVMs (this machine's) lose the trap after an MMIO exit and stop one
+ * instruction late. Returns 0, or -1 on an unexpected exit.
+ */
+static int finish_instruction(struct kvm_target *kt, int *hit)
+{
+    struct vm *vm = &kt->m->vm;
+    for (int guard = 0; guard < 100000; guard++) {
+        vm->run->immediate_exit = 1;
+        int r = vm_run(vm);
+        vm->run->immediate_exit = 0;
+        if (r < 0)
+            return errno == EINTR || errno == EAGAIN ? 0 : -1;
+        if (vm->run->exit_reason == KVM_EXIT_DEBUG)
+            return 0; /* the completed instruction's single-step trap */
+        if (vm->run->exit_reason == KVM_EXIT_MMIO && vm->run->mmio.phys_addr < vm->mem_size) {
+            int h = handle_watched_access(kt);
+            if (h >= 0 && *hit < 0)
+                *hit = h;
+            continue;
+        }
+        return -1;
+    }
+    return -1;
+}
+
 static void stop_with(struct ukvm_stop *stop, enum ukvm_stop_reason reason)
 {
     memset(stop, 0, sizeof(*stop));
@@ -258,7 +288,15 @@ int kvm_target_step(struct kvm_target *kt, struct ukvm_stop *stop)
             int h = handle_watched_access(kt);
             if (h >= 0 && hit < 0)
                 hit = h;
-            continue; /* the next KVM_RUN completes the instruction, then traps */
+            if (finish_instruction(kt, &hit) < 0) {
+                ukvm_err("could not complete a watched access (rip 0x%llx)",
+                        (unsigned long long)rip_now(kt));
+                kt->m->exit_status = UKVM_EXIT_MONITOR_ERROR;
+                rc = finish(kt, VCPU_ERROR, stop);
+                goto out;
+            }
+            stop_with(stop, UKVM_STOP_STEP);
+            break;
         }
         if (s == VCPU_INTERRUPTED) {
             kt->m->vm.run->immediate_exit = 0;
@@ -401,12 +439,18 @@ static int kvm_target_continue_untimed(struct kvm_target *kt, struct ukvm_stop *
         }
         case VCPU_MMIO: {
             int h = handle_watched_access(kt);
-            if (h >= 0 && hit < 0) {
-                hit = h;
-                /* finish this instruction, then stop after it */
-                set_guest_debug(kt, true, rip_now(kt));
+            if (h < 0)
+                continue; /* not ours: the next KVM_RUN completes it */
+            if (finish_instruction(kt, &h) < 0) {
+                ukvm_err("could not complete a watched access (rip 0x%llx)",
+                        (unsigned long long)rip_now(kt));
+                kt->m->exit_status = UKVM_EXIT_MONITOR_ERROR;
+                return finish(kt, VCPU_ERROR, stop);
             }
-            continue;
+            stop_with(stop, UKVM_STOP_WATCH);
+            stop->watch_type = kt->watch[h].type;
+            stop->watch_addr = kt->watch[h].addr;
+            return 0;
         }
         case VCPU_INTERRUPTED:
             kt->m->vm.run->immediate_exit = 0;
