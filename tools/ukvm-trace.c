@@ -39,16 +39,29 @@ static void die(const char *fmt, ...)
     exit(1);
 }
 
-static void usage(void)
-{
-    fputs("usage: ukvm-trace info TRACE\n"
+static const char usage_text[] =
+          "usage: ukvm-trace info TRACE\n"
           "       ukvm-trace dump [--from N] [--count M] TRACE\n"
           "       ukvm-trace stats TRACE\n"
           "       ukvm-trace verify TRACE\n"
           "       ukvm-trace extract-kernel -o FILE TRACE\n"
           "       ukvm-trace edit TRACE OUT --event N [--arg I=VALUE]... [--rip VALUE]\n"
-          "                  [--kind KIND] [--force]\n", stderr);
+          "                  [--kind KIND] [--force]\n";
+
+/* Bad arguments: one line, like every other error. */
+static void usage(void)
+{
+    fputs("ukvm-trace: bad or missing arguments (see ukvm-trace --help)\n", stderr);
     exit(1);
+}
+
+/* The position a cut-short trace ends at, in the words replay uses. */
+static void print_cut(uint64_t events, uint64_t bytes)
+{
+    if (events)
+        printf("cut short after event %" PRIu64 " at byte %" PRIu64, events - 1, bytes);
+    else
+        printf("cut short before the first event at byte %" PRIu64, bytes);
 }
 
 static struct ukvm_trace_reader *open_trace(const char *path)
@@ -161,9 +174,11 @@ static void print_end(const struct ukvm_trace_end *end)
         printf("end: complete, %" PRIu64 " events, exit status %d, %.3f s\n",
                 end->events, end->exit_status, secs);
     else
-        printf("end: cut short after event %" PRIu64 " at byte %" PRIu64 " (%" PRIu64
-                " events readable, %.3f s recorded)\n",
-                end->events, end->valid_bytes, end->events, secs);
+    {
+        printf("end: ");
+        print_cut(end->events, end->valid_bytes);
+        printf(" (%" PRIu64 " events readable, %.3f s recorded)\n", end->events, secs);
+    }
 }
 
 /* ---- info ---- */
@@ -340,7 +355,8 @@ static int cmd_verify(const char *path)
         printf("complete: %" PRIu64 " events, exit status %d\n", end.events, end.exit_status);
         return 0;
     }
-    printf("cut short after event %" PRIu64 " at byte %" PRIu64 "\n", end.events, end.valid_bytes);
+    print_cut(end.events, end.valid_bytes);
+    printf("\n");
     return EXIT_CUT;
 }
 
@@ -510,6 +526,7 @@ static int cmd_edit(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    opterr = 0; /* our own one-line message instead of getopt's */
     if (argc < 2)
         usage();
     const char *cmd = argv[1];
@@ -527,8 +544,11 @@ int main(int argc, char **argv)
         return cmd_extract_kernel(argc, argv);
     if (!strcmp(cmd, "edit"))
         return cmd_edit(argc, argv);
-    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help") ||
-            !strcmp(cmd, "info") || !strcmp(cmd, "stats") || !strcmp(cmd, "verify"))
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "info") || !strcmp(cmd, "stats") || !strcmp(cmd, "verify"))
         usage();
     die("unknown command '%s' (try ukvm-trace --help)", cmd);
 }

@@ -51,12 +51,12 @@ fi
 "$SYNTH" --events 100 --flush-every 30 --cut "$T/cut.zst"
 run_capture "$T/out" "$T/err" "$UKVM_TRACE" verify "$T/cut.zst"
 expect_status "verify cut short: exit 2" 2 $?
-check "verify cut short: message" grep -Eq '^cut short after event 100 at byte [0-9]+$' "$T/out"
+check "verify cut short: message" grep -Eq '^cut short after event 99 at byte [0-9]+$' "$T/out"
 size=$(stat -c %s "$T/a.zst")
 head -c $((size - 10)) "$T/a.zst" >"$T/trunc.zst"
 run_capture "$T/out" "$T/err" "$UKVM_TRACE" verify "$T/trunc.zst"
 expect_status "verify truncated: exit 2" 2 $?
-check "verify truncated: last frame dropped" grep -Eq '^cut short after event 300 at byte [0-9]+$' "$T/out"
+check "verify truncated: last frame dropped" grep -Eq '^cut short after event 299 at byte [0-9]+$' "$T/out"
 head -c $((size - 2000)) "$T/a.zst" >"$T/half.zst"
 run_capture "$T/out" "$T/err" "$UKVM_TRACE" dump "$T/half.zst"
 expect_status "dump of a cut-short trace: exit 0" 0 $?
