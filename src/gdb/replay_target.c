@@ -55,6 +55,24 @@ static bool at_checkpoint(const struct position *p)
     return p->kind != ANCHOR_UNKNOWN && p->k == 0 && p->s == 0;
 }
 
+/* ---- forward execution, timed for the statistics ---- */
+
+static int exec_step(struct replay_target *rt, struct ukvm_stop *stop)
+{
+    uint64_t t0 = ukvm_now_ns();
+    int r = kvm_target_step(&rt->kt, stop);
+    rt->exec_ns += ukvm_now_ns() - t0;
+    return r;
+}
+
+static int exec_continue(struct replay_target *rt, struct ukvm_stop *stop)
+{
+    uint64_t t0 = ukvm_now_ns();
+    int r = kvm_target_continue(&rt->kt, stop);
+    rt->exec_ns += ukvm_now_ns() - t0;
+    return r;
+}
+
 /* ---- breakpoint sets ---- */
 
 /* Planted bytes are taken out of page copies stored in checkpoints. */
@@ -189,7 +207,7 @@ static int run_to_anchor(struct replay_target *rt, const struct position *p, str
         return 0;
     arm_anchor(rt, p);
     for (uint64_t n = 0; n < p->k;) {
-        kvm_target_continue(&rt->kt, stop);
+        exec_continue(rt, stop);
         if (stop->reason == UKVM_STOP_INTERRUPT)
             return -1;
         if (stop_is_anchor(rt, p, stop)) {
@@ -235,7 +253,7 @@ static int go_to(struct replay_target *rt, size_t cpi, const struct position *p)
             if (push_checkpoint(rt, &here) < 0)
                 return -1;
         }
-        kvm_target_step(&rt->kt, &stop);
+        exec_step(rt, &stop);
         if (stop.reason != UKVM_STOP_STEP && stop.reason != UKVM_STOP_WATCH) {
             ukvm_err("reverse execution: re-execution stopped early (stop %d)", stop.reason);
             return -1;
@@ -267,7 +285,7 @@ static int resolve(struct replay_target *rt)
     arm_anchor(rt, &p);
     uint64_t k = 0;
     for (;;) {
-        kvm_target_continue(&rt->kt, &stop);
+        exec_continue(rt, &stop);
         if (!stop_is_anchor(rt, &p, &stop)) {
             ukvm_err("reverse execution: could not find the interrupted position again");
             return -1;
@@ -357,7 +375,7 @@ static int reverse_step(struct replay_target *rt, struct ukvm_stop *stop)
                 if (push_checkpoint(rt, &here) < 0)
                     goto failed;
             }
-            kvm_target_step(&rt->kt, stop);
+            exec_step(rt, stop);
             if (stop->reason != UKVM_STOP_STEP && stop->reason != UKVM_STOP_WATCH) {
                 ukvm_err("reverse-stepi: re-execution stopped early (stop %d)", stop->reason);
                 goto failed;
@@ -433,7 +451,7 @@ static int scan_segment(struct replay_target *rt, bool include_end, struct hit *
     struct { enum ukvm_bp_type type; uint64_t addr; uint64_t n; } counts[64];
     while (arrivals < end.k) {
         struct ukvm_stop s;
-        kvm_target_continue(&rt->kt, &s);
+        exec_continue(rt, &s);
         if (s.reason == UKVM_STOP_INTERRUPT || ukvm_stop_requested()) {
             *stop = s;
             return 1;
@@ -485,7 +503,7 @@ static int scan_segment(struct replay_target *rt, bool include_end, struct hit *
     /* the single steps after the anchor */
     for (uint64_t i = 1; i < end.s || (include_end && i == end.s); i++) {
         struct ukvm_stop s;
-        kvm_target_step(&rt->kt, &s);
+        exec_step(rt, &s);
         if (s.reason != UKVM_STOP_STEP && s.reason != UKVM_STOP_WATCH) {
             ukvm_err("reverse-continue: re-execution stopped early (stop %d)", s.reason);
             return -1;
@@ -618,8 +636,19 @@ static int replay_resume(struct ukvm_target *t, enum ukvm_resume_kind kind,
         struct ukvm_stop *stop)
 {
     struct replay_target *rt = rt_of(t);
+    uint64_t t0 = ukvm_now_ns();
+    rt->exec_ns = 0;
     int r = replay_resume_now(rt, kind, stop);
     thin_out(rt);
+    /* For `make bench`: what each operation cost, and where the time went. */
+    if (rt->stats) {
+        static const char *const names[] = { "continue", "step", "reverse-continue",
+            "reverse-step" };
+        fprintf(stderr, "ukvm: stats: op=%s total_ns=%llu exec_ns=%llu checkpoints=%zu "
+                "checkpoint_bytes=%zu\n", names[kind],
+                (unsigned long long)(ukvm_now_ns() - t0), (unsigned long long)rt->exec_ns,
+                rt->st.n, rt->st.bytes);
+    }
     return r;
 }
 
@@ -633,7 +662,7 @@ static int replay_resume_now(struct replay_target *rt, enum ukvm_resume_kind kin
             *stop = rt->kt.dead_stop;
             return 0;
         }
-        kvm_target_step(&rt->kt, stop);
+        exec_step(rt, stop);
         after_forward_stop(rt, stop, true);
         return 0;
     case UKVM_RESUME_CONTINUE:
@@ -648,7 +677,7 @@ static int replay_resume_now(struct replay_target *rt, enum ukvm_resume_kind kin
         }
         rt->kt.tick_interval_us = rt->tick_us;
         for (;;) {
-            kvm_target_continue(&rt->kt, stop);
+            exec_continue(rt, stop);
             if (!rt->kt.ticked)
                 break;
             /* a periodic checkpoint, named by its registers until needed */
@@ -723,6 +752,7 @@ int replay_target_init(struct replay_target *rt, struct monitor *m, const uint8_
     rt->kt.base.ops = &rt->ops;
     rt->kt.base.can_reverse = true;
     replayer_hold_halt(m->src);
+    rt->stats = getenv("UKVM_REPLAY_STATS") != NULL;
     rt->step_checkpoint_interval = 512;
     rt->tick_us = 2000;
     rt->memory_budget = m->cfg->checkpoint_mem ? m->cfg->checkpoint_mem : 256ULL << 20;

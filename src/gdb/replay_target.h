@@ -54,6 +54,8 @@ struct replay_target {
     uint64_t step_checkpoint_interval; /* while stepping long stretches */
     uint64_t tick_us;               /* checkpoint period while continuing */
     uint64_t memory_budget;         /* bytes of checkpoint pages */
+    bool stats;                     /* UKVM_REPLAY_STATS: one line per operation */
+    uint64_t exec_ns;               /* time spent running the guest, this operation */
     bool thinned;
 };
 
