@@ -36,6 +36,22 @@ int monitor_boot(struct monitor *m, const uint8_t *kernel, size_t kernel_len,
     return vm_setup_cpu(&m->vm, m->kernel.entry, err, errlen);
 }
 
+uint8_t *monitor_boot_file(struct monitor *m, size_t *len)
+{
+    char err[1024];
+    uint8_t *kernel = read_whole_file(m->cfg->kernel_path, len, err, sizeof(err));
+    if (!kernel) {
+        ukvm_err("%s", err);
+        return NULL;
+    }
+    if (monitor_boot(m, kernel, *len, NULL, 0, 0, err, sizeof(err)) < 0) {
+        ukvm_err("%s", err);
+        free(kernel);
+        return NULL;
+    }
+    return kernel;
+}
+
 int monitor_run_to_end(struct monitor *m)
 {
     /* For `make bench`: how long ukvm took to reach the first instruction. */

@@ -13,6 +13,11 @@ int monitor_boot(struct monitor *m, const uint8_t *kernel, size_t kernel_len,
         const struct kvm_cpuid_entry2 *cpuid, uint32_t n_cpuid, uint64_t tsc_hz,
         char *err, size_t errlen);
 
+/* Read m->cfg->kernel_path and boot it on this host (run, record). Returns
+ * the file's bytes (kept for the trace and gdb), or NULL after printing
+ * why. */
+uint8_t *monitor_boot_file(struct monitor *m, size_t *len);
+
 /* Run the guest until it halts or the monitor stops it; returns the exit
  * status. */
 int monitor_run_to_end(struct monitor *m);

@@ -24,6 +24,9 @@ void ukvm_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Same, then exit(1). */
 void ukvm_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
+/* Write all of buf to fd (the guest's console), giving up quietly on error. */
+void ukvm_write_all(int fd, const void *buf, size_t len);
+
 /* CLOCK_MONOTONIC in ns; ukvm_start_ns is set first thing in main(). */
 uint64_t ukvm_now_ns(void);
 extern uint64_t ukvm_start_ns;

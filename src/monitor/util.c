@@ -1,8 +1,10 @@
 /* Error reporting: one line on stderr, prefixed with the program name. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "monitor/monitor.h"
 
@@ -39,3 +41,17 @@ uint64_t ukvm_now_ns(void)
 }
 
 uint64_t ukvm_start_ns;
+
+void ukvm_write_all(int fd, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return; /* the console went away: the guest does not care */
+        p += n;
+        len -= (size_t)n;
+    }
+}

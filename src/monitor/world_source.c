@@ -45,19 +45,6 @@ static uint64_t walltime_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static void write_all(int fd, const uint8_t *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return; /* the console went away: the guest does not care */
-        p += n;
-        len -= (size_t)n;
-    }
-}
-
 static void do_poll(struct monitor *m, struct ukvm_io *io)
 {
     struct pollfd fds[HVT_MFT_MAX_ENTRIES];
@@ -97,7 +84,7 @@ static int world_service(struct ukvm_event_source *src, struct ukvm_io *io, int 
         ev->a[0] = walltime_ns();
         break;
     case UKVM_EV_PUTS:
-        write_all(STDOUT_FILENO, io->buf, io->buf_len);
+        ukvm_write_all(STDOUT_FILENO, io->buf, io->buf_len);
         break;
     case UKVM_EV_POLL:
         do_poll(m, io);

@@ -8,19 +8,13 @@
 
 int mode_record(struct config *cfg)
 {
-    char err[1024];
-    size_t len;
-    uint8_t *kernel = read_whole_file(cfg->kernel_path, &len, err, sizeof(err));
-    if (!kernel) {
-        ukvm_err("%s", err);
-        return UKVM_EXIT_MONITOR_ERROR;
-    }
     static struct monitor m;
     m.cfg = cfg;
-    if (monitor_boot(&m, kernel, len, NULL, 0, 0, err, sizeof(err)) < 0) {
-        ukvm_err("%s", err);
+    size_t len;
+    uint8_t *kernel = monitor_boot_file(&m, &len);
+    if (!kernel)
         return UKVM_EXIT_MONITOR_ERROR;
-    }
+    char err[1024];
     struct ukvm_trace_header h;
     if (recorder_header(&m, &h, err, sizeof(err)) < 0) {
         ukvm_err("%s", err);

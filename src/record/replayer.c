@@ -42,17 +42,6 @@ static int diverged(uint64_t number, const struct ukvm_event *want, const struct
     return -1;
 }
 
-static void write_all(int fd, const uint8_t *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n <= 0)
-            return;
-        p += n;
-        len -= (size_t)n;
-    }
-}
-
 static int replayer_service(struct ukvm_event_source *src, struct ukvm_io *io, int *exit_status)
 {
     struct replayer *rp = (struct replayer *)src;
@@ -130,7 +119,7 @@ static int replayer_service(struct ukvm_event_source *src, struct ukvm_io *io, i
     /* Console output is shown once: re-executions for reverse debugging
      * pass the same events again. */
     if (ev->kind == UKVM_EV_PUTS && number >= rp->printed)
-        write_all(STDOUT_FILENO, io->buf, io->buf_len);
+        ukvm_write_all(STDOUT_FILENO, io->buf, io->buf_len);
     if (number >= rp->printed)
         rp->printed = number + 1;
     return 0;
