@@ -56,9 +56,13 @@ static uint8_t original_byte(struct kvm_target *kt, uint64_t gpa)
     return m->vm.mem[gpa];
 }
 
-long kvm_target_read_mem(struct ukvm_target *t, uint64_t addr, void *buf, size_t len)
+/* Walk [addr, addr + len) page by page through the guest's page tables,
+ * calling fn(kt, gpa, offset into the caller's buffer, bytes). Returns the
+ * bytes covered before the first unmapped page, or -1 when none were. */
+static long for_each_chunk(struct kvm_target *kt, uint64_t addr, size_t len,
+        void (*fn)(struct kvm_target *kt, uint64_t gpa, size_t off, size_t n, void *ctx),
+        void *ctx)
 {
-    struct kvm_target *kt = kt_of(t);
     size_t done = 0;
     while (done < len) {
         uint64_t gpa;
@@ -69,42 +73,43 @@ long kvm_target_read_mem(struct ukvm_target *t, uint64_t addr, void *buf, size_t
             chunk = len - done;
         if (gpa + chunk > kt->m->vm.mem_size)
             chunk = kt->m->vm.mem_size - gpa;
-        for (size_t i = 0; i < chunk; i++)
-            ((uint8_t *)buf)[done + i] = original_byte(kt, gpa + i);
+        fn(kt, gpa, done, chunk, ctx);
         done += chunk;
     }
     return done ? (long)done : (len ? -1 : 0);
 }
 
+static void read_chunk(struct kvm_target *kt, uint64_t gpa, size_t off, size_t n, void *buf)
+{
+    for (size_t i = 0; i < n; i++)
+        ((uint8_t *)buf)[off + i] = original_byte(kt, gpa + i);
+}
+
+static void write_chunk(struct kvm_target *kt, uint64_t gpa, size_t off, size_t n, void *buf)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint8_t b = ((const uint8_t *)buf)[off + i];
+        bool under_bp = false;
+        for (size_t j = 0; j < kt->n_sw; j++)
+            if (kt->sw[j].gpa == gpa + i) {
+                kt->sw[j].orig = b; /* the hlt stays planted */
+                under_bp = true;
+            }
+        if (!under_bp) {
+            kt->m->vm.mem[gpa + i] = b;
+            vm_mark_dirty(&kt->m->vm, gpa + i, 1);
+        }
+    }
+}
+
+long kvm_target_read_mem(struct ukvm_target *t, uint64_t addr, void *buf, size_t len)
+{
+    return for_each_chunk(kt_of(t), addr, len, read_chunk, buf);
+}
+
 static long kvm_target_write_mem(struct ukvm_target *t, uint64_t addr, const void *buf, size_t len)
 {
-    struct kvm_target *kt = kt_of(t);
-    size_t done = 0;
-    while (done < len) {
-        uint64_t gpa;
-        if (!translate(kt, addr + done, &gpa))
-            break;
-        size_t chunk = 0x1000 - ((addr + done) & 0xfff);
-        if (chunk > len - done)
-            chunk = len - done;
-        if (gpa + chunk > kt->m->vm.mem_size)
-            chunk = kt->m->vm.mem_size - gpa;
-        for (size_t i = 0; i < chunk; i++) {
-            uint8_t b = ((const uint8_t *)buf)[done + i];
-            bool under_bp = false;
-            for (size_t j = 0; j < kt->n_sw; j++)
-                if (kt->sw[j].gpa == gpa + i) {
-                    kt->sw[j].orig = b; /* the hlt stays planted */
-                    under_bp = true;
-                }
-            if (!under_bp) {
-                kt->m->vm.mem[gpa + i] = b;
-                vm_mark_dirty(&kt->m->vm, gpa + i, 1);
-            }
-        }
-        done += chunk;
-    }
-    return done ? (long)done : (len ? -1 : 0);
+    return for_each_chunk(kt_of(t), addr, len, write_chunk, (void *)buf);
 }
 
 static int kvm_target_read_regs(struct ukvm_target *t, struct ukvm_regs *regs)
