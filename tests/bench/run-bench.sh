@@ -319,4 +319,8 @@ n_pass=$(awk -F '\t' '$4 == "PASS"' "$ROWS" | wc -l)
 n_miss=$(awk -F '\t' '$4 == "MISS"' "$ROWS" | wc -l)
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "targets: $n_pass PASS, $n_miss MISS; bugs: $bugs"
+echo
+# The long-run reverse-execution figures (a 5-million-instruction replay,
+# latency by distance, checkpoint memory for 64 MiB and 1 GiB guests).
+[ -n "${BENCH_QUICK:-}" ] || bash "$(dirname "$0")/bench_reverse.sh"
 [ "$bugs" = 0 ]
