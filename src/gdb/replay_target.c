@@ -522,9 +522,16 @@ static int scan_segment(struct replay_target *rt, bool include_end, struct hit *
 
 static int reverse_continue(struct replay_target *rt, struct ukvm_stop *stop)
 {
+    if (rt->n_user == 0) { /* nothing can stop us: straight to the start */
+        if (restore(rt, 0) < 0)
+            goto failed;
+        report(stop, UKVM_STOP_REPLAY_BEGIN);
+        return 0;
+    }
     if (resolve(rt) < 0)
         goto failed;
     bool include_end = false; /* the first segment ends at the current position */
+    size_t window = 1;
     uint64_t started = ukvm_now_ns();
     for (;;) {
         if (at_checkpoint(&rt->cur)) {
@@ -535,10 +542,26 @@ static int reverse_continue(struct replay_target *rt, struct ukvm_stop *stop)
                 report(stop, UKVM_STOP_REPLAY_BEGIN);
                 return 0;
             }
-            step_down(rt);
-            if (resolve(rt) < 0)
+            if (!include_end) {
+                step_down(rt);
+                if (resolve(rt) < 0)
+                    goto failed;
+                continue;
+            }
+            /* Searched back to checkpoint t without a hit: scan a window of
+             * checkpoints below it, twice as many each time, ending at t's
+             * state (recognised by its registers), so that a long stretch
+             * without hits costs few restores. */
+            size_t t = top(rt);
+            size_t j = t > window ? t - window : 0;
+            window *= 2;
+            const struct checkpoint *cp = rt->st.cp[t];
+            struct position end = { .kind = ANCHOR_UNKNOWN, .addr = cp->regs.rip, .k = 1 };
+            end.id.regs = cp->regs;
+            end.id.next_event = cp->next_event;
+            if (restore(rt, j) < 0)
                 goto failed;
-            continue;
+            rt->cur = end;
         }
         if (ukvm_now_ns() - started > 1000000000ULL) {
             fprintf(stderr, "ukvm: reverse-continue: searching back from checkpoint %zu of %zu\n",
