@@ -244,6 +244,11 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
             return -1;
         }
     }
+    if (cfg->gdb && cfg->mode == MODE_RECORD) {
+        snprintf(err, errlen, "record does not serve gdb: record first, then debug the "
+                "recording with 'ukvm replay --gdb'");
+        return -1;
+    }
     if (i >= argc) {
         snprintf(err, errlen, cfg->mode == MODE_REPLAY ? "no trace file given (see ukvm --help)"
                 : "no kernel file given (see ukvm --help)");
