@@ -32,6 +32,14 @@ for t in build/unit/test_*; do
 done
 
 echo "== fuzz targets (bounded)"
+# Seed the trace reader's fuzzing with real recordings too (when KVM works).
+if [ -r /dev/kvm ] && [ -w /dev/kvm ] && [ -x ./ukvm ]; then
+    rm -rf build/fuzz-corpus/trace_reader && mkdir -p build/fuzz-corpus/trace_reader
+    for g in hello time; do
+        timeout 60 ./ukvm record -o "build/fuzz-corpus/trace_reader/$g.zst" "build/guests/$g.elf" \
+            >/dev/null 2>&1 || echo "note: could not record a $g trace for the fuzz corpus"
+    done
+fi
 for f in build/fuzz/fuzz_*; do
     [ -x "$f" ] || continue
     name=$(basename "$f")
