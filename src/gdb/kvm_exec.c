@@ -282,6 +282,7 @@ int kvm_target_step(struct kvm_target *kt, struct ukvm_stop *stop)
         rc = finish(kt, VCPU_ERROR, stop);
         goto out;
     }
+    kt->m->single_stepping = true;
     for (;;) {
         enum vcpu_stop s = vcpu_loop(kt->m);
         if (s == VCPU_MMIO) {
@@ -320,6 +321,7 @@ int kvm_target_step(struct kvm_target *kt, struct ukvm_stop *stop)
         stop->watch_addr = kt->watch[hit].addr;
     }
 out:
+    kt->m->single_stepping = false;
     if (bp && sw_bp_at(kt, rip) == bp)
         kt->m->vm.mem[bp->gpa] = 0xf4;
     return rc;

@@ -27,13 +27,13 @@ int kvm_regs_read(struct vm *vm, struct ukvm_regs *out)
 {
     struct kvm_regs r;
     struct kvm_sregs s;
-    struct kvm_fpu f;
+    struct vm_fpstate f;
     memset(out, 0, sizeof(*out));
     if (vm->sync_regs)
         r = *vm_regs(vm);
     else if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &r) < 0)
         return -1;
-    if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) < 0 || ioctl(vm->vcpu_fd, KVM_GET_FPU, &f) < 0)
+    if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) < 0 || vm_get_fpstate(vm, &f) < 0)
         return -1;
     const uint64_t gpr[16] = { r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp,
         r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15 };
@@ -49,23 +49,23 @@ int kvm_regs_read(struct vm *vm, struct ukvm_regs *out)
     out->fs_base = s.fs.base;
     out->gs_base = s.gs.base;
     for (int i = 0; i < 8; i++)
-        memcpy(out->st[i], f.fpr[i], 10);
+        memcpy(out->st[i], f.st[i], 10);
     out->fctrl = f.fcw;
     out->fstat = f.fsw;
     /* fpr[] is in stack order (st0 first); tags are by physical register. */
     unsigned top = (f.fsw >> 11) & 7, tag = 0;
     for (unsigned phys = 0; phys < 8; phys++) {
         unsigned t = 3;
-        if (f.ftwx & (1u << phys))
-            t = x87_tag(f.fpr[(phys - top) & 7]);
+        if (f.ftw & (1u << phys))
+            t = x87_tag(f.st[(phys - top) & 7]);
         tag |= t << (2 * phys);
     }
     out->ftag = tag;
-    out->fioff = (uint32_t)f.last_ip;
-    out->fiseg = (uint32_t)(f.last_ip >> 32);
-    out->fooff = (uint32_t)f.last_dp;
-    out->foseg = (uint32_t)(f.last_dp >> 32);
-    out->fop = f.last_opcode;
+    out->fioff = (uint32_t)f.fip;
+    out->fiseg = (uint32_t)(f.fip >> 32);
+    out->fooff = (uint32_t)f.fdp;
+    out->foseg = (uint32_t)(f.fdp >> 32);
+    out->fop = f.fop;
     memcpy(out->xmm, f.xmm, sizeof(out->xmm));
     out->mxcsr = f.mxcsr;
     out->cr0 = s.cr0;
@@ -108,24 +108,24 @@ int kvm_regs_write(struct vm *vm, const struct ukvm_regs *in)
             return -1;
     }
 
-    struct kvm_fpu f;
-    if (ioctl(vm->vcpu_fd, KVM_GET_FPU, &f) < 0)
+    struct vm_fpstate f;
+    if (vm_get_fpstate(vm, &f) < 0)
         return -1;
     for (int i = 0; i < 8; i++)
-        memcpy(f.fpr[i], in->st[i], 10);
+        memcpy(f.st[i], in->st[i], 10);
     f.fcw = (uint16_t)in->fctrl;
     f.fsw = (uint16_t)in->fstat;
     unsigned abridged = 0;
     for (unsigned phys = 0; phys < 8; phys++)
         if (((in->ftag >> (2 * phys)) & 3) != 3)
             abridged |= 1u << phys;
-    f.ftwx = (uint8_t)abridged;
-    f.last_opcode = (uint16_t)in->fop;
-    f.last_ip = (uint64_t)in->fiseg << 32 | in->fioff;
-    f.last_dp = (uint64_t)in->foseg << 32 | in->fooff;
+    f.ftw = (uint8_t)abridged;
+    f.fop = (uint16_t)in->fop;
+    f.fip = (uint64_t)in->fiseg << 32 | in->fioff;
+    f.fdp = (uint64_t)in->foseg << 32 | in->fooff;
     memcpy(f.xmm, in->xmm, sizeof(f.xmm));
     f.mxcsr = in->mxcsr;
-    if (ioctl(vm->vcpu_fd, KVM_SET_FPU, &f) < 0)
+    if (vm_set_fpstate(vm, &f) < 0)
         return -1;
     return 0;
 }

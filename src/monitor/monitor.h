@@ -114,6 +114,19 @@ void vm_regs_changed(struct vm *vm);
 int vm_regs_flush(struct vm *vm);
 int vm_run(struct vm *vm);
 
+/* The x87/SSE state. Read and written through KVM_GET/SET_XSAVE when KVM
+ * has it: some KVMs (this machine's) return MXCSR as 0 from KVM_GET_FPU. */
+struct vm_fpstate {
+    uint16_t fcw, fsw, fop;
+    uint8_t ftw;                    /* abridged (FXSAVE) tag byte */
+    uint64_t fip, fdp;
+    uint32_t mxcsr;
+    uint8_t st[8][10];
+    uint8_t xmm[16][16];
+};
+int vm_get_fpstate(struct vm *vm, struct vm_fpstate *f);
+int vm_set_fpstate(struct vm *vm, const struct vm_fpstate *f);
+
 /* True when [gpa, gpa + len) lies inside guest memory (no overflow). */
 static inline bool vm_range_ok(const struct vm *vm, uint64_t gpa, uint64_t len)
 {
@@ -174,7 +187,12 @@ struct monitor {
      * on a patched instruction shares its hlt.) */
     bool (*is_breakpoint)(struct monitor *m, uint64_t addr);
     void *debugger;
+    bool single_stepping;           /* an instruction the monitor completes ends the step */
 };
+
+/* Complete the SSE instruction at rip that KVM could not emulate (see
+ * sse_emulate.c). 0 when done (rip advanced), -1 when it cannot. */
+int sse_emulate(struct monitor *m);
 
 /* Port I/O made by the instruction at `rip` (from an exit, or emulated by
  * the debugger when stepping): a hypercall when it is a 4-byte `out` to a

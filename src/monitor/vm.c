@@ -349,3 +349,94 @@ void vm_destroy(struct vm *vm)
     free(vm->dirty_bits);
     memset(vm, 0, sizeof(*vm));
 }
+
+/* Offsets in the FXSAVE (legacy) area at the start of an XSAVE image. */
+#define FX_FCW 0
+#define FX_FSW 2
+#define FX_FTW 4
+#define FX_FOP 6
+#define FX_FIP 8
+#define FX_FDP 16
+#define FX_MXCSR 24
+#define FX_ST 32
+#define FX_XMM 160
+
+static bool have_xsave(struct vm *vm)
+{
+    static int cached = -1;
+    if (cached < 0)
+        cached = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0;
+    return cached;
+}
+
+int vm_get_fpstate(struct vm *vm, struct vm_fpstate *f)
+{
+    memset(f, 0, sizeof(*f));
+    if (have_xsave(vm)) {
+        struct kvm_xsave xs;
+        if (ioctl(vm->vcpu_fd, KVM_GET_XSAVE, &xs) < 0)
+            return -1;
+        const uint8_t *fx = (const uint8_t *)xs.region;
+        memcpy(&f->fcw, fx + FX_FCW, 2);
+        memcpy(&f->fsw, fx + FX_FSW, 2);
+        f->ftw = fx[FX_FTW];
+        memcpy(&f->fop, fx + FX_FOP, 2);
+        memcpy(&f->fip, fx + FX_FIP, 8);
+        memcpy(&f->fdp, fx + FX_FDP, 8);
+        memcpy(&f->mxcsr, fx + FX_MXCSR, 4);
+        for (int i = 0; i < 8; i++)
+            memcpy(f->st[i], fx + FX_ST + 16 * i, 10);
+        memcpy(f->xmm, fx + FX_XMM, sizeof(f->xmm));
+        return 0;
+    }
+    struct kvm_fpu fpu;
+    if (ioctl(vm->vcpu_fd, KVM_GET_FPU, &fpu) < 0)
+        return -1;
+    f->fcw = fpu.fcw;
+    f->fsw = fpu.fsw;
+    f->ftw = fpu.ftwx;
+    f->fop = fpu.last_opcode;
+    f->fip = fpu.last_ip;
+    f->fdp = fpu.last_dp;
+    f->mxcsr = fpu.mxcsr;
+    for (int i = 0; i < 8; i++)
+        memcpy(f->st[i], fpu.fpr[i], 10);
+    memcpy(f->xmm, fpu.xmm, sizeof(f->xmm));
+    return 0;
+}
+
+int vm_set_fpstate(struct vm *vm, const struct vm_fpstate *f)
+{
+    if (have_xsave(vm)) {
+        struct kvm_xsave xs;
+        if (ioctl(vm->vcpu_fd, KVM_GET_XSAVE, &xs) < 0)
+            return -1;
+        uint8_t *fx = (uint8_t *)xs.region;
+        memcpy(fx + FX_FCW, &f->fcw, 2);
+        memcpy(fx + FX_FSW, &f->fsw, 2);
+        fx[FX_FTW] = f->ftw;
+        memcpy(fx + FX_FOP, &f->fop, 2);
+        memcpy(fx + FX_FIP, &f->fip, 8);
+        memcpy(fx + FX_FDP, &f->fdp, 8);
+        memcpy(fx + FX_MXCSR, &f->mxcsr, 4);
+        for (int i = 0; i < 8; i++)
+            memcpy(fx + FX_ST + 16 * i, f->st[i], 10);
+        memcpy(fx + FX_XMM, f->xmm, sizeof(f->xmm));
+        /* the x87 and SSE components are in use (XSTATE_BV bits 0 and 1) */
+        fx[512] |= 0x3;
+        return ioctl(vm->vcpu_fd, KVM_SET_XSAVE, &xs) < 0 ? -1 : 0;
+    }
+    struct kvm_fpu fpu;
+    memset(&fpu, 0, sizeof(fpu));
+    fpu.fcw = f->fcw;
+    fpu.fsw = f->fsw;
+    fpu.ftwx = f->ftw;
+    fpu.last_opcode = f->fop;
+    fpu.last_ip = f->fip;
+    fpu.last_dp = f->fdp;
+    fpu.mxcsr = f->mxcsr;
+    for (int i = 0; i < 8; i++)
+        memcpy(fpu.fpr[i], f->st[i], 10);
+    memcpy(fpu.xmm, f->xmm, sizeof(f->xmm));
+    return ioctl(vm->vcpu_fd, KVM_SET_FPU, &fpu) < 0 ? -1 : 0;
+}

@@ -1,7 +1,7 @@
 # Freestanding test unikernels, built with the system gcc and no Solo5 code.
 # `make guests` builds build/guests/NAME.elf for every NAME in GUESTS, from
 # tests/guests/NAME.c and the shared runtime in tests/guests/rt/.
-GUESTS := hello time blk net compute abort fault nullptr badcall loop hypercalls
+GUESTS := hello time blk net compute abort fault nullptr badcall loop hypercalls sse
 .PHONY: guests
 guests: $(GUESTS:%=$(BUILD)/guests/%.elf)
 
@@ -22,6 +22,9 @@ GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,$(GUEST_LDS) \
 
 # compute is for debugger tests: less optimisation, frame pointers.
 $(GUEST_OUT)/compute.o: GUEST_OPT := -O1
+
+# sse is built the way Solo5's toolchain builds unikernels: SSE allowed.
+$(GUEST_OUT)/sse.o: GUEST_CFLAGS := $(filter-out -mgeneral-regs-only,$(GUEST_CFLAGS)) -msse2 -O2 -fno-math-errno
 
 $(GUEST_OUT)/%.o: $(GUEST_SRC)/%.c $(GUEST_SRC)/module.mk
 	@mkdir -p $(dir $@)
