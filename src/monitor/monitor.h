@@ -125,6 +125,9 @@ struct vm_fpstate {
     uint8_t xmm[16][16];
 };
 int vm_get_fpstate(struct vm *vm, struct vm_fpstate *f);
+/* The same state as a 512-byte FXSAVE image (16-byte aligned buffer). */
+int vm_get_fxarea(struct vm *vm, uint8_t fx[512]);
+int vm_set_fxarea(struct vm *vm, const uint8_t fx[512]);
 int vm_set_fpstate(struct vm *vm, const struct vm_fpstate *f);
 
 /* True when [gpa, gpa + len) lies inside guest memory (no overflow). */

@@ -1,5 +1,5 @@
 /*
- * Completing SSE instructions that KVM could not emulate.
+ * Completing x87, MMX and SSE instructions that KVM could not emulate.
  *
  * Some KVMs emulate all CPL-0 guest code in software (this machine's nested
  * kvm_pvm does), and KVM's instruction emulator knows only a few SSE moves:
@@ -8,12 +8,13 @@
  * such an instruction itself: it decodes it with Zydis, re-encodes it with
  * its memory operand pointing at a host buffer and a general register
  * operand moved to r11, and runs it on the host CPU between loading and
- * saving the guest's SSE registers and MXCSR. The result is exactly what
+ * saving the guest's whole x87/SSE state (FXRSTOR/FXSAVE). The result is exactly what
  * the guest's own CPU would have computed (same instruction, same inputs).
  *
- * Supported: legacy-encoded SSE..SSE4, AES and PCLMULQDQ instructions with
- * XMM, general register, immediate and at most one memory operand, and
- * MXCSR masking every exception. Anything else is reported as before.
+ * Supported: legacy-encoded x87, MMX, SSE..SSE4, AES and PCLMULQDQ
+ * instructions with x87/MMX/XMM registers, at most one general register,
+ * immediates and at most one memory operand (64 bytes at most), while every
+ * x87 and SSE exception is masked. Anything else is reported as before.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -24,62 +25,49 @@
 
 #include "monitor/monitor.h"
 
-/* The host-side state the trampoline loads and saves. */
-struct sse_state {
-    uint8_t xmm[16][16];    /* 0 */
-    uint32_t mxcsr;         /* 256 */
-    uint32_t pad;
-    uint64_t r11;           /* 264 */
-    uint64_t rflags;        /* 272 */
-    uint32_t host_mxcsr;    /* 280 */
-} __attribute__((aligned(16)));
-_Static_assert(offsetof(struct sse_state, mxcsr) == 256, "trampoline offsets");
-_Static_assert(offsetof(struct sse_state, r11) == 264, "trampoline offsets");
-_Static_assert(offsetof(struct sse_state, rflags) == 272, "trampoline offsets");
-_Static_assert(offsetof(struct sse_state, host_mxcsr) == 280, "trampoline offsets");
+/* What the trampoline loads and saves: the guest's x87/SSE state in FXSAVE
+ * layout, the host's own (restored afterwards), r11 and the flags. */
+struct fx_state {
+    uint8_t guest_fx[512];  /* 0 */
+    uint8_t host_fx[512];   /* 512 */
+    uint64_t r11;           /* 1024 */
+    uint64_t rflags;        /* 1032 */
+} __attribute__((aligned(64)));
+_Static_assert(offsetof(struct fx_state, host_fx) == 512, "trampoline offsets");
+_Static_assert(offsetof(struct fx_state, r11) == 1024, "trampoline offsets");
+_Static_assert(offsetof(struct fx_state, rflags) == 1032, "trampoline offsets");
 
-void ukvm_sse_exec(struct sse_state *st, void *mem, const void *code);
+/* FXSAVE-layout offsets */
+#define FX_FCW 0
+#define FX_MXCSR 24
 
-/* ukvm_sse_exec(st, mem, code): load the guest's XMM registers, MXCSR and
- * r11, call `code` (the instruction, then ret) with rdi = mem, save them
- * back with rflags. The host's MXCSR is preserved (it is callee-saved). */
+void ukvm_fx_exec(struct fx_state *st, void *mem, const void *code);
+
+/* ukvm_fx_exec(st, mem, code): save the host's x87/SSE state, load the
+ * guest's, call `code` (the instruction, then ret) with rdi = mem and r11
+ * from st, save the guest's state, r11 and rflags back, restore the
+ * host's. */
 __asm__(
     ".text\n"
-    ".globl ukvm_sse_exec\n"
-    ".type ukvm_sse_exec, @function\n"
-    "ukvm_sse_exec:\n"
+    ".globl ukvm_fx_exec\n"
+    ".type ukvm_fx_exec, @function\n"
+    "ukvm_fx_exec:\n"
     "    push %rbx\n"
     "    mov %rdi, %rbx\n"
-    "    stmxcsr 280(%rbx)\n"
-    "    ldmxcsr 256(%rbx)\n"
-    "    movdqu 0(%rbx), %xmm0\n    movdqu 16(%rbx), %xmm1\n"
-    "    movdqu 32(%rbx), %xmm2\n   movdqu 48(%rbx), %xmm3\n"
-    "    movdqu 64(%rbx), %xmm4\n   movdqu 80(%rbx), %xmm5\n"
-    "    movdqu 96(%rbx), %xmm6\n   movdqu 112(%rbx), %xmm7\n"
-    "    movdqu 128(%rbx), %xmm8\n  movdqu 144(%rbx), %xmm9\n"
-    "    movdqu 160(%rbx), %xmm10\n movdqu 176(%rbx), %xmm11\n"
-    "    movdqu 192(%rbx), %xmm12\n movdqu 208(%rbx), %xmm13\n"
-    "    movdqu 224(%rbx), %xmm14\n movdqu 240(%rbx), %xmm15\n"
-    "    mov 264(%rbx), %r11\n"
+    "    fxsave64 512(%rbx)\n"
+    "    fxrstor64 0(%rbx)\n"
+    "    mov 1024(%rbx), %r11\n"
     "    mov %rsi, %rdi\n"
     "    call *%rdx\n"
     "    pushfq\n"
     "    pop %rax\n"
-    "    mov %rax, 272(%rbx)\n"
-    "    mov %r11, 264(%rbx)\n"
-    "    movdqu %xmm0, 0(%rbx)\n    movdqu %xmm1, 16(%rbx)\n"
-    "    movdqu %xmm2, 32(%rbx)\n   movdqu %xmm3, 48(%rbx)\n"
-    "    movdqu %xmm4, 64(%rbx)\n   movdqu %xmm5, 80(%rbx)\n"
-    "    movdqu %xmm6, 96(%rbx)\n   movdqu %xmm7, 112(%rbx)\n"
-    "    movdqu %xmm8, 128(%rbx)\n  movdqu %xmm9, 144(%rbx)\n"
-    "    movdqu %xmm10, 160(%rbx)\n movdqu %xmm11, 176(%rbx)\n"
-    "    movdqu %xmm12, 192(%rbx)\n movdqu %xmm13, 208(%rbx)\n"
-    "    movdqu %xmm14, 224(%rbx)\n movdqu %xmm15, 240(%rbx)\n"
-    "    stmxcsr 256(%rbx)\n"
-    "    ldmxcsr 280(%rbx)\n"
+    "    mov %rax, 1032(%rbx)\n"
+    "    mov %r11, 1024(%rbx)\n"
+    "    fxsave64 0(%rbx)\n"
+    "    fxrstor64 512(%rbx)\n"
     "    pop %rbx\n"
     "    ret\n"
-    ".size ukvm_sse_exec, .-ukvm_sse_exec\n"
+    ".size ukvm_fx_exec, .-ukvm_fx_exec\n"
     ".section .note.GNU-stack,\"\",@progbits\n"
     ".text\n");
 
@@ -131,9 +119,21 @@ static bool guest_copy(struct vm *vm, uint64_t gva, void *buf, size_t len, bool 
     return true;
 }
 
+/* Registers that live in the FXSAVE area (or are flags). */
+static bool fx_register(ZydisRegister reg)
+{
+    ZydisRegisterClass cls = ZydisRegisterGetClass(reg);
+    return cls == ZYDIS_REGCLASS_XMM || cls == ZYDIS_REGCLASS_X87 || cls == ZYDIS_REGCLASS_MMX ||
+        cls == ZYDIS_REGCLASS_FLAGS || reg == ZYDIS_REGISTER_MXCSR ||
+        reg == ZYDIS_REGISTER_X87CONTROL || reg == ZYDIS_REGISTER_X87STATUS ||
+        reg == ZYDIS_REGISTER_X87TAG;
+}
+
 static bool isa_supported(ZydisISAExt ext)
 {
     switch (ext) {
+    case ZYDIS_ISA_EXT_X87:
+    case ZYDIS_ISA_EXT_MMX:
     case ZYDIS_ISA_EXT_SSE:
     case ZYDIS_ISA_EXT_SSE2:
     case ZYDIS_ISA_EXT_SSE3:
@@ -206,13 +206,12 @@ int sse_emulate(struct monitor *m)
     if (ins.encoding != ZYDIS_INSTRUCTION_ENCODING_LEGACY || !isa_supported(ins.meta.isa_ext))
         return -1;
 
-    /* hidden operands: only MXCSR and flags may be touched behind our back */
+    /* hidden operands: only x87/SSE state and flags may be touched behind
+     * our back (all of it is loaded and saved around the instruction) */
     for (uint8_t i = ins.operand_count_visible; i < ins.operand_count; i++) {
         if (ops[i].type != ZYDIS_OPERAND_TYPE_REGISTER)
             return -1;
-        ZydisRegister reg = ops[i].reg.value;
-        if (reg != ZYDIS_REGISTER_MXCSR && reg != ZYDIS_REGISTER_RFLAGS &&
-            reg != ZYDIS_REGISTER_EFLAGS && reg != ZYDIS_REGISTER_FLAGS)
+        if (!fx_register(ops[i].reg.value))
             return -1;
     }
 
@@ -238,7 +237,7 @@ int sse_emulate(struct monitor *m)
             continue;
         if (op->type == ZYDIS_OPERAND_TYPE_REGISTER) {
             ZydisRegisterClass cls = ZydisRegisterGetClass(op->reg.value);
-            if (cls == ZYDIS_REGCLASS_XMM)
+            if (fx_register(op->reg.value))
                 continue;
             if (cls != ZYDIS_REGCLASS_GPR64 && cls != ZYDIS_REGCLASS_GPR32 &&
                 cls != ZYDIS_REGCLASS_GPR16 && cls != ZYDIS_REGCLASS_GPR8)
@@ -285,27 +284,27 @@ int sse_emulate(struct monitor *m)
         return -1;
     code[code_len++] = 0xc3; /* ret */
 
-    struct vm_fpstate fpu;
-    if (vm_get_fpstate(vm, &fpu) < 0)
-        return -1;
-    /* An unmasked SSE exception would fault on the host, not in the guest. */
-    if ((fpu.mxcsr & 0x1f80) != 0x1f80)
-        return -1;
-    struct sse_state st;
+    struct fx_state st;
     memset(&st, 0, sizeof(st));
-    memcpy(st.xmm, fpu.xmm, sizeof(st.xmm));
-    st.mxcsr = fpu.mxcsr;
+    if (vm_get_fxarea(vm, st.guest_fx) < 0)
+        return -1;
+    /* An unmasked x87 or SSE exception would fault on the host, not in the
+     * guest: leave those to the error report. */
+    uint16_t fcw;
+    uint32_t mxcsr;
+    memcpy(&fcw, st.guest_fx + FX_FCW, 2);
+    memcpy(&mxcsr, st.guest_fx + FX_MXCSR, 4);
+    if ((fcw & 0x3f) != 0x3f || (mxcsr & 0x1f80) != 0x1f80)
+        return -1;
     st.r11 = gpr ? *gpr : 0;
     if (code_page_write(code, code_len) < 0)
         return -1;
-    ukvm_sse_exec(&st, membuf, code_page);
+    ukvm_fx_exec(&st, membuf, code_page);
 
     if (mem_op >= 0 && (ops[mem_op].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) &&
         !guest_copy(vm, mem_addr, membuf, mem_len, true))
         return -1;
-    memcpy(fpu.xmm, st.xmm, sizeof(fpu.xmm));
-    fpu.mxcsr = st.mxcsr;
-    if (vm_set_fpstate(vm, &fpu) < 0)
+    if (vm_set_fxarea(vm, st.guest_fx) < 0)
         return -1;
     if (gpr && (ops[gpr_op].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
         *gpr = st.r11;

@@ -440,3 +440,55 @@ int vm_set_fpstate(struct vm *vm, const struct vm_fpstate *f)
     memcpy(fpu.xmm, f->xmm, sizeof(f->xmm));
     return ioctl(vm->vcpu_fd, KVM_SET_FPU, &fpu) < 0 ? -1 : 0;
 }
+
+int vm_get_fxarea(struct vm *vm, uint8_t fx[512])
+{
+    if (have_xsave(vm)) {
+        struct kvm_xsave xs;
+        if (ioctl(vm->vcpu_fd, KVM_GET_XSAVE, &xs) < 0)
+            return -1;
+        memcpy(fx, xs.region, 512);
+        return 0;
+    }
+    struct vm_fpstate f;
+    if (vm_get_fpstate(vm, &f) < 0)
+        return -1;
+    memset(fx, 0, 512);
+    memcpy(fx + FX_FCW, &f.fcw, 2);
+    memcpy(fx + FX_FSW, &f.fsw, 2);
+    fx[FX_FTW] = f.ftw;
+    memcpy(fx + FX_FOP, &f.fop, 2);
+    memcpy(fx + FX_FIP, &f.fip, 8);
+    memcpy(fx + FX_FDP, &f.fdp, 8);
+    memcpy(fx + FX_MXCSR, &f.mxcsr, 4);
+    uint32_t mask = 0xffff; /* MXCSR_MASK: the bits FXRSTOR accepts */
+    memcpy(fx + 28, &mask, 4);
+    for (int i = 0; i < 8; i++)
+        memcpy(fx + FX_ST + 16 * i, f.st[i], 10);
+    memcpy(fx + FX_XMM, f.xmm, sizeof(f.xmm));
+    return 0;
+}
+
+int vm_set_fxarea(struct vm *vm, const uint8_t fx[512])
+{
+    if (have_xsave(vm)) {
+        struct kvm_xsave xs;
+        if (ioctl(vm->vcpu_fd, KVM_GET_XSAVE, &xs) < 0)
+            return -1;
+        memcpy(xs.region, fx, 512);
+        ((uint8_t *)xs.region)[512] |= 0x3; /* XSTATE_BV: x87 and SSE in use */
+        return ioctl(vm->vcpu_fd, KVM_SET_XSAVE, &xs) < 0 ? -1 : 0;
+    }
+    struct vm_fpstate f;
+    memcpy(&f.fcw, fx + FX_FCW, 2);
+    memcpy(&f.fsw, fx + FX_FSW, 2);
+    f.ftw = fx[FX_FTW];
+    memcpy(&f.fop, fx + FX_FOP, 2);
+    memcpy(&f.fip, fx + FX_FIP, 8);
+    memcpy(&f.fdp, fx + FX_FDP, 8);
+    memcpy(&f.mxcsr, fx + FX_MXCSR, 4);
+    for (int i = 0; i < 8; i++)
+        memcpy(f.st[i], fx + FX_ST + 16 * i, 10);
+    memcpy(f.xmm, fx + FX_XMM, sizeof(f.xmm));
+    return vm_set_fpstate(vm, &f);
+}

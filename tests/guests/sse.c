@@ -14,7 +14,7 @@ int main(const struct hvt_boot_info *bi)
     (void)bi;
     struct sse_results r;
     sse_work(&r);
-    printf("sse: vec=0x%lx dot=%ld sqrt=%ld float=%ld zeroed=%lu\n", r.vec_sum, r.dot_milli,
-           r.sqrt_milli, r.float_milli, r.zeroed);
+    printf("sse: vec=0x%lx dot=%ld sqrt=%ld float=%ld zeroed=%lu x87=%ld\n", r.vec_sum, r.dot_milli,
+           r.sqrt_milli, r.float_milli, r.zeroed, r.x87_milli);
     return 0;
 }

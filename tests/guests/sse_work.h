@@ -15,6 +15,7 @@ struct sse_results {
     int64_t sqrt_milli;     /* sqrt of a sum of squares, x1000 */
     int64_t float_milli;    /* single-precision arithmetic, x1000 */
     uint64_t zeroed;        /* a struct cleared with SSE stores */
+    int64_t x87_milli;      /* long double arithmetic: x87 instructions */
 };
 
 struct sse_blob { uint64_t a[8]; uint32_t b[6]; };
@@ -63,6 +64,10 @@ static inline void sse_work(struct sse_results *r)
     z.a[3] = 7;
     blob = z;
     r->zeroed = blob.a[0] + blob.a[3] + blob.b[5];
+    volatile long double ld = 1.0L;
+    for (unsigned i = 1; i < 12; i++)
+        ld = ld * 1.5L + (long double)i / 8.0L;
+    r->x87_milli = (int64_t)(ld * 1000.0L);
 }
 
 #endif
