@@ -159,6 +159,20 @@ static void stop_with(struct ukvm_stop *stop, enum ukvm_stop_reason reason)
     stop->reason = reason;
 }
 
+/* A watchpoint that a monitor write hit: report it (true) and clear it. */
+static bool take_pending_watch(struct kvm_target *kt, struct ukvm_stop *stop)
+{
+    kt->m->stop_pending = false;
+    int h = kt->pending_watch;
+    kt->pending_watch = -1;
+    if (h < 0 || (size_t)h >= kt->n_watch)
+        return false;
+    stop_with(stop, UKVM_STOP_WATCH);
+    stop->watch_type = kt->watch[h].type;
+    stop->watch_addr = kt->watch[h].addr;
+    return true;
+}
+
 /* The guest is done (exited, or the monitor stopped it). */
 static int finish(struct kvm_target *kt, enum vcpu_stop s, struct ukvm_stop *stop)
 {
@@ -234,7 +248,8 @@ static int step_port_io(struct kvm_target *kt, const uint8_t *insn, size_t len,
     set_rip(kt, rip + len);
     if (res > 0)
         return finish(kt, VCPU_HALTED, stop);
-    stop_with(stop, UKVM_STOP_STEP);
+    if (!take_pending_watch(kt, stop))
+        stop_with(stop, UKVM_STOP_STEP);
     return 0;
 }
 
@@ -305,6 +320,11 @@ int kvm_target_step(struct kvm_target *kt, struct ukvm_stop *stop)
         }
         if (s == VCPU_DEBUG) {
             stop_with(stop, UKVM_STOP_STEP);
+            break;
+        }
+        if (s == VCPU_STOP_PENDING) {
+            if (!take_pending_watch(kt, stop))
+                stop_with(stop, UKVM_STOP_STEP);
             break;
         }
         if (s == VCPU_HLT) { /* stepped onto a planted breakpoint's hlt? */
@@ -453,6 +473,19 @@ static int kvm_target_continue_untimed(struct kvm_target *kt, struct ukvm_stop *
             stop->watch_type = kt->watch[h].type;
             stop->watch_addr = kt->watch[h].addr;
             return 0;
+        }
+        case VCPU_STOP_PENDING: {
+            /* complete the hypercall's `out` (KVM may still owe it) */
+            int unused = -1;
+            if (finish_instruction(kt, &unused) < 0) {
+                ukvm_err("could not complete the instruction before a watch stop (rip 0x%llx)",
+                        (unsigned long long)rip_now(kt));
+                kt->m->exit_status = UKVM_EXIT_MONITOR_ERROR;
+                return finish(kt, VCPU_ERROR, stop);
+            }
+            if (take_pending_watch(kt, stop))
+                return 0;
+            continue;
         }
         case VCPU_INTERRUPTED:
             kt->m->vm.run->immediate_exit = 0;

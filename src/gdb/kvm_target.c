@@ -292,6 +292,25 @@ static void on_sigusr1(int sig)
     (void)sig; /* only there to make KVM_RUN and ppoll return EINTR */
 }
 
+/* The monitor wrote guest memory (a hypercall's results): a write or access
+ * watchpoint on it fires once the instruction is complete, as it would for
+ * the guest's own store. */
+static void monitor_wrote(struct monitor *m, uint64_t gpa, uint64_t len)
+{
+    struct kvm_target *kt = m->debugger;
+    if (kt->pending_watch >= 0 || len == 0)
+        return;
+    for (size_t i = 0; i < kt->n_watch; i++) {
+        const struct watch *w = &kt->watch[i];
+        if ((w->type == UKVM_WP_WRITE || w->type == UKVM_WP_ACCESS) &&
+            gpa < w->gpa + w->len && w->gpa < gpa + len) {
+            kt->pending_watch = (int)i;
+            m->stop_pending = true;
+            return;
+        }
+    }
+}
+
 static bool hlt_is_breakpoint(struct monitor *m, uint64_t addr)
 {
     return sw_find(m->debugger, addr) != NULL;
@@ -308,6 +327,8 @@ void kvm_target_init(struct kvm_target *kt, struct monitor *m, const uint8_t *ke
     kt->m = m;
     m->debugger = kt;
     m->is_breakpoint = hlt_is_breakpoint;
+    m->guest_written = monitor_wrote;
+    kt->pending_watch = -1;
     kt->vcpu_thread = pthread_self();
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));

@@ -51,6 +51,7 @@ struct kvm_target {
      * with `ticked` set. 0: off. */
     uint64_t tick_interval_us;
     bool ticked;
+    int pending_watch;              /* watch hit by a monitor write, or -1 */
     /* Replay only: tells whether a stopped guest reached the end of the
      * trace (set by the replay target). */
     bool (*at_trace_end)(struct kvm_target *kt);

@@ -72,6 +72,7 @@ int monitor_run_to_end(struct monitor *m)
             m->vm.run->immediate_exit = 0;
             continue;
         case VCPU_MMIO:
+        case VCPU_STOP_PENDING:
         case VCPU_DEBUG:
             ukvm_err("unexpected debug exit (rip 0x%llx)",
                     (unsigned long long)vm_regs(&m->vm)->rip);

@@ -58,6 +58,14 @@ static bool block_range_ok(const struct device *d, uint64_t off, uint64_t len)
     return off <= d->capacity && len <= d->capacity - off;
 }
 
+/* The monitor wrote guest memory: checkpoints and watchpoints must know. */
+static void guest_written(struct monitor *m, uint64_t gpa, uint64_t len)
+{
+    vm_mark_dirty(&m->vm, gpa, len);
+    if (m->guest_written)
+        m->guest_written(m, gpa, len);
+}
+
 static int service(struct monitor *m, struct ukvm_io *io)
 {
     if (io->buf && m->src->wants_digest) {
@@ -85,7 +93,6 @@ int hypercall_service(struct monitor *m, unsigned port, uint64_t gpa, uint64_t r
     if (!vm_range_ok(&m->vm, gpa, size))
         return guest_error(m, rip, "argument struct at", nr, gpa, size);
     uint8_t *arg = m->vm.mem + gpa;
-    vm_mark_dirty(&m->vm, gpa, size); /* results are written back into it */
 
     struct ukvm_io io;
     memset(&io, 0, sizeof(io));
@@ -99,6 +106,7 @@ int hypercall_service(struct monitor *m, unsigned port, uint64_t gpa, uint64_t r
             return -1;
         t.nsecs = io.ev.a[0];
         memcpy(arg, &t, sizeof(t));
+        guest_written(m, gpa, sizeof(t));
         return 0;
     }
     case HVT_HYPERCALL_PUTS: {
@@ -122,6 +130,7 @@ int hypercall_service(struct monitor *m, unsigned port, uint64_t gpa, uint64_t r
         t.ready_set = io.ev.a[1];
         t.ret = (int32_t)io.ev.a[2];
         memcpy(arg, &t, sizeof(t));
+        guest_written(m, gpa, sizeof(t));
         return 0;
     }
     case HVT_HYPERCALL_BLOCK_WRITE:
@@ -135,8 +144,6 @@ int hypercall_service(struct monitor *m, unsigned port, uint64_t gpa, uint64_t r
             if (!vm_range_ok(&m->vm, t.data, t.len))
                 return guest_error(m, rip, "data at", nr, t.data, t.len);
             bool write = nr == HVT_HYPERCALL_BLOCK_WRITE;
-            if (!write)
-                vm_mark_dirty(&m->vm, t.data, t.len);
             io.ev.kind = write ? UKVM_EV_BLOCK_WRITE : UKVM_EV_BLOCK_READ;
             io.ev.a[0] = t.handle;
             io.ev.a[1] = t.offset;
@@ -146,8 +153,11 @@ int hypercall_service(struct monitor *m, unsigned port, uint64_t gpa, uint64_t r
             if (service(m, &io) < 0)
                 return -1;
             t.ret = (int32_t)(write ? io.ev.a[4] : io.ev.a[3]);
+            if (!write && t.ret == HVT_OK)
+                guest_written(m, t.data, t.len);
         }
         memcpy(arg, &t, sizeof(t));
+        guest_written(m, gpa, sizeof(t));
         return 0;
     }
     case HVT_HYPERCALL_NET_WRITE: {
@@ -169,6 +179,7 @@ int hypercall_service(struct monitor *m, unsigned port, uint64_t gpa, uint64_t r
             t.ret = (int32_t)io.ev.a[3];
         }
         memcpy(arg, &t, sizeof(t));
+        guest_written(m, gpa, sizeof(t));
         return 0;
     }
     case HVT_HYPERCALL_NET_READ: {
@@ -180,7 +191,6 @@ int hypercall_service(struct monitor *m, unsigned port, uint64_t gpa, uint64_t r
         } else {
             if (!vm_range_ok(&m->vm, t.data, t.len))
                 return guest_error(m, rip, "data at", nr, t.data, t.len);
-            vm_mark_dirty(&m->vm, t.data, t.len);
             io.ev.kind = UKVM_EV_NET_READ;
             io.ev.a[0] = t.handle;
             io.ev.a[1] = t.len;
@@ -189,10 +199,13 @@ int hypercall_service(struct monitor *m, unsigned port, uint64_t gpa, uint64_t r
             if (service(m, &io) < 0)
                 return -1;
             t.ret = (int32_t)io.ev.a[2];
-            if (t.ret == HVT_OK)
+            if (t.ret == HVT_OK) {
                 t.len = io.ev.a[3];
+                guest_written(m, t.data, t.len);
+            }
         }
         memcpy(arg, &t, sizeof(t));
+        guest_written(m, gpa, sizeof(t));
         return 0;
     }
     case HVT_HYPERCALL_HALT: {

@@ -191,6 +191,11 @@ struct monitor {
     bool (*is_breakpoint)(struct monitor *m, uint64_t addr);
     void *debugger;
     bool single_stepping;           /* an instruction the monitor completes ends the step */
+    /* The debugger's: the monitor itself wrote guest memory (hypercall
+     * results, data read from a device or the trace). It may set
+     * stop_pending to stop the guest once the instruction is complete. */
+    void (*guest_written)(struct monitor *m, uint64_t gpa, uint64_t len);
+    bool stop_pending;
 };
 
 /* Complete the SSE instruction at rip that KVM could not emulate (see
@@ -233,6 +238,7 @@ enum vcpu_stop {
     VCPU_HLT,           /* a hlt that is not a patch site (breakpoint?) */
     VCPU_INTERRUPTED,   /* KVM_RUN returned EINTR / immediate exit */
     VCPU_MMIO,          /* an access to a watched page (mmio_to_caller) */
+    VCPU_STOP_PENDING,  /* guest_written asked for a stop (a watchpoint) */
 };
 enum vcpu_stop vcpu_loop(struct monitor *m);
 

@@ -190,5 +190,7 @@ enum vcpu_stop vcpu_loop(struct monitor *m)
         enum vcpu_stop s = handle_exit(m);
         if ((int)s != -1)
             return s;
+        if (m->stop_pending)
+            return VCPU_STOP_PENDING;
     }
 }
