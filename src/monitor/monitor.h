@@ -198,9 +198,9 @@ struct monitor {
     bool stop_pending;
 };
 
-/* Complete the SSE instruction at rip that KVM could not emulate (see
- * sse_emulate.c). 0 when done (rip advanced), -1 when it cannot. */
-int sse_emulate(struct monitor *m);
+/* Complete the x87/MMX/SSE instruction at rip that KVM could not emulate (see
+ * fpu_complete.c). 0 when done (rip advanced), -1 when it cannot. */
+int fpu_complete(struct monitor *m);
 
 /* Port I/O made by the instruction at `rip` (from an exit, or emulated by
  * the debugger when stepping): a hypercall when it is a 4-byte `out` to a

@@ -163,7 +163,7 @@ static enum vcpu_stop handle_exit(struct monitor *m)
                 (unsigned long long)run->fail_entry.hardware_entry_failure_reason, rip_of(m));
         return monitor_error(m);
     case KVM_EXIT_INTERNAL_ERROR:
-        if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && sse_emulate(m) == 0)
+        if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && fpu_complete(m) == 0)
             return m->single_stepping ? VCPU_DEBUG : (enum vcpu_stop)-1;
         report_internal_error(m);
         return monitor_error(m);

@@ -185,7 +185,7 @@ static void fill_context(ZydisRegisterContext *ctx, struct kvm_regs *r)
     ctx->values[ZYDIS_REGISTER_RIP] = r->rip;
 }
 
-int sse_emulate(struct monitor *m)
+int fpu_complete(struct monitor *m)
 {
     struct vm *vm = &m->vm;
     struct kvm_regs *r = vm_regs(vm);
