@@ -7,6 +7,7 @@
  * status 1, like Solo5's tender); a bad handle, offset or length for a
  * device is the guest's own problem and gets HVT_EINVAL.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,6 +35,15 @@ static const size_t hypercall_struct_size[HVT_HYPERCALL_MAX] = {
     [HVT_HYPERCALL_HALT] = sizeof(struct hvt_hc_halt),
 };
 
+/* block_read and block_write, net_read and net_write, share their layouts. */
+_Static_assert(offsetof(struct hvt_hc_block_read, ret) == offsetof(struct hvt_hc_block_write, ret) &&
+        offsetof(struct hvt_hc_block_read, data) == offsetof(struct hvt_hc_block_write, data),
+        "block structs differ");
+_Static_assert(offsetof(struct hvt_hc_net_read, ret) == offsetof(struct hvt_hc_net_write, ret) &&
+        offsetof(struct hvt_hc_net_read, data) == offsetof(struct hvt_hc_net_write, data) &&
+        offsetof(struct hvt_hc_net_read, len) == offsetof(struct hvt_hc_net_write, len),
+        "net structs differ");
+
 static int guest_error(struct monitor *m, uint64_t rip, const char *what, unsigned nr,
         uint64_t addr, uint64_t len)
 {
@@ -56,6 +66,17 @@ static struct device *device_for(struct monitor *m, uint64_t handle, uint32_t ty
 static bool block_range_ok(const struct device *d, uint64_t off, uint64_t len)
 {
     return off <= d->capacity && len <= d->capacity - off;
+}
+
+/* Point io at the guest's data buffer, which must lie in guest memory. */
+static int io_buffer(struct monitor *m, struct ukvm_io *io, unsigned nr, uint64_t rip,
+        uint64_t data, uint64_t len)
+{
+    if (!vm_range_ok(&m->vm, data, len))
+        return guest_error(m, rip, "data at", nr, data, len);
+    io->buf = m->vm.mem + data;
+    io->buf_len = len;
+    return 0;
 }
 
 /* The monitor wrote guest memory: checkpoints and watchpoints must know. */
@@ -112,12 +133,10 @@ int hypercall_service(struct monitor *m, unsigned port, uint64_t gpa, uint64_t r
     case HVT_HYPERCALL_PUTS: {
         struct hvt_hc_puts t;
         memcpy(&t, arg, sizeof(t));
-        if (!vm_range_ok(&m->vm, t.data, t.len))
-            return guest_error(m, rip, "data at", nr, t.data, t.len);
+        if (io_buffer(m, &io, nr, rip, t.data, t.len) < 0)
+            return -1;
         io.ev.kind = UKVM_EV_PUTS;
         io.ev.a[0] = t.len;
-        io.buf = m->vm.mem + t.data;
-        io.buf_len = t.len;
         return service(m, &io);
     }
     case HVT_HYPERCALL_POLL: {
@@ -138,18 +157,16 @@ int hypercall_service(struct monitor *m, unsigned port, uint64_t gpa, uint64_t r
         struct hvt_hc_block_write t; /* same layout as block_read */
         memcpy(&t, arg, sizeof(t));
         struct device *d = device_for(m, t.handle, HVT_MFT_DEV_BLOCK_BASIC);
+        bool write = nr == HVT_HYPERCALL_BLOCK_WRITE;
         if (!d || !block_range_ok(d, t.offset, t.len)) {
             t.ret = HVT_EINVAL;
         } else {
-            if (!vm_range_ok(&m->vm, t.data, t.len))
-                return guest_error(m, rip, "data at", nr, t.data, t.len);
-            bool write = nr == HVT_HYPERCALL_BLOCK_WRITE;
+            if (io_buffer(m, &io, nr, rip, t.data, t.len) < 0)
+                return -1;
             io.ev.kind = write ? UKVM_EV_BLOCK_WRITE : UKVM_EV_BLOCK_READ;
             io.ev.a[0] = t.handle;
             io.ev.a[1] = t.offset;
             io.ev.a[2] = t.len;
-            io.buf = m->vm.mem + t.data;
-            io.buf_len = t.len;
             if (service(m, &io) < 0)
                 return -1;
             t.ret = (int32_t)(write ? io.ev.a[4] : io.ev.a[3]);
@@ -160,46 +177,24 @@ int hypercall_service(struct monitor *m, unsigned port, uint64_t gpa, uint64_t r
         guest_written(m, gpa, sizeof(t));
         return 0;
     }
-    case HVT_HYPERCALL_NET_WRITE: {
-        struct hvt_hc_net_write t;
-        memcpy(&t, arg, sizeof(t));
-        struct device *d = device_for(m, t.handle, HVT_MFT_DEV_NET_BASIC);
-        if (!d) {
-            t.ret = HVT_EINVAL;
-        } else {
-            if (!vm_range_ok(&m->vm, t.data, t.len))
-                return guest_error(m, rip, "data at", nr, t.data, t.len);
-            io.ev.kind = UKVM_EV_NET_WRITE;
-            io.ev.a[0] = t.handle;
-            io.ev.a[1] = t.len;
-            io.buf = m->vm.mem + t.data;
-            io.buf_len = t.len;
-            if (service(m, &io) < 0)
-                return -1;
-            t.ret = (int32_t)io.ev.a[3];
-        }
-        memcpy(arg, &t, sizeof(t));
-        guest_written(m, gpa, sizeof(t));
-        return 0;
-    }
+    case HVT_HYPERCALL_NET_WRITE:
     case HVT_HYPERCALL_NET_READ: {
-        struct hvt_hc_net_read t;
+        struct hvt_hc_net_read t; /* same layout as net_write */
         memcpy(&t, arg, sizeof(t));
         struct device *d = device_for(m, t.handle, HVT_MFT_DEV_NET_BASIC);
+        bool write = nr == HVT_HYPERCALL_NET_WRITE;
         if (!d) {
             t.ret = HVT_EINVAL;
         } else {
-            if (!vm_range_ok(&m->vm, t.data, t.len))
-                return guest_error(m, rip, "data at", nr, t.data, t.len);
-            io.ev.kind = UKVM_EV_NET_READ;
+            if (io_buffer(m, &io, nr, rip, t.data, t.len) < 0)
+                return -1;
+            io.ev.kind = write ? UKVM_EV_NET_WRITE : UKVM_EV_NET_READ;
             io.ev.a[0] = t.handle;
             io.ev.a[1] = t.len;
-            io.buf = m->vm.mem + t.data;
-            io.buf_len = t.len;
             if (service(m, &io) < 0)
                 return -1;
-            t.ret = (int32_t)io.ev.a[2];
-            if (t.ret == HVT_OK) {
+            t.ret = (int32_t)(write ? io.ev.a[3] : io.ev.a[2]);
+            if (!write && t.ret == HVT_OK) {
                 t.len = io.ev.a[3];
                 guest_written(m, t.data, t.len);
             }
