@@ -14,7 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "gdb/kvm_target.h"
 #include "monitor/signals.h"
@@ -358,24 +361,36 @@ static void on_tick(int sig)
         tick_run->immediate_exit = 1;
 }
 
-/* Arm (or disarm, interval 0) the periodic tick of a continue. */
+/* Arm (or disarm, interval 0) the periodic tick of a continue. The timer
+ * signals the vCPU thread itself (SIGEV_THREAD_ID): a signal that landed on
+ * the gdb server's watcher thread would not make KVM_RUN return. */
 static void tick_timer(struct kvm_target *kt, uint64_t interval_us)
 {
-    static bool installed;
-    if (!installed && interval_us) {
+    static bool created;
+    static timer_t timer;
+    if (!created) {
+        if (!interval_us)
+            return;
         struct sigaction sa;
         memset(&sa, 0, sizeof(sa));
         sa.sa_handler = on_tick;
         sigemptyset(&sa.sa_mask);
         sigaction(SIGALRM, &sa, NULL);
-        installed = true;
+        struct sigevent sev;
+        memset(&sev, 0, sizeof(sev));
+        sev.sigev_notify = SIGEV_THREAD_ID;
+        sev.sigev_signo = SIGALRM;
+        sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+        if (timer_create(CLOCK_MONOTONIC, &sev, &timer) < 0)
+            return; /* no periodic checkpoints: reverse steps just take longer */
+        created = true;
     }
     tick_run = kt->m->vm.run;
-    struct itimerval it = {
+    struct itimerspec its = {
         .it_interval = { 0, 0 },
-        .it_value = { (time_t)(interval_us / 1000000), (suseconds_t)(interval_us % 1000000) },
+        .it_value = { (time_t)(interval_us / 1000000), (long)(interval_us % 1000000) * 1000 },
     };
-    setitimer(ITIMER_REAL, &it, NULL);
+    timer_settime(timer, 0, &its, NULL);
 }
 
 int kvm_target_continue(struct kvm_target *kt, struct ukvm_stop *stop)
