@@ -156,6 +156,12 @@ static int finish_instruction(struct kvm_target *kt, int *hit)
     return -1;
 }
 
+void kvm_target_settle(struct kvm_target *kt)
+{
+    int unused = -1;
+    finish_instruction(kt, &unused);
+}
+
 static void stop_with(struct ukvm_stop *stop, enum ukvm_stop_reason reason)
 {
     memset(stop, 0, sizeof(*stop));

@@ -71,6 +71,11 @@ void kvm_target_clear_all(struct kvm_target *kt);
 int kvm_target_step(struct kvm_target *kt, struct ukvm_stop *stop);
 int kvm_target_continue(struct kvm_target *kt, struct ukvm_stop *stop);
 
+/* Let KVM finish what it still owes the last exit (an `out` it has not
+ * stepped past yet) without running further: before rip is changed by hand
+ * after a stop in the middle of an exit. */
+void kvm_target_settle(struct kvm_target *kt);
+
 /* Serve gdb on cfg's address and port until the session says the guest is
  * done; returns ukvm's exit status. `replay`: a client that disconnects
  * leaves the guest waiting for the next one. */

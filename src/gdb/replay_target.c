@@ -633,7 +633,11 @@ static void after_forward_stop(struct replay_target *rt, struct ukvm_stop *stop,
         break;
     }
     case UKVM_STOP_REPLAY_END:
-        /* put rip back on the instruction that wanted the missing event */
+        /* put rip back on the instruction that wanted the missing event,
+         * once KVM has finished with that exit (on most KVMs it would
+         * otherwise step past the `out` on the next run) */
+        if (!stepped)
+            kvm_target_settle(kt);
         regs(rt)->rip = replayer_end_rip(kt->m->src);
         vm_regs_changed(&kt->m->vm);
         replayer_clear_end(kt->m->src);
