@@ -209,7 +209,7 @@ static int run_to_anchor(struct replay_target *rt, const struct position *p, str
     for (uint64_t n = 0; n < p->k;) {
         exec_continue(rt, stop);
         if (stop->reason == UKVM_STOP_INTERRUPT)
-            return -1;
+            continue; /* a bounded run to a known place: finish it */
         if (stop_is_anchor(rt, p, stop)) {
             n++;
             if (p->kind == ANCHOR_UNKNOWN) {
@@ -286,6 +286,8 @@ static int resolve(struct replay_target *rt)
     uint64_t k = 0;
     for (;;) {
         exec_continue(rt, &stop);
+        if (stop.reason == UKVM_STOP_INTERRUPT)
+            continue; /* bounded by the segment: finish it */
         if (!stop_is_anchor(rt, &p, &stop)) {
             ukvm_err("reverse execution: could not find the interrupted position again");
             return -1;
