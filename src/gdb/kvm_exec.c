@@ -440,9 +440,8 @@ static int kvm_target_continue_untimed(struct kvm_target *kt, struct ukvm_stop *
     }
     if (kt->tick_interval_us)
         tick_timer(kt, kt->tick_interval_us);
-    int hit = -1;
     for (;;) {
-        if (kt->interrupt_requested && hit < 0) {
+        if (kt->interrupt_requested) {
             kt->interrupt_requested = 0;
             kt->m->vm.run->immediate_exit = 0;
             stop_with(stop, UKVM_STOP_INTERRUPT);
@@ -467,13 +466,6 @@ static int kvm_target_continue_untimed(struct kvm_target *kt, struct ukvm_stop *
         }
         case VCPU_DEBUG: {
             struct kvm_debug_exit_arch *d = &kt->m->vm.run->debug.arch;
-            if (hit >= 0) { /* the single step that completed a watched access */
-                set_guest_debug(kt, false, ~0ULL);
-                stop_with(stop, UKVM_STOP_WATCH);
-                stop->watch_type = kt->watch[hit].type;
-                stop->watch_addr = kt->watch[hit].addr;
-                return 0;
-            }
             if (d->dr6 & 0xf) {
                 stop_with(stop, UKVM_STOP_HWBREAK);
                 return 0;
@@ -512,7 +504,7 @@ static int kvm_target_continue_untimed(struct kvm_target *kt, struct ukvm_stop *
             kt->m->vm.run->immediate_exit = 0;
             if (ukvm_stop_signal)
                 kt->interrupt_requested = 1;
-            if (tick_due && hit < 0 && !kt->interrupt_requested) {
+            if (tick_due && !kt->interrupt_requested) {
                 /* KVM_RUN completed any pending I/O before returning: this
                  * is a clean place to stop */
                 tick_due = 0;
