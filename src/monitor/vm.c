@@ -369,76 +369,35 @@ static bool have_xsave(struct vm *vm)
     return cached;
 }
 
-int vm_get_fpstate(struct vm *vm, struct vm_fpstate *f)
+/* The FXSAVE image is the one representation; vm_fpstate is its fields. */
+static void fx_decode(const uint8_t fx[512], struct vm_fpstate *f)
 {
     memset(f, 0, sizeof(*f));
-    if (have_xsave(vm)) {
-        struct kvm_xsave xs;
-        if (ioctl(vm->vcpu_fd, KVM_GET_XSAVE, &xs) < 0)
-            return -1;
-        const uint8_t *fx = (const uint8_t *)xs.region;
-        memcpy(&f->fcw, fx + FX_FCW, 2);
-        memcpy(&f->fsw, fx + FX_FSW, 2);
-        f->ftw = fx[FX_FTW];
-        memcpy(&f->fop, fx + FX_FOP, 2);
-        memcpy(&f->fip, fx + FX_FIP, 8);
-        memcpy(&f->fdp, fx + FX_FDP, 8);
-        memcpy(&f->mxcsr, fx + FX_MXCSR, 4);
-        for (int i = 0; i < 8; i++)
-            memcpy(f->st[i], fx + FX_ST + 16 * i, 10);
-        memcpy(f->xmm, fx + FX_XMM, sizeof(f->xmm));
-        return 0;
-    }
-    struct kvm_fpu fpu;
-    if (ioctl(vm->vcpu_fd, KVM_GET_FPU, &fpu) < 0)
-        return -1;
-    f->fcw = fpu.fcw;
-    f->fsw = fpu.fsw;
-    f->ftw = fpu.ftwx;
-    f->fop = fpu.last_opcode;
-    f->fip = fpu.last_ip;
-    f->fdp = fpu.last_dp;
-    f->mxcsr = fpu.mxcsr;
+    memcpy(&f->fcw, fx + FX_FCW, 2);
+    memcpy(&f->fsw, fx + FX_FSW, 2);
+    f->ftw = fx[FX_FTW];
+    memcpy(&f->fop, fx + FX_FOP, 2);
+    memcpy(&f->fip, fx + FX_FIP, 8);
+    memcpy(&f->fdp, fx + FX_FDP, 8);
+    memcpy(&f->mxcsr, fx + FX_MXCSR, 4);
     for (int i = 0; i < 8; i++)
-        memcpy(f->st[i], fpu.fpr[i], 10);
-    memcpy(f->xmm, fpu.xmm, sizeof(f->xmm));
-    return 0;
+        memcpy(f->st[i], fx + FX_ST + 16 * i, 10);
+    memcpy(f->xmm, fx + FX_XMM, sizeof(f->xmm));
 }
 
-int vm_set_fpstate(struct vm *vm, const struct vm_fpstate *f)
+/* Write f's fields into fx, leaving its other bytes alone. */
+static void fx_encode(const struct vm_fpstate *f, uint8_t fx[512])
 {
-    if (have_xsave(vm)) {
-        struct kvm_xsave xs;
-        if (ioctl(vm->vcpu_fd, KVM_GET_XSAVE, &xs) < 0)
-            return -1;
-        uint8_t *fx = (uint8_t *)xs.region;
-        memcpy(fx + FX_FCW, &f->fcw, 2);
-        memcpy(fx + FX_FSW, &f->fsw, 2);
-        fx[FX_FTW] = f->ftw;
-        memcpy(fx + FX_FOP, &f->fop, 2);
-        memcpy(fx + FX_FIP, &f->fip, 8);
-        memcpy(fx + FX_FDP, &f->fdp, 8);
-        memcpy(fx + FX_MXCSR, &f->mxcsr, 4);
-        for (int i = 0; i < 8; i++)
-            memcpy(fx + FX_ST + 16 * i, f->st[i], 10);
-        memcpy(fx + FX_XMM, f->xmm, sizeof(f->xmm));
-        /* the x87 and SSE components are in use (XSTATE_BV bits 0 and 1) */
-        fx[512] |= 0x3;
-        return ioctl(vm->vcpu_fd, KVM_SET_XSAVE, &xs) < 0 ? -1 : 0;
-    }
-    struct kvm_fpu fpu;
-    memset(&fpu, 0, sizeof(fpu));
-    fpu.fcw = f->fcw;
-    fpu.fsw = f->fsw;
-    fpu.ftwx = f->ftw;
-    fpu.last_opcode = f->fop;
-    fpu.last_ip = f->fip;
-    fpu.last_dp = f->fdp;
-    fpu.mxcsr = f->mxcsr;
+    memcpy(fx + FX_FCW, &f->fcw, 2);
+    memcpy(fx + FX_FSW, &f->fsw, 2);
+    fx[FX_FTW] = f->ftw;
+    memcpy(fx + FX_FOP, &f->fop, 2);
+    memcpy(fx + FX_FIP, &f->fip, 8);
+    memcpy(fx + FX_FDP, &f->fdp, 8);
+    memcpy(fx + FX_MXCSR, &f->mxcsr, 4);
     for (int i = 0; i < 8; i++)
-        memcpy(fpu.fpr[i], f->st[i], 10);
-    memcpy(fpu.xmm, f->xmm, sizeof(f->xmm));
-    return ioctl(vm->vcpu_fd, KVM_SET_FPU, &fpu) < 0 ? -1 : 0;
+        memcpy(fx + FX_ST + 16 * i, f->st[i], 10);
+    memcpy(fx + FX_XMM, f->xmm, sizeof(f->xmm));
 }
 
 int vm_get_fxarea(struct vm *vm, uint8_t fx[512])
@@ -450,22 +409,20 @@ int vm_get_fxarea(struct vm *vm, uint8_t fx[512])
         memcpy(fx, xs.region, 512);
         return 0;
     }
-    struct vm_fpstate f;
-    if (vm_get_fpstate(vm, &f) < 0)
+    struct kvm_fpu fpu;
+    if (ioctl(vm->vcpu_fd, KVM_GET_FPU, &fpu) < 0)
         return -1;
+    struct vm_fpstate f = {
+        .fcw = fpu.fcw, .fsw = fpu.fsw, .fop = fpu.last_opcode, .ftw = fpu.ftwx,
+        .fip = fpu.last_ip, .fdp = fpu.last_dp, .mxcsr = fpu.mxcsr,
+    };
+    for (int i = 0; i < 8; i++)
+        memcpy(f.st[i], fpu.fpr[i], 10);
+    memcpy(f.xmm, fpu.xmm, sizeof(f.xmm));
     memset(fx, 0, 512);
-    memcpy(fx + FX_FCW, &f.fcw, 2);
-    memcpy(fx + FX_FSW, &f.fsw, 2);
-    fx[FX_FTW] = f.ftw;
-    memcpy(fx + FX_FOP, &f.fop, 2);
-    memcpy(fx + FX_FIP, &f.fip, 8);
-    memcpy(fx + FX_FDP, &f.fdp, 8);
-    memcpy(fx + FX_MXCSR, &f.mxcsr, 4);
+    fx_encode(&f, fx);
     uint32_t mask = 0xffff; /* MXCSR_MASK: the bits FXRSTOR accepts */
     memcpy(fx + 28, &mask, 4);
-    for (int i = 0; i < 8; i++)
-        memcpy(fx + FX_ST + 16 * i, f.st[i], 10);
-    memcpy(fx + FX_XMM, f.xmm, sizeof(f.xmm));
     return 0;
 }
 
@@ -480,15 +437,36 @@ int vm_set_fxarea(struct vm *vm, const uint8_t fx[512])
         return ioctl(vm->vcpu_fd, KVM_SET_XSAVE, &xs) < 0 ? -1 : 0;
     }
     struct vm_fpstate f;
-    memcpy(&f.fcw, fx + FX_FCW, 2);
-    memcpy(&f.fsw, fx + FX_FSW, 2);
-    f.ftw = fx[FX_FTW];
-    memcpy(&f.fop, fx + FX_FOP, 2);
-    memcpy(&f.fip, fx + FX_FIP, 8);
-    memcpy(&f.fdp, fx + FX_FDP, 8);
-    memcpy(&f.mxcsr, fx + FX_MXCSR, 4);
+    fx_decode(fx, &f);
+    struct kvm_fpu fpu;
+    memset(&fpu, 0, sizeof(fpu));
+    fpu.fcw = f.fcw;
+    fpu.fsw = f.fsw;
+    fpu.ftwx = f.ftw;
+    fpu.last_opcode = f.fop;
+    fpu.last_ip = f.fip;
+    fpu.last_dp = f.fdp;
+    fpu.mxcsr = f.mxcsr;
     for (int i = 0; i < 8; i++)
-        memcpy(f.st[i], fx + FX_ST + 16 * i, 10);
-    memcpy(f.xmm, fx + FX_XMM, sizeof(f.xmm));
-    return vm_set_fpstate(vm, &f);
+        memcpy(fpu.fpr[i], f.st[i], 10);
+    memcpy(fpu.xmm, f.xmm, sizeof(f.xmm));
+    return ioctl(vm->vcpu_fd, KVM_SET_FPU, &fpu) < 0 ? -1 : 0;
+}
+
+int vm_get_fpstate(struct vm *vm, struct vm_fpstate *f)
+{
+    _Alignas(16) uint8_t fx[512];
+    if (vm_get_fxarea(vm, fx) < 0)
+        return -1;
+    fx_decode(fx, f);
+    return 0;
+}
+
+int vm_set_fpstate(struct vm *vm, const struct vm_fpstate *f)
+{
+    _Alignas(16) uint8_t fx[512];
+    if (vm_get_fxarea(vm, fx) < 0)
+        return -1;
+    fx_encode(f, fx);
+    return vm_set_fxarea(vm, fx);
 }
