@@ -307,18 +307,14 @@ static int resolve(struct replay_target *rt)
 }
 
 /* Make the previous checkpoint's segment current: cur becomes the position
- * of the top checkpoint relative to the one below, which is dropped. The
- * VM state is not touched (callers restore). Needs top > 0. */
+ * of the top checkpoint relative to the one below, which becomes the top.
+ * The VM state is left as it is (every caller restores next). Needs
+ * top > 0. */
 static void step_down(struct replay_target *rt)
 {
-    size_t t = top(rt);
-    struct position how = rt->how[t];
-    char err[256];
-    /* Drop the top checkpoint's record: restoring t - 1 does it. */
+    struct position how = rt->how[top(rt)];
     kvm_target_clear_all(&rt->kt);
-    if (checkpoint_restore(&rt->st, rt->kt.m, t - 1, err, sizeof(err)) < 0)
-        ukvm_err("%s", err);
-    rt->kt.dead = false;
+    checkpoint_pop(&rt->st, rt->kt.m);
     rt->cur = how;
 }
 
@@ -561,8 +557,9 @@ static int reverse_continue(struct replay_target *rt, struct ukvm_stop *stop)
             struct position end = { .kind = ANCHOR_UNKNOWN, .addr = cp->regs.rip, .k = 1 };
             end.id.regs = cp->regs;
             end.id.next_event = cp->next_event;
-            if (restore(rt, j) < 0)
-                goto failed;
+            kvm_target_clear_all(&rt->kt);
+            while (top(rt) > j) /* the scan below restores j */
+                checkpoint_pop(&rt->st, rt->kt.m);
             rt->cur = end;
         }
         if (ukvm_now_ns() - started > 1000000000ULL) {

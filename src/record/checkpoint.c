@@ -256,6 +256,20 @@ int checkpoint_restore(struct checkpoint_stack *st, struct monitor *m, size_t in
     return 0;
 }
 
+int checkpoint_pop(struct checkpoint_stack *st, struct monitor *m)
+{
+    if (st->n < 2)
+        return -1;
+    struct checkpoint *cp = st->cp[--st->n];
+    vm_dirty_harvest(&m->vm);
+    /* the pages it held may differ from the checkpoint below too */
+    for (size_t j = 0; j < cp->n_pages; j++)
+        vm_mark_dirty(&m->vm, cp->pfns[j] * PAGE, PAGE);
+    st->bytes -= cp->n_pages * PAGE;
+    checkpoint_free(cp);
+    return 0;
+}
+
 int checkpoint_drop(struct checkpoint_stack *st, size_t index, char *err, size_t errlen)
 {
     if (index == 0 || index + 1 >= st->n) {

@@ -57,6 +57,11 @@ int checkpoint_push(struct checkpoint_stack *st, struct monitor *m,
 int checkpoint_restore(struct checkpoint_stack *st, struct monitor *m, size_t index,
         char *err, size_t errlen);
 
+/* Forget the top checkpoint (there must be one below it) without touching
+ * the VM: its pages count as changed since the one below, so that the next
+ * restore rewrites them. */
+int checkpoint_pop(struct checkpoint_stack *st, struct monitor *m);
+
 /* Drop checkpoint `index` (0 < index < n - 1) to save memory: its pages
  * move into the checkpoint above it (where that one has none of its own).
  * The caller re-expresses the position of the checkpoint above. */
