@@ -51,7 +51,6 @@ int kvm_target_serve(struct kvm_target *kt, const struct config *cfg, bool repla
         case GDB_END_DETACHED:
             if (replay) {
                 fprintf(stderr, "ukvm: gdb detached; waiting for the next client\n");
-                kt->detached = false;
                 continue;
             }
             status = run_detached(kt);

@@ -250,14 +250,16 @@ static void kvm_target_interrupt(struct ukvm_target *t)
     pthread_kill(kt->vcpu_thread, SIGUSR1);
 }
 
+/* Kill and detach need nothing here: kvm_serve.c acts on the way the
+ * session ended (end the guest, let it run on, or wait for a client). */
 static void kvm_target_kill(struct ukvm_target *t)
 {
-    kt_of(t)->killed = true;
+    (void)t;
 }
 
 static void kvm_target_detach(struct ukvm_target *t)
 {
-    kt_of(t)->detached = true;
+    (void)t;
 }
 
 static int kvm_target_resume(struct ukvm_target *t, enum ukvm_resume_kind kind,

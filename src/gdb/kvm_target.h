@@ -44,8 +44,6 @@ struct kvm_target {
     pthread_t vcpu_thread;
     bool dead;                      /* the guest exited or cannot go on */
     struct ukvm_stop dead_stop;     /* what to report again after that */
-    bool killed;
-    bool detached;
     /* Periodic stops during continue (replay checkpoints): every
      * tick_interval_us of run time, continue returns UKVM_STOP_INTERRUPT
      * with `ticked` set. 0: off. */

@@ -72,7 +72,6 @@ struct vm {
     struct kvm_regs regs_cache;     /* when !sync_regs */
     bool regs_cached;
     struct kvm_cpuid2 *cpuid;
-    bool msr_filter;                /* IA32_TSC reads exit to us */
     bool io_rip_advanced;           /* KVM_EXIT_IO reports rip past the `out` */
     uint32_t n_slots;               /* memory slots in use (memslots.c) */
     uint64_t slot_base[512], slot_size[512];

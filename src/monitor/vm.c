@@ -134,8 +134,7 @@ static void vm_filter_tsc_msr(struct vm *vm)
             .bitmap = deny_bitmap,
         },
     };
-    if (ioctl(vm->vm_fd, KVM_X86_SET_MSR_FILTER, &filter) == 0)
-        vm->msr_filter = true;
+    ioctl(vm->vm_fd, KVM_X86_SET_MSR_FILTER, &filter);
 }
 
 int vm_set_cpuid(struct vm *vm, const struct kvm_cpuid_entry2 *entries, uint32_t n,
