@@ -49,6 +49,29 @@ struct ukvm_scan_site {
 int ukvm_scan_code(const uint8_t *code, size_t len, uint64_t base,
         struct ukvm_scan_site **sites, size_t *n);
 
+/* A range of guest addresses, [start, end). */
+struct ukvm_scan_range {
+    uint64_t start, end;
+};
+
+/* At most this many ranges are skipped in one kernel (see kernel_image). */
+#define UKVM_SCAN_MAX_SKIP 16
+
+/*
+ * ukvm_scan_code over the region minus the `n_skip` ranges in `skip` (guest
+ * addresses; in any order, they may overlap each other or lie partly or
+ * wholly outside the region). Each piece between skipped ranges is swept on
+ * its own, from its first byte, so that data which is not code (an ELF
+ * .interp string or notes at the start of a text segment) cannot shift the
+ * sweep's instruction boundaries in the code that follows it, and nothing
+ * inside a skipped range is ever reported. Sites are appended in address
+ * order. Returns 0, or -1 when memory runs out, in which case *n is left
+ * unchanged (*sites may have been reallocated).
+ */
+int ukvm_scan_code_skip(const uint8_t *code, size_t len, uint64_t base,
+        const struct ukvm_scan_range *skip, size_t n_skip,
+        struct ukvm_scan_site **sites, size_t *n);
+
 /* Decode the single instruction at `code` (at most `avail` bytes), located
  * at guest address `addr`. Returns its length, and when `site` is not NULL
  * fills *site (addr, len, and the kind when it is one of ours, kind 0 if

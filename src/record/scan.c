@@ -2,6 +2,7 @@
  * Instruction scanner: finds rdtsc, rdtscp, rdrand and rdseed in guest code
  * with Zydis (64-bit mode), for patching into hlt traps at load time.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,6 +119,49 @@ int ukvm_scan_code(const uint8_t *code, size_t len, uint64_t base,
         *n += nfound;
     }
     free(found);
+    return 0;
+}
+
+/* A skipped range as offsets [*lo, *hi) into the region [base, base + len),
+ * clipped to it (empty when *lo >= *hi). */
+static void clip_range(const struct ukvm_scan_range *r, uint64_t base, uint64_t len,
+        uint64_t *lo, uint64_t *hi)
+{
+    *lo = r->start <= base ? 0 : r->start - base < len ? r->start - base : len;
+    *hi = r->end <= base ? 0 : r->end - base < len ? r->end - base : len;
+}
+
+int ukvm_scan_code_skip(const uint8_t *code, size_t len, uint64_t base,
+        const struct ukvm_scan_range *skip, size_t n_skip,
+        struct ukvm_scan_site **sites, size_t *n)
+{
+    size_t n0 = *n;
+    uint64_t pos = 0;   /* offsets from base: nothing can wrap */
+
+    while (pos < len) {
+        uint64_t end = len;
+        bool inside = false;
+        for (size_t i = 0; i < n_skip; i++) {
+            uint64_t lo, hi;
+            clip_range(&skip[i], base, len, &lo, &hi);
+            if (lo >= hi)
+                continue;
+            if (lo <= pos && pos < hi) {    /* inside: jump past this range */
+                pos = hi;
+                inside = true;
+                break;
+            }
+            if (lo > pos && lo < end)       /* the piece ends where it starts */
+                end = lo;
+        }
+        if (inside)
+            continue;
+        if (ukvm_scan_code(code + pos, end - pos, base + pos, sites, n) < 0) {
+            *n = n0;
+            return -1;
+        }
+        pos = end;
+    }
     return 0;
 }
 

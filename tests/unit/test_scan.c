@@ -390,6 +390,156 @@ static void test_kind_names(void **state)
     assert_string_equal(ukvm_patch_kind_name(99), "unknown");
 }
 
+/* ukvm_scan_code_skip over a copy of the bytes in an exactly-sized buffer. */
+static size_t scan_skip(const uint8_t *bytes, size_t len, uint64_t base,
+        const struct ukvm_scan_range *skip, size_t n_skip, struct ukvm_scan_site **sites)
+{
+    uint8_t *buf = malloc(len ? len : 1);
+    size_t n = 0;
+
+    assert_non_null(buf);
+    memcpy(buf, bytes, len);
+    *sites = NULL;
+    assert_int_equal(ukvm_scan_code_skip(buf, len, base, skip, n_skip, sites, &n), 0);
+    free(buf);
+    return n;
+}
+
+/* The start of a Solo5 text segment: the 24-byte .interp string, then code.
+ * With the string skipped, the rdtsc right after it is found. */
+static void test_skip_interp_then_rdtsc(void **state)
+{
+    (void)state;
+    uint8_t b[24 + 3] = "/nonexistent/solo5/";     /* NUL padded to 24 */
+    b[24] = 0x0F; b[25] = 0x31;                     /* 0x18 rdtsc */
+    b[26] = 0xC3;                                   /* ret */
+    const struct ukvm_scan_range interp = { BASE, BASE + 24 };
+    struct ukvm_scan_site *sites;
+    assert_int_equal(scan_skip(b, sizeof b, BASE, &interp, 1, &sites), 1);
+    check_site(sites[0], BASE + 24, 2, UKVM_PATCH_RDTSC, 0, 0);
+    free(sites);
+}
+
+/* A string one byte shorter: swept as code, its last NUL and the rdtsc's
+ * 0F decode as one `add [rdi], cl`, and the rdtsc is lost. Skipping the
+ * string restarts the sweep at the rdtsc. */
+static void test_skip_interp_resynchronises(void **state)
+{
+    (void)state;
+    uint8_t b[23 + 3] = "/nonexistent/solo5/";     /* NUL padded to 23 */
+    b[23] = 0x0F; b[24] = 0x31;                     /* 0x17 rdtsc */
+    b[25] = 0xC3;
+    struct ukvm_scan_site *sites;
+    assert_int_equal(scan(b, sizeof b, BASE, &sites), 0);  /* plain sweep: missed */
+    free(sites);
+    const struct ukvm_scan_range interp = { BASE, BASE + 23 };
+    assert_int_equal(scan_skip(b, sizeof b, BASE, &interp, 1, &sites), 1);
+    check_site(sites[0], BASE + 23, 2, UKVM_PATCH_RDTSC, 0, 0);
+    free(sites);
+}
+
+/* Bytes inside a skipped range are never reported, even when they read as
+ * rdtsc at an instruction boundary. */
+static void test_skip_nothing_inside(void **state)
+{
+    (void)state;
+    static const uint8_t b[] = {
+        '/', 0x0F, '1', 'a', 0, 0, 0, 0,    /* "string": 2F and 61 are invalid in
+                                             * 64-bit mode, 0F 31 between them */
+        0x0F, 0x31,                         /* 0x08 rdtsc */
+    };
+    struct ukvm_scan_site *sites;
+    assert_int_equal(scan(b, sizeof b, BASE, &sites), 2);  /* plain: one in the string */
+    check_site(sites[0], BASE + 1, 2, UKVM_PATCH_RDTSC, 0, 0);
+    free(sites);
+    const struct ukvm_scan_range str = { BASE, BASE + 8 };
+    assert_int_equal(scan_skip(b, sizeof b, BASE, &str, 1, &sites), 1);
+    check_site(sites[0], BASE + 8, 2, UKVM_PATCH_RDTSC, 0, 0);
+    free(sites);
+}
+
+/* Several ranges, unsorted, overlapping, partly or wholly outside the
+ * region: the pieces between them are swept in address order. */
+static void test_skip_ranges(void **state)
+{
+    (void)state;
+    uint8_t b[32];
+    for (size_t i = 0; i < sizeof b; i += 2) {     /* rdtsc at every even offset */
+        b[i] = 0x0F;
+        b[i + 1] = 0x31;
+    }
+    const struct ukvm_scan_range r[] = {
+        { BASE + 20, BASE + 24 },       /* skips the sites at 20 and 22 */
+        { BASE - 8, BASE + 2 },         /* starts before the region: skips 0 */
+        { BASE + 6, BASE + 10 },        /* overlaps the next one */
+        { BASE + 8, BASE + 12 },        /* together: skip 6, 8, 10 */
+        { BASE + 30, BASE + 100 },      /* runs past the end: skips 30 */
+        { BASE + 200, BASE + 300 },     /* outside */
+        { BASE + 15, BASE + 15 },       /* empty */
+        { BASE + 5, BASE + 3 },         /* backwards: empty */
+    };
+    static const unsigned want[] = { 2, 4, 12, 14, 16, 18, 24, 26, 28 };
+    struct ukvm_scan_site *sites;
+    assert_int_equal(scan_skip(b, sizeof b, BASE, r, sizeof r / sizeof r[0], &sites),
+            sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        check_site(sites[i], BASE + want[i], 2, UKVM_PATCH_RDTSC, 0, 0);
+    free(sites);
+}
+
+/* A skipped range in the middle of an instruction: the piece after it
+ * starts at the range's end, where the sweep finds the rdtsc. */
+static void test_skip_restarts_at_range_end(void **state)
+{
+    (void)state;
+    static const uint8_t b[] = {
+        0xB8, 0x11, 0x22, 0x0F, 0x31,       /* mov eax, imm32 holding 0F 31 */
+        0x90,
+    };
+    struct ukvm_scan_site *sites;
+    assert_int_equal(scan(b, sizeof b, BASE, &sites), 0);
+    const struct ukvm_scan_range r = { BASE, BASE + 3 };
+    assert_int_equal(scan_skip(b, sizeof b, BASE, &r, 1, &sites), 1);
+    check_site(sites[0], BASE + 3, 2, UKVM_PATCH_RDTSC, 0, 0);
+    free(sites);
+}
+
+static void test_skip_none_or_all(void **state)
+{
+    (void)state;
+    static const uint8_t b[] = { 0x90, 0x0F, 0x31, 0x0F, 0x01, 0xF9 };
+    struct ukvm_scan_site *sites;
+    assert_int_equal(scan_skip(b, sizeof b, BASE, NULL, 0, &sites), 2);
+    check_site(sites[0], BASE + 1, 2, UKVM_PATCH_RDTSC, 0, 0);
+    check_site(sites[1], BASE + 3, 3, UKVM_PATCH_RDTSCP, 0, 0);
+    free(sites);
+    const struct ukvm_scan_range all = { 0, UINT64_MAX };
+    assert_int_equal(scan_skip(b, sizeof b, BASE, &all, 1, &sites), 0);
+    assert_null(sites);
+    /* a region at the very top of the address space does not wrap */
+    const struct ukvm_scan_range top = { UINT64_MAX - 2, UINT64_MAX };
+    assert_int_equal(scan_skip(b, sizeof b, UINT64_MAX - 5, &top, 1, &sites), 1);
+    check_site(sites[0], UINT64_MAX - 4, 2, UKVM_PATCH_RDTSC, 0, 0);
+    free(sites);
+}
+
+/* Appends after what is already there, like ukvm_scan_code. */
+static void test_skip_appends(void **state)
+{
+    (void)state;
+    static const uint8_t a[] = { 0x0F, 0x31 };
+    struct ukvm_scan_site *sites = NULL;
+    size_t n = 0;
+    const struct ukvm_scan_range r = { 0x5000, 0x5002 };
+    assert_int_equal(ukvm_scan_code_skip(a, sizeof a, 0x1000, &r, 1, &sites, &n), 0);
+    assert_int_equal(ukvm_scan_code_skip(a, sizeof a, 0x5000, &r, 1, &sites, &n), 0);
+    assert_int_equal(ukvm_scan_code_skip(a, sizeof a, 0x9000, &r, 1, &sites, &n), 0);
+    assert_int_equal(n, 2);
+    check_site(sites[0], 0x1000, 2, UKVM_PATCH_RDTSC, 0, 0);
+    check_site(sites[1], 0x9000, 2, UKVM_PATCH_RDTSC, 0, 0);
+    free(sites);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -418,6 +568,13 @@ int main(void)
         cmocka_unit_test(test_patch_bytes),
         cmocka_unit_test(test_hypercall_out),
         cmocka_unit_test(test_kind_names),
+        cmocka_unit_test(test_skip_interp_then_rdtsc),
+        cmocka_unit_test(test_skip_interp_resynchronises),
+        cmocka_unit_test(test_skip_nothing_inside),
+        cmocka_unit_test(test_skip_ranges),
+        cmocka_unit_test(test_skip_restarts_at_range_end),
+        cmocka_unit_test(test_skip_none_or_all),
+        cmocka_unit_test(test_skip_appends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
