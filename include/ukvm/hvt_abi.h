@@ -17,6 +17,18 @@
 #define HVT_ABI_TARGET_HVT      1u
 #define HVT_ABI_VERSION         2u
 
+/*
+ * A Solo5 note: a 12-byte Elf64_Nhdr and the name "Solo5" padded to 8 bytes,
+ * 20 bytes in all. The content follows at round_up(20, align), where align is
+ * the alignment of the content's C struct; the padding counts in n_descsz.
+ * ABI note: align 4, content at 20. Manifest: align 8, content at 24 after 4
+ * bytes of padding (older ukvm test guests had it unpadded, at 20).
+ */
+#define HVT_NOTE_HDR_SIZE       20u
+#define HVT_NOTE_CONTENT_OFF(align) ((HVT_NOTE_HDR_SIZE + (align) - 1) & ~((align) - 1u))
+#define HVT_ABI_NOTE_ALIGN      4u
+#define HVT_MFT_NOTE_ALIGN      8u
+
 struct hvt_abi1_desc {
     uint32_t abi_target;
     uint32_t abi_version;

@@ -1,6 +1,8 @@
 /*
  * Reading and validating an hvt kernel with libelf: the ELF header, the
- * PT_LOAD segments and the Solo5 ABI and manifest notes (hvt-abi.md).
+ * PT_LOAD segments and the Solo5 ABI and manifest notes (hvt-abi.md, "The
+ * kernel file"). Only program headers are read: section headers may be
+ * missing or wrong.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,73 +54,303 @@ uint8_t *read_whole_file(const char *path, size_t *len, char *err, size_t errlen
     return buf;
 }
 
-/* Walk the notes of one SHT_NOTE section, looking for Solo5's. */
-static int scan_notes(Elf_Data *data, struct kernel_image *k, bool *have_abi,
-        bool *have_mft, char *err, size_t errlen)
+/*
+ * Notes are found through the PT_NOTE program headers only, as Solo5's
+ * tender finds them: a kernel stripped of its section headers still loads.
+ * Every note in each PT_NOTE segment is walked (4-byte padding between
+ * notes); notes not named "Solo5" (Solo5's own "OpenBSD" note, for one) are
+ * skipped.
+ */
+
+/* What the notes gave so far. */
+struct notes_found {
+    bool abi, mft;
+};
+
+static uint32_t le32(const uint8_t *p)
 {
-    size_t off = 0, name_off, desc_off;
-    GElf_Nhdr nh;
-    while ((off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
-        const char *name = (const char *)data->d_buf + name_off;
-        const uint8_t *desc = (const uint8_t *)data->d_buf + desc_off;
-        if (nh.n_namesz != sizeof(HVT_NOTE_NAME) ||
-            memcmp(name, HVT_NOTE_NAME, sizeof(HVT_NOTE_NAME)) != 0)
-            continue;
-        if (nh.n_type == HVT_NOTE_TYPE_ABI) {
-            struct hvt_abi1_desc abi;
-            if (nh.n_descsz < sizeof(abi)) {
-                snprintf(err, errlen, "Solo5 ABI note is too short");
-                return -1;
-            }
-            memcpy(&abi, desc, sizeof(abi));
-            if (abi.abi_target != HVT_ABI_TARGET_HVT) {
-                snprintf(err, errlen, "kernel is built for Solo5 target %u, not hvt (1)",
-                        abi.abi_target);
-                return -1;
-            }
-            if (abi.abi_version != HVT_ABI_VERSION) {
-                snprintf(err, errlen, "kernel uses hvt ABI version %u, ukvm supports %u",
-                        abi.abi_version, HVT_ABI_VERSION);
-                return -1;
-            }
-            *have_abi = true;
-        } else if (nh.n_type == HVT_NOTE_TYPE_MANIFEST) {
-            struct hvt_mft hdr;
-            if (nh.n_descsz < sizeof(hdr)) {
-                snprintf(err, errlen, "Solo5 manifest note is too short");
-                return -1;
-            }
-            memcpy(&hdr, desc, sizeof(hdr));
-            if (hdr.version != HVT_MFT_VERSION) {
-                snprintf(err, errlen, "unsupported manifest version %u", hdr.version);
-                return -1;
-            }
-            if (hdr.entries > HVT_MFT_MAX_ENTRIES) {
-                snprintf(err, errlen, "manifest has %u entries (at most %u)",
-                        hdr.entries, HVT_MFT_MAX_ENTRIES);
-                return -1;
-            }
-            size_t need = sizeof(hdr) + (size_t)hdr.entries * sizeof(struct hvt_mft_entry);
-            if (nh.n_descsz < need) {
-                snprintf(err, errlen, "manifest note is truncated");
-                return -1;
-            }
-            memcpy(k->mft, desc + sizeof(hdr), hdr.entries * sizeof(struct hvt_mft_entry));
-            k->n_mft_entries = hdr.entries;
-            for (uint32_t i = 0; i < hdr.entries; i++) {
-                struct hvt_mft_entry *e = &k->mft[i];
-                if (memchr(e->name, 0, sizeof(e->name)) == NULL) {
-                    snprintf(err, errlen, "manifest entry %u has an unterminated name", i);
-                    return -1;
-                }
-                if (e->attached) {
-                    snprintf(err, errlen, "manifest entry '%s' is marked attached in the file",
-                            e->name);
-                    return -1;
-                }
-            }
-            *have_mft = true;
+    uint32_t v;
+    memcpy(&v, p, sizeof(v));  /* the file is little-endian, like x86 */
+    return v;
+}
+
+static uint64_t round4(uint64_t v)
+{
+    return (v + 3) & ~3ULL;
+}
+
+/* The ABI note's content (`size` bytes): 16 bytes at offset 20. */
+static int solo5_abi_note(uint64_t size, const uint8_t *content, char *err, size_t errlen)
+{
+    struct hvt_abi1_desc abi;
+    if (size < sizeof(abi)) {
+        snprintf(err, errlen, "Solo5 ABI note is too short");
+        return -1;
+    }
+    memcpy(&abi, content, sizeof(abi));
+    if (abi.abi_target != HVT_ABI_TARGET_HVT) {
+        snprintf(err, errlen, "kernel is built for Solo5 target %u, not hvt (1)",
+                abi.abi_target);
+        return -1;
+    }
+    if (abi.abi_version != HVT_ABI_VERSION) {
+        snprintf(err, errlen, "kernel uses hvt ABI version %u, ukvm supports %u",
+                abi.abi_version, HVT_ABI_VERSION);
+        return -1;
+    }
+    return 0;
+}
+
+/* The manifest's content (`size` bytes: u32 version, u32 entries, entries),
+ * copied into k. */
+static int solo5_manifest(struct kernel_image *k, const uint8_t *content, uint64_t size,
+        char *err, size_t errlen)
+{
+    struct hvt_mft hdr;
+    if (size < sizeof(hdr)) {
+        snprintf(err, errlen, "Solo5 manifest note is too short");
+        return -1;
+    }
+    memcpy(&hdr, content, sizeof(hdr));
+    if (hdr.version != HVT_MFT_VERSION) {
+        snprintf(err, errlen, "unsupported manifest version %u", hdr.version);
+        return -1;
+    }
+    if (hdr.entries > HVT_MFT_MAX_ENTRIES) {
+        snprintf(err, errlen, "manifest has %u entries (at most %u)",
+                hdr.entries, HVT_MFT_MAX_ENTRIES);
+        return -1;
+    }
+    size_t need = sizeof(hdr) + (size_t)hdr.entries * sizeof(struct hvt_mft_entry);
+    if (size < need) {
+        snprintf(err, errlen, "manifest note is truncated");
+        return -1;
+    }
+    memcpy(k->mft, content + sizeof(hdr), hdr.entries * sizeof(struct hvt_mft_entry));
+    k->n_mft_entries = hdr.entries;
+    for (uint32_t i = 0; i < hdr.entries; i++) {
+        struct hvt_mft_entry *e = &k->mft[i];
+        if (memchr(e->name, 0, sizeof(e->name)) == NULL) {
+            snprintf(err, errlen, "manifest entry %u has an unterminated name", i);
+            return -1;
         }
+        if (e->attached) {
+            snprintf(err, errlen, "manifest entry '%s' is marked attached in the file",
+                    e->name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The largest valid manifest content plus its padding. */
+#define MFT_DESCSZ_MAX (HVT_NOTE_CONTENT_OFF(HVT_MFT_NOTE_ALIGN) - HVT_NOTE_HDR_SIZE + \
+        sizeof(struct hvt_mft) + HVT_MFT_MAX_ENTRIES * sizeof(struct hvt_mft_entry))
+
+/*
+ * One Solo5 note of `type` whose descriptor (`descsz` bytes, padding
+ * included) starts at `desc`, offset 20 of the note; `room` bytes of the
+ * PT_NOTE segment follow `desc`. Notes of other types are ignored.
+ */
+static int solo5_note(struct kernel_image *k, struct notes_found *found, uint32_t type,
+        uint32_t descsz, const uint8_t *desc, uint64_t room, char *err, size_t errlen)
+{
+    /* the ABI content is 4-aligned: no padding (pad 0) */
+    const uint64_t abi_pad = HVT_NOTE_CONTENT_OFF(HVT_ABI_NOTE_ALIGN) - HVT_NOTE_HDR_SIZE;
+    const char *what;
+    uint64_t max, pad;
+    if (type == HVT_NOTE_TYPE_ABI) {
+        what = "ABI";
+        max = abi_pad + sizeof(struct hvt_abi1_desc);
+    } else if (type == HVT_NOTE_TYPE_MANIFEST) {
+        what = "manifest";
+        max = MFT_DESCSZ_MAX;
+    } else {
+        return 0;
+    }
+    if (descsz == 0) {
+        snprintf(err, errlen, "Solo5 %s note is empty (descsz 0)", what);
+        return -1;
+    }
+    if (descsz > max) {
+        snprintf(err, errlen, "Solo5 %s note is too large (descsz %u, at most %llu)",
+                what, descsz, (unsigned long long)max);
+        return -1;
+    }
+    if (descsz > room) {
+        snprintf(err, errlen, "Solo5 %s note runs past the end of its PT_NOTE segment "
+                "(descsz %u, %llu bytes left)", what, descsz, (unsigned long long)room);
+        return -1;
+    }
+    if (type == HVT_NOTE_TYPE_ABI) {
+        if (found->abi) {
+            snprintf(err, errlen, "kernel has more than one Solo5 ABI note");
+            return -1;
+        }
+        found->abi = true;
+        return solo5_abi_note(descsz - abi_pad, desc + abi_pad, err, errlen);
+    }
+    if (found->mft) {
+        snprintf(err, errlen, "kernel has more than one Solo5 manifest note");
+        return -1;
+    }
+    found->mft = true;
+    /* The content is 8 bytes plus 104 per entry. Solo5 aligns it to 8 inside
+     * the note (4 bytes of padding counted in descsz: descsz % 8 == 4); older
+     * ukvm test guests did not (descsz % 8 == 0). */
+    if (descsz % 8 == 4) {
+        pad = HVT_NOTE_CONTENT_OFF(HVT_MFT_NOTE_ALIGN) - HVT_NOTE_HDR_SIZE;
+    } else if (descsz % 8 == 0) {
+        pad = 0;
+    } else {
+        snprintf(err, errlen, "Solo5 manifest note has descsz %u: neither 8-aligned content "
+                "after 4 bytes of padding (descsz %% 8 == 4) nor unpadded content "
+                "(descsz %% 8 == 0)", descsz);
+        return -1;
+    }
+    return solo5_manifest(k, desc + pad, descsz - pad, err, errlen);
+}
+
+/* Walk every note of PT_NOTE segment `idx` (bytes [off, off + size) of the
+ * file, already checked to lie inside it). */
+static int note_segment(struct kernel_image *k, size_t idx, uint64_t off, uint64_t size,
+        struct notes_found *found, char *err, size_t errlen)
+{
+    const uint8_t *seg = k->file + off;
+    uint64_t pos = 0;
+    while (pos < size) {
+        if (size - pos < 12) {
+            snprintf(err, errlen, "PT_NOTE segment %zu: note header at offset %llu runs past "
+                    "the end of the segment", idx, (unsigned long long)pos);
+            return -1;
+        }
+        uint32_t namesz = le32(seg + pos), descsz = le32(seg + pos + 4);
+        uint32_t type = le32(seg + pos + 8);
+        uint64_t name_off = pos + 12, desc_off = name_off + round4(namesz);
+        if (desc_off > size) {
+            snprintf(err, errlen, "PT_NOTE segment %zu: note name at offset %llu runs past "
+                    "the end of the segment (namesz %u)", idx, (unsigned long long)pos, namesz);
+            return -1;
+        }
+        if (namesz == sizeof(HVT_NOTE_NAME) &&
+                memcmp(seg + name_off, HVT_NOTE_NAME, sizeof(HVT_NOTE_NAME)) == 0) {
+            /* name_off + 8 == desc_off: the content area starts at 20 */
+            if (solo5_note(k, found, type, descsz, seg + desc_off, size - desc_off,
+                        err, errlen) < 0)
+                return -1;
+        }
+        if (descsz > size - desc_off) {
+            snprintf(err, errlen, "PT_NOTE segment %zu: note at offset %llu runs past the end "
+                    "of the segment (descsz %u)", idx, (unsigned long long)pos, descsz);
+            return -1;
+        }
+        pos = desc_off + round4(descsz);   /* the last note's padding may be missing */
+    }
+    return 0;
+}
+
+/* Find the ABI and manifest notes through the PT_NOTE program headers. */
+static int find_notes(Elf *elf, size_t phnum, struct kernel_image *k, char *err, size_t errlen)
+{
+    struct notes_found found = { false, false };
+    for (size_t i = 0; i < phnum; i++) {
+        GElf_Phdr ph;
+        if (!gelf_getphdr(elf, (int)i, &ph)) {
+            snprintf(err, errlen, "malformed program header %zu: %s", i, elf_errmsg(-1));
+            return -1;
+        }
+        if (ph.p_type != PT_NOTE)
+            continue;
+        if (ph.p_offset > k->file_len || ph.p_filesz > k->file_len - ph.p_offset) {
+            snprintf(err, errlen, "PT_NOTE segment %zu lies outside the file (truncated?)", i);
+            return -1;
+        }
+        if (note_segment(k, i, ph.p_offset, ph.p_filesz, &found, err, errlen) < 0)
+            return -1;
+    }
+    if (!found.abi) {
+        snprintf(err, errlen, "no Solo5 ABI note: not a Solo5 hvt kernel");
+        return -1;
+    }
+    if (!found.mft) {
+        snprintf(err, errlen, "no Solo5 manifest note");
+        return -1;
+    }
+    return 0;
+}
+
+/* Record the parts of executable segments that PT_INTERP and PT_NOTE cover,
+ * for the rdtsc scan to skip (they are data). */
+static int find_skip_ranges(Elf *elf, size_t phnum, struct kernel_image *k, char *err,
+        size_t errlen)
+{
+    for (size_t i = 0; i < phnum; i++) {
+        GElf_Phdr ph;
+        if (!gelf_getphdr(elf, (int)i, &ph)) {
+            snprintf(err, errlen, "malformed program header %zu: %s", i, elf_errmsg(-1));
+            return -1;
+        }
+        if (ph.p_type != PT_INTERP && ph.p_type != PT_NOTE)
+            continue;
+        uint64_t size = ph.p_filesz > ph.p_memsz ? ph.p_filesz : ph.p_memsz;
+        uint64_t start = ph.p_vaddr;
+        uint64_t end = size > UINT64_MAX - start ? UINT64_MAX : start + size;
+        for (size_t j = 0; j < k->n_segments; j++) {
+            const struct elf_segment *s = &k->seg[j];
+            uint64_t lo = start > s->vaddr ? start : s->vaddr;
+            uint64_t hi = end < s->vaddr + s->memsz ? end : s->vaddr + s->memsz;
+            if (!(s->flags & PF_X) || lo >= hi)
+                continue;
+            if (k->n_skip == UKVM_SCAN_MAX_SKIP) {
+                snprintf(err, errlen, "too many PT_INTERP and PT_NOTE segments inside "
+                        "executable segments (at most %d)", UKVM_SCAN_MAX_SKIP);
+                return -1;
+            }
+            k->skip[k->n_skip++] = (struct ukvm_scan_range){ .start = lo, .end = hi };
+        }
+    }
+    return 0;
+}
+
+/*
+ * The PT_LOAD segments with a non-zero p_memsz (Solo5 kernels have an empty
+ * one at vaddr 0). PT_DYNAMIC is refused; every other type (PT_INTERP, which
+ * every Solo5 kernel has, PT_TLS, PT_GNU_STACK, ...) is ignored, and PT_NOTE
+ * is read by find_notes.
+ */
+static int load_segments(Elf *elf, size_t phnum, struct kernel_image *k, char *err,
+        size_t errlen)
+{
+    for (size_t i = 0; i < phnum; i++) {
+        GElf_Phdr ph;
+        if (!gelf_getphdr(elf, (int)i, &ph)) {
+            snprintf(err, errlen, "malformed program header %zu: %s", i, elf_errmsg(-1));
+            return -1;
+        }
+        if (ph.p_type == PT_DYNAMIC) {
+            snprintf(err, errlen, "kernel is dynamically linked");
+            return -1;
+        }
+        if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
+            continue;
+        if (ph.p_filesz > ph.p_memsz || ph.p_offset > k->file_len ||
+                ph.p_filesz > k->file_len - ph.p_offset) {
+            snprintf(err, errlen, "segment at 0x%llx lies outside the file (truncated?)",
+                    (unsigned long long)ph.p_vaddr);
+            return -1;
+        }
+        if (k->n_segments == UKVM_MAX_SEGMENTS) {
+            snprintf(err, errlen, "too many loadable segments (at most %d)", UKVM_MAX_SEGMENTS);
+            return -1;
+        }
+        k->seg[k->n_segments++] = (struct elf_segment){
+            .vaddr = ph.p_vaddr, .filesz = ph.p_filesz, .memsz = ph.p_memsz,
+            .offset = ph.p_offset, .flags = ph.p_flags,
+        };
+    }
+    if (k->n_segments == 0) {
+        snprintf(err, errlen, "no loadable segments");
+        return -1;
     }
     return 0;
 }
@@ -219,65 +451,20 @@ int kernel_parse(const uint8_t *file, size_t len, uint64_t mem_size,
         snprintf(err, errlen, "malformed program headers: %s", elf_errmsg(-1));
         goto out;
     }
-    for (size_t i = 0; i < phnum; i++) {
-        GElf_Phdr ph;
-        if (!gelf_getphdr(elf, (int)i, &ph)) {
-            snprintf(err, errlen, "malformed program header %zu: %s", i, elf_errmsg(-1));
-            goto out;
-        }
-        if (ph.p_type == PT_INTERP || ph.p_type == PT_DYNAMIC) {
-            snprintf(err, errlen, "kernel is dynamically linked");
-            goto out;
-        }
-        if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
-            continue;
-        if (ph.p_filesz > ph.p_memsz || ph.p_offset > len || ph.p_filesz > len - ph.p_offset) {
-            snprintf(err, errlen, "segment at 0x%llx lies outside the file (truncated?)",
-                    (unsigned long long)ph.p_vaddr);
-            goto out;
-        }
-        if (k->n_segments == UKVM_MAX_SEGMENTS) {
-            snprintf(err, errlen, "too many loadable segments (at most %d)", UKVM_MAX_SEGMENTS);
-            goto out;
-        }
-        k->seg[k->n_segments++] = (struct elf_segment){
-            .vaddr = ph.p_vaddr, .filesz = ph.p_filesz, .memsz = ph.p_memsz,
-            .offset = ph.p_offset, .flags = ph.p_flags,
-        };
-    }
-    if (k->n_segments == 0) {
-        snprintf(err, errlen, "no loadable segments");
+    /* libelf may quietly drop program headers that run past the end */
+    size_t want = eh.e_phnum == PN_XNUM ? phnum : eh.e_phnum;
+    if (phnum != want || eh.e_phoff > len || want > (len - eh.e_phoff) / sizeof(Elf64_Phdr)) {
+        snprintf(err, errlen, "program headers lie outside the file (truncated?)");
         goto out;
     }
+    if (load_segments(elf, phnum, k, err, errlen) < 0)
+        goto out;
     if (check_segments(k, mem_size, err, errlen) < 0)
         goto out;
-
-    bool have_abi = false, have_mft = false;
-    Elf_Scn *scn = NULL;
-    while ((scn = elf_nextscn(elf, scn)) != NULL) {
-        GElf_Shdr sh;
-        if (!gelf_getshdr(scn, &sh)) {
-            snprintf(err, errlen, "malformed section header: %s", elf_errmsg(-1));
-            goto out;
-        }
-        if (sh.sh_type != SHT_NOTE)
-            continue;
-        Elf_Data *data = elf_getdata(scn, NULL);
-        if (!data) {
-            snprintf(err, errlen, "malformed note section (truncated?)");
-            goto out;
-        }
-        if (scan_notes(data, k, &have_abi, &have_mft, err, errlen) < 0)
-            goto out;
-    }
-    if (!have_abi) {
-        snprintf(err, errlen, "no Solo5 ABI note: not a Solo5 hvt kernel");
+    if (find_notes(elf, phnum, k, err, errlen) < 0)
         goto out;
-    }
-    if (!have_mft) {
-        snprintf(err, errlen, "no Solo5 manifest note");
+    if (find_skip_ranges(elf, phnum, k, err, errlen) < 0)
         goto out;
-    }
     rc = 0;
 out:
     elf_end(elf);

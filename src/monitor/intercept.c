@@ -26,7 +26,9 @@ int intercept_patch(struct monitor *m, char *err, size_t errlen)
         const struct elf_segment *s = &k->seg[i];
         if (!(s->flags & 1 /* PF_X */))
             continue;
-        if (ukvm_scan_code(m->vm.mem + s->vaddr, s->filesz, s->vaddr, &sites, &n) < 0) {
+        /* .interp and notes in the text are data: skip them (kernel_image) */
+        if (ukvm_scan_code_skip(m->vm.mem + s->vaddr, s->filesz, s->vaddr, k->skip, k->n_skip,
+                    &sites, &n) < 0) {
             free(sites);
             snprintf(err, errlen, "out of memory while scanning the kernel's code");
             return -1;

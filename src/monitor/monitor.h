@@ -46,6 +46,11 @@ struct kernel_image {
     uint64_t kernel_end;            /* end of the highest segment, page aligned */
     size_t n_segments;
     struct elf_segment seg[UKVM_MAX_SEGMENTS];
+    /* Bytes of executable segments that PT_INTERP or PT_NOTE cover (Solo5
+     * puts .interp at the start of its text): data, not code, so the rdtsc
+     * scan skips them. Clipped to the executable segments. */
+    size_t n_skip;
+    struct ukvm_scan_range skip[UKVM_SCAN_MAX_SKIP];
     uint32_t n_mft_entries;
     struct hvt_mft_entry mft[HVT_MFT_MAX_ENTRIES];
 };
