@@ -4,9 +4,36 @@
  */
 #include "rt.h"
 
-/* The ABI note: this is an hvt kernel, ABI version 2. */
+/*
+ * What makes this an hvt kernel laid out like Solo5's (guest.ld places it):
+ * the PT_INTERP string, the OpenBSD note and the ABI note. The manifest note
+ * comes from RT_MANIFEST (rt.h).
+ */
+
+/* PT_INTERP: a path that cannot exist, so that the host's own kernel
+ * refuses to exec the file. 24 bytes, NUL padded. */
+static const char rt_interp[24]
+    __attribute__((section(".interp"), aligned(8), used)) = "/nonexistent/solo5/";
+
+/* An OpenBSD identification note (owner "OpenBSD", type 1, a 4-byte 0
+ * desc), as Solo5's toolchain adds; monitors skip it. */
+__asm__(".section .note.solo5.not_openbsd,\"a\",@note\n\t.previous");
+static const struct {
+    uint32_t namesz, descsz, type;
+    char name[8];
+    uint32_t desc;
+} rt_openbsd_note __attribute__((section(".note.solo5.not_openbsd"), aligned(4), used)) = {
+    .namesz = 8,
+    .descsz = 4,
+    .type = 1,
+    .name = "OpenBSD",
+    .desc = 0,
+};
+
+/* The ABI note: this is an hvt kernel, ABI version 2. Its content is
+ * 4-aligned, so it follows the 20-byte header directly. */
 __asm__(".section .note.solo5.abi,\"a\",@note\n\t.previous");
-static const struct __attribute__((packed)) {
+static const struct {
     uint32_t namesz, descsz, type;
     char name[8];
     struct hvt_abi1_desc desc;
@@ -17,14 +44,24 @@ static const struct __attribute__((packed)) {
     .name = HVT_NOTE_NAME,
     .desc = { .abi_target = HVT_ABI_TARGET_HVT, .abi_version = HVT_ABI_VERSION },
 };
+_Static_assert(sizeof(rt_abi_note) == 20 + sizeof(struct hvt_abi1_desc), "ABI note layout");
 
 const struct hvt_boot_info *rt_bi;
+
+/* An initialised word, so that every guest has a .data section (and the RW
+ * PT_LOAD that carries file bytes); rt_main checks that it was loaded. */
+#define RT_DATA_CHECK 0x5f0105d7u
+volatile uint32_t rt_data_check = RT_DATA_CHECK;
 
 /* Called by _start (start.S) with the boot info; never returns. */
 NORETURN void rt_main(const struct hvt_boot_info *bi);
 NORETURN void rt_main(const struct hvt_boot_info *bi)
 {
     rt_bi = bi;
+    if (rt_data_check != RT_DATA_CHECK) {
+        puts("rt: FAIL: .data was not loaded from the kernel file\n");
+        hc_halt(2);
+    }
     hc_halt(main(bi));
 }
 

@@ -27,30 +27,38 @@ int main(const struct hvt_boot_info *bi);
  * The manifest note. Use exactly once per guest, at file scope:
  *     RT_MANIFEST(0);
  *     RT_MANIFEST(1, RT_MFT_BLOCK("storage"));
- * The note is 4-byte aligned: a 12-byte header, the name "Solo5" padded to
- * 8 bytes, then the descriptor (u32 version, u32 entries, 104-byte entries).
- * The struct is packed so that no padding is added before the descriptor.
+ * Laid out as Solo5 lays it out: a 12-byte header and the name "Solo5"
+ * padded to 8 bytes (20 bytes), then the content (u32 version, u32 entries,
+ * 104-byte entries), whose C struct is 8-aligned, so it starts at offset 24
+ * of the note; the 4 bytes of padding count in descsz. The note itself is
+ * only 4-aligned (aligned(4) on the variable), like every ELF note.
  */
 #define RT_MFT_BLOCK(NAME) { .name = NAME, .type = HVT_MFT_DEV_BLOCK_BASIC }
 #define RT_MFT_NET(NAME)   { .name = NAME, .type = HVT_MFT_DEV_NET_BASIC }
 
 #define RT_MANIFEST(N, ...)                                                 \
     __asm__(".section .note.solo5.manifest,\"a\",@note\n\t.previous");      \
-    static const struct __attribute__((packed)) {                           \
+    static const struct {                                                   \
         uint32_t namesz, descsz, type;                                      \
         char name[8];                                                       \
-        uint32_t version, entries;                                          \
-        struct hvt_mft_entry e[N];                                          \
+        struct __attribute__((aligned(8))) {                                \
+            uint32_t version, entries;                                      \
+            struct hvt_mft_entry e[N];                                      \
+        } mft;                                                              \
     } rt_manifest_note                                                      \
     __attribute__((section(".note.solo5.manifest"), aligned(4), used)) = {  \
         .namesz = 6,                                                        \
-        .descsz = 8 + 104 * (N),                                            \
+        .descsz = sizeof(rt_manifest_note) - 20,                            \
         .type = HVT_NOTE_TYPE_MANIFEST,                                     \
         .name = HVT_NOTE_NAME,                                              \
-        .version = HVT_MFT_VERSION,                                         \
-        .entries = (N),                                                     \
-        .e = { __VA_ARGS__ },                                               \
-    }
+        .mft = {                                                            \
+            .version = HVT_MFT_VERSION,                                     \
+            .entries = (N),                                                 \
+            .e = { __VA_ARGS__ },                                           \
+        },                                                                  \
+    };                                                                      \
+    _Static_assert(sizeof(rt_manifest_note) == 24 + 8 + 104 * (N),          \
+            "manifest content at offset 24, after 4 bytes of padding")
 
 /* Hypercalls: `out dx, eax` with eax = the struct's guest-physical address.
  * The guest is identity mapped and lives below 4 GiB, so a pointer fits. */
