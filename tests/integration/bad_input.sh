@@ -5,8 +5,14 @@
 #
 # Broken kernels are copies of build/guests/hello.elf (or blk.elf) edited by
 # tests/integration/data/elfpatch.py; each case says which field it changes.
+# The guests have Solo5's layout (tests/guests/rt/guest.ld): program headers
+#   0 INTERP  1 LOAD R E (text, 0x100000)  2 LOAD R (notes, rodata, 0x101000)
+#   3 LOAD RW (data)  4 LOAD (empty)  5 TLS  6 LOAD RW (bss, filesz 0)
+#   7 NOTE (OpenBSD)  8 NOTE (Solo5 ABI)  9 NOTE (Solo5 manifest)
+#
+# A bad kernel file is refused while the kernel is parsed, before /dev/kvm is
+# opened: those cases run on any host. The rest needs KVM.
 . "$(dirname "$0")/../lib.sh"
-require_kvm bad_input || exit 0
 export TEST_TIMEOUT=${TEST_TIMEOUT:-20}
 
 T=$TMPDIR_TEST
@@ -14,9 +20,16 @@ HELLO=$GUESTS/hello.elf
 BLK=$GUESTS/blk.elf
 PATCH=$TOP/tests/integration/data/elfpatch.py
 
+if [ ! -x "$UKVM" ] || [ ! -f "$HELLO" ] || [ ! -f "$BLK" ]; then
+    skip bad_input "ukvm or the test guests are not built"
+    exit 0
+fi
+
 # refused NAME REGEX CMD...: CMD must exit 1 with one stderr line that starts
 # with "ukvm: " and matches the extended regex REGEX (case-insensitive; "" for
-# any), and print nothing on stdout.
+# any), and print nothing on stdout. The line must not be about /dev/kvm:
+# none of these inputs may get that far (and on a host without KVM a kernel
+# that was wrongly accepted stops there).
 refused() {
     local name=$1 re=$2; shift 2
     local out=$T/$name.out err=$T/$name.err rc why=""
@@ -29,6 +42,8 @@ refused() {
         why="${why:+$why; }stderr does not start with 'ukvm: '"
     elif [ -n "$re" ] && ! grep -Eiq -- "$re" "$err"; then
         why="${why:+$why; }message does not match /$re/"
+    elif grep -q '/dev/kvm' "$err"; then
+        why="${why:+$why; }the input was not refused before KVM"
     fi
     [ -s "$out" ] && why="${why:+$why; }the guest ran (stdout: $(head -c 80 "$out" | tr '\n' '|'))"
     if [ -z "$why" ]; then
@@ -36,6 +51,26 @@ refused() {
         [ -n "${VERBOSE:-}" ] && echo "      $(cat "$err")"
     else
         fail "$name" "$why; stderr: $(head -c 300 "$err" | tr '\n' '|')"
+    fi
+}
+
+# accepted NAME KERNEL: an edited hello.elf that must still load. With KVM it
+# runs and prints its greeting; without, it must get past the kernel checks
+# to the point where ukvm opens /dev/kvm.
+accepted() {
+    local name=$1 kernel=$2 out=$T/$1.out err=$T/$1.err rc
+    run_capture "$out" "$err" "$UKVM" run "$kernel" x
+    rc=$?
+    if kvm_usable; then
+        if [ "$rc" = 0 ] && [ "$(cat "$out")" = "Hello, world! args: x" ] && [ ! -s "$err" ]; then
+            pass "$name"
+        else
+            fail "$name" "status $rc, stdout '$(head -c 100 "$out")', stderr '$(head -c 200 "$err")'"
+        fi
+    elif [ "$rc" = 1 ] && one_line "$err" && grep -q '/dev/kvm' "$err" && [ ! -s "$out" ]; then
+        pass "$name"    # the kernel passed every check; only the VM is missing
+    else
+        fail "$name" "refused before KVM: status $rc, stderr '$(head -c 300 "$err")'"
     fi
 }
 
@@ -48,6 +83,8 @@ mk() {
     python3 "$PATCH" "$base" "$T/$name.elf" "$@" || echo "elfpatch failed for $name" >&2
 }
 
+echo -n >"$T/blk1.img"; truncate -s 4096 "$T/blk1.img"
+
 # ---- files that are not kernels
 refused bad_nonexistent_file "nope\.elf" "$UKVM" run "$T/nope.elf"
 echo "this is not an ELF file" >"$T/text.elf"
@@ -58,14 +95,20 @@ mkdir "$T/dir.elf"
 refused bad_directory_as_kernel "dir\.elf" "$UKVM" run "$T/dir.elf"
 printf '\177ELF' >"$T/magic.elf"
 refused bad_elf_magic_only "" "$UKVM" run "$T/magic.elf"
+refused bad_kernel_dev_null "" "$UKVM" run /dev/null
+# A FIFO with no writer: must be refused as not a regular file, not waited on
+# (opening it for reading blocks until a writer comes).
+mkfifo "$T/kernel.fifo"
+TEST_TIMEOUT=5 refused bad_kernel_fifo_no_hang "fifo" "$UKVM" run "$T/kernel.fifo"
 
 # ---- truncated copies of hello.elf, at several cut points:
 #   inside e_ident, inside the ELF header, inside the first and the last
-#   program header, inside the ABI note (name and descriptor), inside the
-#   manifest note, inside the text segment's bytes
-for cut in 8 40 63 'phoff+20' 'phoff+3*56+30' 'phoff+4*56-1' \
-           'note_solo5_abi_off+6' 'note_solo5_abi_off+30' \
-           'note_solo5_manifest_off+14' '0x1000+0x200'; do
+#   program header, one byte short of the program headers, inside the
+#   OpenBSD note, the ABI note (name and content) and the manifest note,
+#   inside .interp and inside the text segment's code
+for cut in 8 40 63 'phoff+20' 'phoff+9*56+30' 'phoff+10*56-1' \
+           'note_openbsd_off+14' 'note_abi_off+6' 'note_abi_off+30' \
+           'note_manifest_off+14' 'note_manifest_off+22' 'interp_off+10' '0x1000+0x200'; do
     tag=$(echo "$cut" | tr -c 'a-z0-9\n' '_')
     mk "trunc_$tag" "truncate=$cut"
     refused "bad_truncated_at_$tag" "" "$UKVM" run "$T/trunc_$tag.elf"
@@ -90,75 +133,112 @@ mk phnum0 ehdr.e_phnum=0                # no program headers at all
 refused bad_elf_no_program_headers "" "$UKVM" run "$T/phnum0.elf"
 mk phentsize ehdr.e_phentsize=32        # program header size 32 instead of 56
 refused bad_elf_phentsize_32 "" "$UKVM" run "$T/phentsize.elf"
-refused bad_kernel_dev_null "" "$UKVM" run /dev/null
-# A FIFO with no writer: must be refused as not a regular file, not waited on
-# (opening it for reading blocks until a writer comes).
-mkfifo "$T/kernel.fifo"
-TEST_TIMEOUT=5 refused bad_kernel_fifo_no_hang "fifo" "$UKVM" run "$T/kernel.fifo"
-TEST_TIMEOUT=5 refused bad_block_file_fifo_no_hang "fifo" "$UKVM" run --block:storage="$T/kernel.fifo" "$BLK"
+mk dynamic phdr.5.p_type=2              # the PT_TLS header becomes PT_DYNAMIC
+refused bad_elf_pt_dynamic "dynamically linked" "$UKVM" run "$T/dynamic.elf"
 
-# ---- the ABI note
-mk noabi 'note:.note.solo5.abi:name=Solo6'          # note name "Solo6": no ABI note
+# ---- what a Solo5 kernel has and ukvm must accept (hello.elf already has
+# PT_INTERP, PT_TLS, an empty PT_LOAD and the OpenBSD note)
+accepted kernel_accepted_as_built "$HELLO"
+mk nosections strip-sections=1          # no section headers: notes come from PT_NOTE
+accepted kernel_accepted_without_section_headers "$T/nosections.elf"
+mk badsections ehdr.e_shoff=0x7fffffff ehdr.e_shnum=0xfff0   # section headers past the end
+accepted kernel_accepted_with_bogus_section_headers "$T/badsections.elf"
+mk unpadded mft-unpad=1                 # the manifest unpadded (content at 20), as older ukvm guests had it
+accepted kernel_accepted_unpadded_manifest "$T/unpadded.elf"
+mk tlsjunk phdr.5.p_vaddr=0x40000000 phdr.5.p_memsz=0x1000   # PT_TLS pointing anywhere: ignored
+accepted kernel_accepted_pt_tls_ignored "$T/tlsjunk.elf"
+mk gnustack phdr.4.p_type=0x6474e551 phdr.4.p_flags=7        # the empty PT_LOAD as PT_GNU_STACK RWX: ignored
+accepted kernel_accepted_pt_gnu_stack_ignored "$T/gnustack.elf"
+
+# ---- the ABI note (found through its PT_NOTE, phdr 8)
+mk noabi 'note:abi:name=Solo6'          # note name "Solo6": no ABI note
 refused bad_abi_note_missing "abi|note|solo5" "$UKVM" run "$T/noabi.elf"
-mk abitype 'note:.note.solo5.abi:type=0x31494242'   # type "BBI1" instead of "ABI1"
+mk abiphdr phdr.8.p_type=0              # the ABI note's PT_NOTE gone (the section is still there)
+refused bad_abi_note_no_pt_note "no Solo5 ABI note" "$UKVM" run "$T/abiphdr.elf"
+mk abitype 'note:abi:type=0x31494242'   # type "BBI1" instead of "ABI1"
 refused bad_abi_note_wrong_type "abi|note|solo5" "$UKVM" run "$T/abitype.elf"
-mk target2 'note:.note.solo5.abi:desc32:0=2'        # abi_target 2 (not hvt)
+mk target2 'note:abi:desc32:0=2'        # abi_target 2 (not hvt)
 refused bad_abi_target_2 "target|abi" "$UKVM" run "$T/target2.elf"
-mk version1 'note:.note.solo5.abi:desc32:1=1'       # abi_version 1
+mk version1 'note:abi:desc32:1=1'       # abi_version 1
 refused bad_abi_version_1 "version|abi" "$UKVM" run "$T/version1.elf"
-mk version3 'note:.note.solo5.abi:desc32:1=3'       # abi_version 3
+mk version3 'note:abi:desc32:1=3'       # abi_version 3
 refused bad_abi_version_3 "version|abi" "$UKVM" run "$T/version3.elf"
-mk abinamesz 'note:.note.solo5.abi:namesz=0xfffffff0'  # namesz runs far past the section
+mk abinamesz 'note:abi:namesz=0xfffffff0'  # namesz runs far past the segment
 refused bad_abi_note_huge_namesz "" "$UKVM" run "$T/abinamesz.elf"
-mk abidescsz 'note:.note.solo5.abi:descsz=0xfffffff0'  # descsz runs far past the section
+mk abidescsz 'note:abi:descsz=0xfffffff0'  # descsz far larger than the ABI content
 refused bad_abi_note_huge_descsz "" "$UKVM" run "$T/abidescsz.elf"
-mk abidesc4 'note:.note.solo5.abi:descsz=4'            # a 4-byte descriptor (needs 16)
+mk abidesc4 'note:abi:descsz=4'            # a 4-byte descriptor (needs 16)
 refused bad_abi_note_short_desc "" "$UKVM" run "$T/abidesc4.elf"
-mk mftdescsz "$BLK" 'note:.note.solo5.manifest:descsz=0xfffffff0'
-refused bad_manifest_note_huge_descsz "" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftdescsz.elf"
+mk abidesc0 'note:abi:descsz=0'            # an empty descriptor
+refused bad_abi_note_descsz_0 "empty" "$UKVM" run "$T/abidesc0.elf"
+mk abiseg phdr.8.p_filesz=32               # the PT_NOTE ends 4 bytes into the content
+refused bad_abi_note_past_segment "past the end" "$UKVM" run "$T/abiseg.elf"
 
-# ---- the manifest note (blk.elf: one block entry "storage"; descriptor =
-# u32 version, u32 entries, then 104-byte entries; attached at entry byte 96)
-mk mftattached "$BLK" 'note:.note.solo5.manifest:desc8:104=1'   # entry 0 attached = 1 in the file
-echo -n >"$T/blk1.img"; truncate -s 4096 "$T/blk1.img"
-refused bad_manifest_attached_in_file "" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftattached.elf"
-mk mftversion "$BLK" 'note:.note.solo5.manifest:desc32:0=2'     # manifest version 2
-refused bad_manifest_version_2 "" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftversion.elf"
-mk mftentries "$BLK" 'note:.note.solo5.manifest:desc32:1=65'    # 65 entries (more than 64, and past the note)
+# ---- the manifest note (blk.elf: one block entry "storage"; content =
+# u32 version, u32 entries, then 104-byte entries, attached at entry byte
+# 96; Solo5 puts it at offset 24 of the note, after 4 bytes of padding)
+mk mftdescsz "$BLK" 'note:manifest:descsz=0xfffffff4'
+refused bad_manifest_note_huge_descsz "too large" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftdescsz.elf"
+mk mftdesc0 "$BLK" 'note:manifest:descsz=0'                  # descsz 0
+refused bad_manifest_descsz_0 "empty" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftdesc0.elf"
+mk mftbig "$BLK" 'note:manifest:descsz=4+8+104*65'           # more than the largest manifest (64 entries)
+refused bad_manifest_descsz_too_large "too large" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftbig.elf"
+mk mftpast "$BLK" 'note:manifest:descsz=4+8+104*2'           # two entries' worth in a segment that holds one
+refused bad_manifest_descsz_past_segment "past the end" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftpast.elf"
+mk mftparity "$BLK" 'note:manifest:descsz=4+8+104-2'         # descsz % 8 == 2: neither padded nor unpadded
+refused bad_manifest_descsz_parity "neither" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftparity.elf"
+mk mftseg "$BLK" phdr.9.p_filesz=0x80                        # the PT_NOTE ends 8 bytes early
+refused bad_manifest_note_past_segment "past the end" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftseg.elf"
+mk mftattached "$BLK" 'note:manifest:desc8:104=1'   # entry 0 attached = 1 in the file
+refused bad_manifest_attached_in_file "attached" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftattached.elf"
+mk mftversion "$BLK" 'note:manifest:desc32:0=2'     # manifest version 2
+refused bad_manifest_version_2 "version" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftversion.elf"
+mk mftentries "$BLK" 'note:manifest:desc32:1=65'    # 65 entries (more than 64, and past the note)
 refused bad_manifest_65_entries "" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftentries.elf"
-mk mftmanyentries "$BLK" 'note:.note.solo5.manifest:desc32:1=5' # 5 entries in a note that holds 1
-refused bad_manifest_entries_past_note "" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftmanyentries.elf"
+mk mftmanyentries "$BLK" 'note:manifest:desc32:1=5' # 5 entries in a note that holds 1
+refused bad_manifest_entries_past_note "truncated" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftmanyentries.elf"
+mk mftpadver "$BLK" 'note:manifest:raw8:4=0' 'note:manifest:raw8:0=1'  # version read at 20 would be 1, at 24 is 0
+refused bad_manifest_version_at_24 "version 0" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftpadver.elf"
+mk nomft phdr.9.p_type=0                            # the manifest's PT_NOTE gone
+refused bad_manifest_note_missing "manifest" "$UKVM" run "$T/nomft.elf"
+mk twomft phdr.7.p_offset=note_manifest_off phdr.7.p_filesz=0x20   # the OpenBSD PT_NOTE points at the manifest too
+refused bad_manifest_twice "more than one" "$UKVM" run "$T/twomft.elf"
 
-# ---- segments (hello: phdr 0 text R E at 0x100000, phdr 1 rodata+notes R at
-# 0x101000, phdr 2 bss RW at 0x102000, phdr 3 PT_NOTE)
-mk below1m phdr.0.p_vaddr=0xff000 phdr.0.p_paddr=0xff000    # text at 0xff000, below 1 MiB
+# ---- other notes and PT_NOTE segments
+mk obsddesc 'note:openbsd:descsz=0x1000'            # the OpenBSD note runs past its segment
+refused bad_foreign_note_past_segment "past the end" "$UKVM" run "$T/obsddesc.elf"
+mk nhdrcut phdr.7.p_filesz=8                        # a PT_NOTE too short for a note header
+refused bad_note_header_past_segment "note header" "$UKVM" run "$T/nhdrcut.elf"
+mk noteoff phdr.9.p_offset=0x7fff0000               # a PT_NOTE past the end of the file
+refused bad_note_segment_past_eof "outside the file" "$UKVM" run "$T/noteoff.elf"
+mk notesz phdr.8.p_filesz=0xffffffffffffff00        # a PT_NOTE far larger than the file
+refused bad_note_segment_huge_filesz "outside the file" "$UKVM" run "$T/notesz.elf"
+
+# ---- segments
+mk below1m phdr.1.p_vaddr=0xff000 phdr.1.p_paddr=0xff000    # text at 0xff000, below 1 MiB
 refused bad_segment_below_1mib "" "$UKVM" run "$T/below1m.elf"
-mk atzero phdr.0.p_vaddr=0 phdr.0.p_paddr=0                 # text at 0 (over the page tables)
+mk atzero phdr.1.p_vaddr=0 phdr.1.p_paddr=0                 # text at 0 (over the page tables)
 refused bad_segment_at_zero "" "$UKVM" run "$T/atzero.elf"
-mk overlap phdr.1.p_vaddr=0x100800 phdr.1.p_paddr=0x100800  # rodata overlaps text
+mk overlap phdr.2.p_vaddr=0x100800 phdr.2.p_paddr=0x100800  # rodata overlaps text
 refused bad_segments_overlap "" "$UKVM" run "$T/overlap.elf"
-mk order phdr.0.p_vaddr=0x200000 phdr.0.p_paddr=0x200000    # text above rodata and bss: not ascending
+mk order phdr.1.p_vaddr=0x200000 phdr.1.p_paddr=0x200000    # text above rodata and bss: not ascending
 refused bad_segments_not_ascending "" "$UKVM" run "$T/order.elf"
-mk bigbss phdr.2.p_memsz=0x200000                           # bss ends at 0x302000 (above 2 MiB)
+mk bigbss phdr.6.p_memsz=0x200000                           # bss ends at 0x303000 (above 2 MiB)
 refused bad_segment_outside_mem_2 "" "$UKVM" run --mem=2 "$T/bigbss.elf"
-mk hugebss phdr.2.p_memsz=0xfffffffffff00000                # bss end overflows 64 bits
+mk hugebss phdr.6.p_memsz=0xfffffffffff00000                # bss end overflows 64 bits
 refused bad_segment_memsz_overflow "" "$UKVM" run "$T/hugebss.elf"
-mk highseg phdr.2.p_vaddr=0x1ff00000 phdr.2.p_paddr=0x1ff00000 phdr.2.p_memsz=0x200000  # runs past 512 MiB
+mk highseg phdr.6.p_vaddr=0x1ff00000 phdr.6.p_paddr=0x1ff00000 phdr.6.p_memsz=0x200000  # runs past 512 MiB
 refused bad_segment_past_512mib "" "$UKVM" run "$T/highseg.elf"
-mk filesz phdr.1.p_filesz=0x2000                            # p_filesz > p_memsz
+mk filesz phdr.2.p_filesz=0x2000                            # p_filesz > p_memsz
 refused bad_segment_filesz_gt_memsz "" "$UKVM" run "$T/filesz.elf"
-mk fileoff phdr.0.p_offset=0x7fff0000                       # segment bytes past the end of the file
+mk fileoff phdr.1.p_offset=0x7fff0000                       # segment bytes past the end of the file
 refused bad_segment_offset_past_eof "" "$UKVM" run "$T/fileoff.elf"
-mk wx phdr.0.p_flags=7                                      # text R W X
+mk wx phdr.1.p_flags=7                                      # text R W X
 refused bad_segment_wx "" "$UKVM" run "$T/wx.elf"
-# The bigbss kernel itself is fine with enough memory.
-run_capture "$T/bigbss4.out" "$T/bigbss4.err" "$UKVM" run --mem=4 "$T/bigbss.elf" x
-rc=$?
-if [ "$rc" = 0 ] && [ "$(cat "$T/bigbss4.out")" = "Hello, world! args: x" ] && [ ! -s "$T/bigbss4.err" ]; then
-    pass bad_segment_control_bigbss_fits_in_4mib
-else
-    fail bad_segment_control_bigbss_fits_in_4mib "status $rc, stdout '$(head -c 100 "$T/bigbss4.out")', stderr '$(head -c 200 "$T/bigbss4.err")'"
-fi
+mk bsswx phdr.6.p_flags=7                                   # bss R W X
+refused bad_segment_bss_wx "writable and executable" "$UKVM" run "$T/bsswx.elf"
+mk emptyfilesz phdr.4.p_filesz=0x10                         # the empty PT_LOAD with file bytes but memsz 0: still skipped
+accepted kernel_accepted_empty_load_skipped "$T/emptyfilesz.elf"
 
 # ---- the entry point
 mk entry1g ehdr.e_entry=0x40000000                          # 1 GiB, outside 512 MiB
@@ -168,6 +248,19 @@ refused bad_entry_at_end_of_memory "entry" "$UKVM" run "$T/entryend.elf"
 mk entryhuge ehdr.e_entry=0xffffffff80100000                # a higher-half address
 refused bad_entry_higher_half "entry" "$UKVM" run "$T/entryhuge.elf"
 refused bad_entry_outside_mem_2 "entry" "$UKVM" run --mem=2 "$T/entry1g.elf"
+
+# ======== the rest needs KVM
+require_kvm bad_input_with_kvm || exit 0
+
+TEST_TIMEOUT=5 refused bad_block_file_fifo_no_hang "fifo" "$UKVM" run --block:storage="$T/kernel.fifo" "$BLK"
+# The bigbss kernel itself is fine with enough memory.
+run_capture "$T/bigbss4.out" "$T/bigbss4.err" "$UKVM" run --mem=4 "$T/bigbss.elf" x
+rc=$?
+if [ "$rc" = 0 ] && [ "$(cat "$T/bigbss4.out")" = "Hello, world! args: x" ] && [ ! -s "$T/bigbss4.err" ]; then
+    pass bad_segment_control_bigbss_fits_in_4mib
+else
+    fail bad_segment_control_bigbss_fits_in_4mib "status $rc, stdout '$(head -c 100 "$T/bigbss4.out")', stderr '$(head -c 200 "$T/bigbss4.err")'"
+fi
 
 # ---- devices
 refused bad_manifest_device_not_given "storage" "$UKVM" run "$BLK"
