@@ -30,7 +30,7 @@ LIB_OBJS     := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB_SAN_OBJS := $(LIB_SRCS:%.c=$(BUILD)/san/%.o)
 
 .DEFAULT_GOAL := all
-.PHONY: all test bench clean
+.PHONY: all test test-vm bench clean
 all: $(PROGRAMS) guests unit-tests
 
 $(BUILD)/obj/%.o: %.c
@@ -58,6 +58,12 @@ $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 
 test: all fuzzers
 	@bash tests/run-tests.sh
+
+# The KVM tests again, on a standard KVM (kvm_amd with nested paging) inside a
+# QEMU virtual machine under software emulation: works with or without
+# /dev/kvm on this machine (tests/vm/run-vm.sh).
+test-vm: all
+	@bash tests/vm/run-vm.sh bash tests/run-tests.sh integration
 
 bench: all
 	@bash tests/bench/run-bench.sh

@@ -2,11 +2,16 @@
 # Runs the whole suite: cmocka unit tests (sanitized), fuzz targets for a
 # bounded time, and the integration tests on /dev/kvm. Ends with one line:
 #   N passed, N failed, N skipped
+# Arguments name the parts to run (unit, fuzz, integration; default all);
+# INTEGRATION="a.sh b.sh" picks integration scripts by name.
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
 LOG=$(mktemp /tmp/ukvm-suite.XXXXXX)
 passed=0 failed=0 skipped=0
+parts=${*:-unit fuzz integration}
+want() { case " $parts " in *" $1 "*) return 0 ;; esac; return 1; }
+suite_start=$(date +%s)
 
 count_lines() { # from a log of PASS/FAIL/SKIP lines
     local p f s
@@ -14,8 +19,8 @@ count_lines() { # from a log of PASS/FAIL/SKIP lines
     passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
 }
 
-echo "== unit tests"
-for t in build/unit/test_*; do
+want unit && echo "== unit tests"
+want unit && for t in build/unit/test_*; do
     [ -x "$t" ] || continue
     out=$(mktemp)
     timeout -k 5 300 "$t" >"$out" 2>&1
@@ -31,16 +36,16 @@ for t in build/unit/test_*; do
     rm -f "$out"
 done
 
-echo "== fuzz targets (bounded)"
+want fuzz && echo "== fuzz targets (bounded)"
 # Seed the trace reader's fuzzing with real recordings too (when KVM works).
-if [ -r /dev/kvm ] && [ -w /dev/kvm ] && [ -x ./ukvm ]; then
+if want fuzz && [ -r /dev/kvm ] && [ -w /dev/kvm ] && [ -x ./ukvm ]; then
     rm -rf build/fuzz-corpus/trace_reader && mkdir -p build/fuzz-corpus/trace_reader
     for g in hello time; do
         timeout 60 ./ukvm record -o "build/fuzz-corpus/trace_reader/$g.zst" "build/guests/$g.elf" \
             >/dev/null 2>&1 || echo "note: could not record a $g trace for the fuzz corpus"
     done
 fi
-for f in build/fuzz/fuzz_*; do
+want fuzz && for f in build/fuzz/fuzz_*; do
     [ -x "$f" ] || continue
     name=$(basename "$f")
     corpus=$(mktemp -d)
@@ -57,8 +62,15 @@ for f in build/fuzz/fuzz_*; do
     rm -rf "$corpus"
 done
 
-echo "== integration tests"
-for s in tests/integration/*.sh; do
+if want integration; then
+    echo "== integration tests"
+    if [ ! -e /dev/kvm ]; then
+        echo "note: this machine has no /dev/kvm: the KVM tests below SKIP;" \
+             "\`make test-vm\` runs them on a standard KVM inside a QEMU virtual machine"
+    fi
+fi
+want integration && for s in ${INTEGRATION:-tests/integration/*.sh}; do
+    case "$s" in */*) ;; *) s=tests/integration/$s ;; esac
     [ -f "$s" ] || continue
     echo "-- $(basename "$s")"
     TOP="$TOP" timeout -k 10 900 bash "$s" 2>&1 | tee "$LOG"
@@ -71,5 +83,6 @@ for s in tests/integration/*.sh; do
 done
 rm -f "$LOG" "$LOG.fuzz"
 
+echo "suite time: $(( $(date +%s) - suite_start )) s"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
