@@ -44,6 +44,13 @@ static int set_guest_debug(struct kvm_target *kt, bool single_step, uint64_t ski
     }
     if (!single_step && !dr7)
         dbg.control = 0;
+    /* KVM arms a single-step for the rip it holds when this ioctl runs (it
+     * sets TF only while rip is still that one). Registers changed since
+     * (rip moved back onto a breakpoint, a checkpoint restored) must reach
+     * KVM first, or the step silently becomes a free run. Emulating KVMs
+     * that single-step by other means do not show this; kvm_amd does. */
+    if (vm_regs_flush(&kt->m->vm) < 0)
+        return -1;
     return ioctl(kt->m->vm.vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg);
 }
 
