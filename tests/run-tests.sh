@@ -73,8 +73,10 @@ want integration && for s in ${INTEGRATION:-tests/integration/*.sh}; do
     case "$s" in */*) ;; *) s=tests/integration/$s ;; esac
     [ -f "$s" ] || continue
     echo "-- $(basename "$s")"
+    script_start=$(date +%s)
     TOP="$TOP" timeout -k 10 900 bash "$s" 2>&1 | tee "$LOG"
     rc=${PIPESTATUS[0]}
+    echo "-- $(basename "$s"): $(( $(date +%s) - script_start )) s"
     count_lines "$LOG"
     if [ "$rc" -ne 0 ]; then
         echo "FAIL: $(basename "$s"): script exited with status $rc"

@@ -5,7 +5,8 @@
 # virtio-9p. Works on any x86_64 Linux, with or without /dev/kvm.
 #   tests/vm/run-vm.sh COMMAND...        (run from anywhere; COMMAND runs in the tree)
 # Environment: VM_TIMEOUT (seconds, default 3600), VM_MEM (default 4G),
-# VM_SMP (default 2), VM_KERNEL (default: the newest /boot/vmlinuz-*).
+# VM_SMP (default 2), VM_KERNEL (default: the newest /boot/vmlinuz-*); the
+# test knobs (INTEGRATION, GDB_*, UKVM_*, ...) are passed on to the command.
 # Exits with the command's status, or 1 when the VM did not report one.
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -29,6 +30,10 @@ fi
 {
     echo "#!/bin/bash"
     echo "cd $(printf '%q' "$TOP")"
+    # the test knobs reach the VM (INTEGRATION, GDB_TIMEOUT, UKVM_*, ...)
+    for v in $(compgen -e | grep -E '^(INTEGRATION|FUZZ_SECONDS|TEST_TIMEOUT|GDB_[A-Z_]*|UKVM_[A-Z_]*|REVERSE_[A-Z_]*)$'); do
+        printf 'export %s=%q\n' "$v" "${!v}"
+    done
     printf '%q ' "$@"; echo
 } >"$out/job.sh"
 rm -f "$out/status"
