@@ -23,6 +23,10 @@ require_kvm() {
     return 0
 }
 
+# kvm_can PROBE: this KVM behaves as ukvm would like for PROBE
+# (tools/kvm-probe --check PROBE; e.g. dr-exec-breakpoint: DR0-3 fire).
+kvm_can() { "$TOP/tools/kvm-probe" --check "$1" >/dev/null 2>&1; }
+
 # run_capture OUT ERR CMD...: runs CMD with a timeout (TEST_TIMEOUT seconds,
 # default 60), stdout to OUT, stderr to ERR; returns CMD's exit status
 # (124 on timeout).
