@@ -249,16 +249,22 @@ static int note_segment(struct kernel_image *k, size_t idx, uint64_t off, uint64
     return 0;
 }
 
+static int read_phdr(Elf *elf, size_t i, GElf_Phdr *ph, char *err, size_t errlen)
+{
+    if (gelf_getphdr(elf, (int)i, ph))
+        return 0;
+    snprintf(err, errlen, "malformed program header %zu: %s", i, elf_errmsg(-1));
+    return -1;
+}
+
 /* Find the ABI and manifest notes through the PT_NOTE program headers. */
 static int find_notes(Elf *elf, size_t phnum, struct kernel_image *k, char *err, size_t errlen)
 {
     struct notes_found found = { false, false };
     for (size_t i = 0; i < phnum; i++) {
         GElf_Phdr ph;
-        if (!gelf_getphdr(elf, (int)i, &ph)) {
-            snprintf(err, errlen, "malformed program header %zu: %s", i, elf_errmsg(-1));
+        if (read_phdr(elf, i, &ph, err, errlen) < 0)
             return -1;
-        }
         if (ph.p_type != PT_NOTE)
             continue;
         if (ph.p_offset > k->file_len || ph.p_filesz > k->file_len - ph.p_offset) {
@@ -286,10 +292,8 @@ static int find_skip_ranges(Elf *elf, size_t phnum, struct kernel_image *k, char
 {
     for (size_t i = 0; i < phnum; i++) {
         GElf_Phdr ph;
-        if (!gelf_getphdr(elf, (int)i, &ph)) {
-            snprintf(err, errlen, "malformed program header %zu: %s", i, elf_errmsg(-1));
+        if (read_phdr(elf, i, &ph, err, errlen) < 0)
             return -1;
-        }
         if (ph.p_type != PT_INTERP && ph.p_type != PT_NOTE)
             continue;
         uint64_t size = ph.p_filesz > ph.p_memsz ? ph.p_filesz : ph.p_memsz;
@@ -323,10 +327,8 @@ static int load_segments(Elf *elf, size_t phnum, struct kernel_image *k, char *e
 {
     for (size_t i = 0; i < phnum; i++) {
         GElf_Phdr ph;
-        if (!gelf_getphdr(elf, (int)i, &ph)) {
-            snprintf(err, errlen, "malformed program header %zu: %s", i, elf_errmsg(-1));
+        if (read_phdr(elf, i, &ph, err, errlen) < 0)
             return -1;
-        }
         if (ph.p_type == PT_DYNAMIC) {
             snprintf(err, errlen, "kernel is dynamically linked");
             return -1;
