@@ -106,10 +106,12 @@ int main(int argc, char **argv)
     uint64_t klen = sizeof synthetic;
     uint8_t *kernel = kernel_path ? read_file(kernel_path, &klen) : synthetic;
 
+    /* As in a real Solo5 kernel, manifest entry 0 is the reserved entry:
+     * the devices are entries (and handles) 1 and 2. */
     struct ukvm_trace_device devs[2] = {
-        { .name = "storage", .type = HVT_MFT_DEV_BLOCK_BASIC, .mft_index = 0,
+        { .name = "storage", .type = HVT_MFT_DEV_BLOCK_BASIC, .mft_index = 1,
           .capacity = 1 << 20, .block_size = 512 },
-        { .name = "service0", .type = HVT_MFT_DEV_NET_BASIC, .mft_index = 1,
+        { .name = "service0", .type = HVT_MFT_DEV_NET_BASIC, .mft_index = 2,
           .mac = { 2, 0, 0, 0, 0, 1 }, .mtu = 1500 },
     };
     struct ukvm_trace_cpuid cpuid[2] = {
@@ -151,14 +153,14 @@ int main(int argc, char **argv)
             tsc += 3000 + (rnd() & 2047); e.a[0] = tsc; break;
         case UKVM_EV_RDTSCP: tsc += 3000 + (rnd() & 2047); e.a[0] = tsc; e.a[1] = 0; break;
         case UKVM_EV_PUTS: e.a[0] = 12; e.a[1] = ukvm_digest("hello world\n", 12); break;
-        case UKVM_EV_POLL: e.a[0] = 1000000; e.a[1] = rnd() & 1; e.a[2] = 0; break;
-        case UKVM_EV_BLOCK_WRITE: e.a[0] = 0; e.a[1] = (i % 64) * 512; e.a[2] = 512;
+        case UKVM_EV_POLL: e.a[0] = 1000000; e.a[1] = (rnd() & 1) << 2; e.a[2] = 0; break;
+        case UKVM_EV_BLOCK_WRITE: e.a[0] = 1; e.a[1] = (i % 64) * 512; e.a[2] = 512;
             e.a[3] = ukvm_digest(data, 512); e.a[4] = 0; break;
-        case UKVM_EV_BLOCK_READ: e.a[0] = 0; e.a[1] = (i % 64) * 512; e.a[2] = 512; e.a[3] = 0;
+        case UKVM_EV_BLOCK_READ: e.a[0] = 1; e.a[1] = (i % 64) * 512; e.a[2] = 512; e.a[3] = 0;
             e.data = data + (i % 512); e.data_len = 512; break;
-        case UKVM_EV_NET_WRITE: e.a[0] = 1; e.a[1] = 60; e.a[2] = ukvm_digest(data, 60); e.a[3] = 0;
+        case UKVM_EV_NET_WRITE: e.a[0] = 2; e.a[1] = 60; e.a[2] = ukvm_digest(data, 60); e.a[3] = 0;
             break;
-        case UKVM_EV_NET_READ: e.a[0] = 1; e.a[1] = 1514; e.a[2] = 0; e.a[3] = 60;
+        case UKVM_EV_NET_READ: e.a[0] = 2; e.a[1] = 1514; e.a[2] = 0; e.a[3] = 60;
             e.data = data + (i % 64); e.data_len = 60; break;
         case UKVM_EV_HALT: e.a[0] = (uint32_t)exit_status; e.a[1] = 0; break;
         case UKVM_EV_RDRAND: case UKVM_EV_RDSEED: e.a[0] = rnd(); e.a[1] = 64; e.a[2] = 1; break;

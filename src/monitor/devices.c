@@ -29,9 +29,12 @@ int devices_attach(struct monitor *m, char *err, size_t errlen)
     struct kernel_image *k = &m->kernel;
     for (size_t i = 0; i < m->cfg->n_devices; i++) {
         struct device *d = &m->cfg->devices[i];
+        /* Reserved entries (Solo5's bindings put one at index 0) are not
+         * devices: a device option never names one. */
         uint32_t idx;
         for (idx = 0; idx < k->n_mft_entries; idx++)
-            if (strcmp(k->mft[idx].name, d->name) == 0)
+            if (k->mft[idx].type < HVT_MFT_RESERVED_FIRST &&
+                strcmp(k->mft[idx].name, d->name) == 0)
                 break;
         if (idx == k->n_mft_entries) {
             snprintf(err, errlen, "device '%s' given on the command line is not in the kernel's manifest",

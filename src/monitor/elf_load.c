@@ -135,8 +135,8 @@ static int solo5_manifest(struct kernel_image *k, const uint8_t *content, uint64
             return -1;
         }
         if (e->attached) {
-            snprintf(err, errlen, "manifest entry '%s' is marked attached in the file",
-                    e->name);
+            snprintf(err, errlen, "manifest entry %u '%s' is marked attached in the file",
+                    i, e->name);
             return -1;
         }
     }

@@ -2,7 +2,8 @@
  * blk: block device test. The manifest has one block device, "storage";
  * run it as `ukvm run --block:storage=FILE blk.elf`. It writes a distinct
  * pattern to several sectors (first, second, middle, last), reads them back
- * and compares, then checks that out-of-range requests fail with EINVAL.
+ * and compares, then checks that out-of-range requests and bad handles (the
+ * reserved manifest entry 0 among them) fail with EINVAL.
  * Prints one line per problem and a final
  *     blk: OK (S sectors verified, capacity C bytes, block size B)
  * (exit 0), or "blk: FAIL (N errors)" (exit 1).
@@ -33,11 +34,19 @@ static void expect(const char *what, int got, int want)
 
 int main(const struct hvt_boot_info *bi)
 {
-    (void)bi;
     const struct hvt_mft_entry *e;
     int h = mft_find("storage", HVT_MFT_DEV_BLOCK_BASIC, &e);
     if (h < 0 || !e->attached) {
         puts("blk: FAIL: device \"storage\" missing or not attached\n");
+        return 1;
+    }
+    /* As in a real Solo5 kernel, entry 0 is the reserved entry, which the
+     * monitor leaves alone, and "storage" is entry 1. */
+    const struct hvt_mft *mft = (const struct hvt_mft *)(uintptr_t)bi->mft;
+    if (h != 1 || mft->e[0].type < HVT_MFT_RESERVED_FIRST || mft->e[0].attached) {
+        printf("blk: FAIL: manifest entry 0 (type 0x%x, attached %u) is not the reserved "
+               "entry, or \"storage\" is not entry 1 (%d)\n",
+               mft->e[0].type, mft->e[0].attached, h);
         return 1;
     }
     uint64_t cap = e->u.block.capacity;
@@ -91,6 +100,10 @@ int main(const struct hvt_boot_info *bi)
            hc_block_read(h, ~(uint64_t)0 - 511, rbuf, bs), HVT_EINVAL);
     expect("read with a bad handle",
            hc_block_read(h + 1, 0, rbuf, bs), HVT_EINVAL);
+    expect("read with handle 0 (the reserved entry)",
+           hc_block_read(0, 0, rbuf, bs), HVT_EINVAL);
+    expect("write with handle 0 (the reserved entry)",
+           hc_block_write(0, 0, wbuf, bs), HVT_EINVAL);
 
     /* The last sector must still hold its pattern after the refusals. */
     fill(wbuf, bs, nsec - 1);

@@ -7,8 +7,9 @@
  * (default 1), printing for each
  *     net: echoed frame I: L bytes from SRC, ethertype 0xTTTT
  * and finally "net: done" (exit 0). A failed read or write prints
- * "net: FAIL: ..." and exits 1. Frames shorter than an Ethernet header are
- * ignored.
+ * "net: FAIL: ..." and exits 1, as does a read or write with handle 0 (the
+ * reserved manifest entry, not a device) that does not fail with EINVAL.
+ * Frames shorter than an Ethernet header are ignored.
  */
 #include "rt.h"
 
@@ -33,6 +34,13 @@ int main(const struct hvt_boot_info *bi)
         puts("net: FAIL: device \"service\" missing or not attached\n");
         return 1;
     }
+    size_t len0 = sizeof frame;
+    int r0 = hc_net_read(0, frame, &len0), w0 = hc_net_write(0, frame, 60);
+    if (r0 != HVT_EINVAL || w0 != HVT_EINVAL) {
+        printf("net: FAIL: handle 0 (the reserved entry): net_read %d, net_write %d, "
+               "expected %d\n", r0, w0, HVT_EINVAL);
+        return 1;
+    }
     uint8_t mac[6];
     memcpy(mac, e->u.net.mac, 6);
     uint64_t want = cmdline_u64(0, 1);
@@ -51,7 +59,12 @@ int main(const struct hvt_boot_info *bi)
             printf("net: FAIL: poll returned %d\n", pret);
             return 1;
         }
-        (void)ready;    /* read until AGAIN whatever the ready set says */
+        /* Read until AGAIN whatever the ready set says; but it may name only
+         * our device (bit h: never bit 0, the reserved entry). */
+        if (ready & ~(1ull << h)) {
+            printf("net: FAIL: poll ready set 0x%lx, device handle %d\n", ready, h);
+            return 1;
+        }
         while (done < want) {
             size_t len = sizeof frame;
             int r = hc_net_read(h, frame, &len);

@@ -74,6 +74,26 @@ accepted() {
     fi
 }
 
+# accepted_blk NAME KERNEL: the same for an edited blk.elf, run with
+# --block:storage: with KVM it must end with "blk: OK (...)".
+accepted_blk() {
+    local name=$1 kernel=$2 out=$T/$1.out err=$T/$1.err rc
+    truncate -s 4096 "$T/$name.img"
+    run_capture "$out" "$err" "$UKVM" run --block:storage="$T/$name.img" "$kernel"
+    rc=$?
+    if kvm_usable; then
+        if [ "$rc" = 0 ] && grep -q '^blk: OK (' "$out" && [ ! -s "$err" ]; then
+            pass "$name"
+        else
+            fail "$name" "status $rc, stdout '$(head -c 200 "$out" | tr '\n' '|')', stderr '$(head -c 200 "$err")'"
+        fi
+    elif [ "$rc" = 1 ] && one_line "$err" && grep -q '/dev/kvm' "$err" && [ ! -s "$out" ]; then
+        pass "$name"
+    else
+        fail "$name" "refused before KVM: status $rc, stderr '$(head -c 300 "$err")'"
+    fi
+}
+
 # mk NAME [BASE] EDIT...: writes $T/NAME.elf, a copy of BASE (default hello)
 # with elfpatch.py edits applied.
 mk() {
@@ -174,35 +194,57 @@ refused bad_abi_note_descsz_0 "empty" "$UKVM" run "$T/abidesc0.elf"
 mk abiseg phdr.8.p_filesz=32               # the PT_NOTE ends 4 bytes into the content
 refused bad_abi_note_past_segment "past the end" "$UKVM" run "$T/abiseg.elf"
 
-# ---- the manifest note (blk.elf: one block entry "storage"; content =
-# u32 version, u32 entries, then 104-byte entries, attached at entry byte
-# 96; Solo5 puts it at offset 24 of the note, after 4 bytes of padding)
+# ---- the manifest note (blk.elf: two entries, as in a real Solo5 kernel:
+# entry 0 the reserved one (type 0x40000000, empty name) and entry 1 the
+# block device "storage"; content = u32 version, u32 entries, then 104-byte
+# entries from content byte 8 on, type at entry byte 68, attached at entry
+# byte 96; Solo5 puts the content at offset 24 of the note, after 4 bytes of
+# padding; the note is 0xf0 bytes)
 mk mftdescsz "$BLK" 'note:manifest:descsz=0xfffffff4'
 refused bad_manifest_note_huge_descsz "too large" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftdescsz.elf"
 mk mftdesc0 "$BLK" 'note:manifest:descsz=0'                  # descsz 0
 refused bad_manifest_descsz_0 "empty" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftdesc0.elf"
 mk mftbig "$BLK" 'note:manifest:descsz=4+8+104*65'           # more than the largest manifest (64 entries)
 refused bad_manifest_descsz_too_large "too large" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftbig.elf"
-mk mftpast "$BLK" 'note:manifest:descsz=4+8+104*2'           # two entries' worth in a segment that holds one
+mk mftpast "$BLK" 'note:manifest:descsz=4+8+104*3'           # three entries' worth in a segment that holds two
 refused bad_manifest_descsz_past_segment "past the end" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftpast.elf"
-mk mftparity "$BLK" 'note:manifest:descsz=4+8+104-2'         # descsz % 8 == 2: neither padded nor unpadded
+mk mftparity "$BLK" 'note:manifest:descsz=4+8+104*2-2'       # descsz % 8 == 2: neither padded nor unpadded
 refused bad_manifest_descsz_parity "neither" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftparity.elf"
-mk mftseg "$BLK" phdr.9.p_filesz=0x80                        # the PT_NOTE ends 8 bytes early
+mk mftseg "$BLK" phdr.9.p_filesz=0xe8                        # the PT_NOTE ends 8 bytes early
 refused bad_manifest_note_past_segment "past the end" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftseg.elf"
-mk mftattached "$BLK" 'note:manifest:desc8:104=1'   # entry 0 attached = 1 in the file
-refused bad_manifest_attached_in_file "attached" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftattached.elf"
+mk mftattached "$BLK" 'note:manifest:desc8:208=1'    # entry 1 ("storage"): byte 8+104+96, attached = 1 in the file
+refused bad_manifest_attached_in_file "entry 1 'storage' is marked attached" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftattached.elf"
+mk mftrsvattached "$BLK" 'note:manifest:desc8:104=1' # entry 0 (the reserved one): byte 8+96, attached = 1 in the file
+refused bad_manifest_reserved_attached_in_file "entry 0 '' is marked attached" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftrsvattached.elf"
 mk mftversion "$BLK" 'note:manifest:desc32:0=2'     # manifest version 2
 refused bad_manifest_version_2 "version" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftversion.elf"
 mk mftentries "$BLK" 'note:manifest:desc32:1=65'    # 65 entries (more than 64, and past the note)
 refused bad_manifest_65_entries "" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftentries.elf"
-mk mftmanyentries "$BLK" 'note:manifest:desc32:1=5' # 5 entries in a note that holds 1
+mk mftmanyentries "$BLK" 'note:manifest:desc32:1=5' # 5 entries in a note that holds 2
 refused bad_manifest_entries_past_note "truncated" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftmanyentries.elf"
 mk mftpadver "$BLK" 'note:manifest:raw8:4=0' 'note:manifest:raw8:0=1'  # version read at 20 would be 1, at 24 is 0
 refused bad_manifest_version_at_24 "version 0" "$UKVM" run --block:storage="$T/blk1.img" "$T/mftpadver.elf"
 mk nomft phdr.9.p_type=0                            # the manifest's PT_NOTE gone
 refused bad_manifest_note_missing "manifest" "$UKVM" run "$T/nomft.elf"
-mk twomft phdr.7.p_offset=note_manifest_off phdr.7.p_filesz=0x20   # the OpenBSD PT_NOTE points at the manifest too
+mk twomft phdr.7.p_offset=note_manifest_off phdr.7.p_filesz=0x88   # the OpenBSD PT_NOTE points at the manifest too (hello's: 0x88 bytes)
 refused bad_manifest_twice "more than one" "$UKVM" run "$T/twomft.elf"
+
+# ---- the reserved manifest entry (entry 0 of a Solo5 manifest) is no
+# device: never asked for, never named by a device option, whatever its name
+# and reserved type (>= 0x40000000). Devices are matched with the manifest
+# before /dev/kvm is opened, so the refusals need no KVM.
+mk rsvdname "$BLK" 'note:manifest:descstr:8=rsvd'          # the reserved entry named "rsvd"
+refused bad_device_names_reserved_entry_block "'rsvd'.*not in the kernel's manifest" \
+    "$UKVM" run --block:rsvd="$T/blk1.img" --block:storage="$T/blk1.img" "$T/rsvdname.elf"
+refused bad_device_names_reserved_entry_net "'rsvd'.*not in the kernel's manifest" \
+    "$UKVM" run --net:rsvd=lo --block:storage="$T/blk1.img" "$T/rsvdname.elf"
+accepted_blk kernel_accepted_named_reserved_entry "$T/rsvdname.elf"
+mk rsvdstorage "$BLK" 'note:manifest:descstr:8=storage'    # named like the device: --block:storage is still entry 1
+accepted_blk kernel_accepted_reserved_entry_named_like_device "$T/rsvdstorage.elf"
+mk rsvdtop 'note:manifest:desc32:19=0xffffffff'            # hello's entry 0 with the highest reserved type
+accepted kernel_accepted_reserved_type_ffffffff "$T/rsvdtop.elf"
+mk rsvdbelow 'note:manifest:desc32:19=0x3fffffff'          # just below the reserved range: no such device type
+refused bad_manifest_unknown_device_type "unknown device type" "$UKVM" run "$T/rsvdbelow.elf"
 
 # ---- other notes and PT_NOTE segments
 mk obsddesc 'note:openbsd:descsz=0x1000'            # the OpenBSD note runs past its segment

@@ -6,7 +6,8 @@
 # Per guest: the program header types in order, the LOAD flags, the empty
 # LOAD and TLS headers, the interpreter, the notes (OpenBSD, Solo5 ABI1,
 # Solo5 MFT1, one per PT_NOTE), the manifest's 4 bytes of padding before
-# its version, and what `file` says.
+# its version, its entry 0 (the reserved entry that Solo5's bindings put
+# first: type 0x40000000, empty name, not attached), and what `file` says.
 . "$(dirname "$0")/../lib.sh"
 T=$TMPDIR_TEST
 
@@ -163,6 +164,32 @@ check_notes() {
             why="${why:+$why; }desc starts with$(od -An -tx1 -N8 -j "$((moff + 20))" "$elf" | tr -s ' '), expected 00 00 00 00 01 00 00 00"
     fi
     if [ -z "$why" ]; then pass "layout_${g}_manifest_padded"; else fail "layout_${g}_manifest_padded" "$g.elf: $why"; fi
+
+    # ---- manifest entry 0: the reserved entry (entries from content byte 8,
+    # 104 bytes each: name[68], u32 type, ..., u8 attached at 96), as in every
+    # real Solo5 kernel (test_hello.hvt has only that one: descsz 0x74)
+    why=""
+    if [ -z "$moff" ]; then
+        why="no manifest note"
+    else
+        local nent e0=$((moff + 32)) etype ename attached
+        nent=$(u32 "$elf" "$((moff + 28))")
+        etype=$(u32 "$elf" "$((e0 + 68))")
+        ename=$(od -An -v -tx1 -N68 -j "$e0" "$elf" | tr -d ' \n' | sed 's/^0*$//')
+        attached=$(od -An -tu1 -N1 -j "$((e0 + 96))" "$elf" | tr -d ' ')
+        if [ "$nent" -lt 1 ]; then
+            why="the manifest has $nent entries"
+        else
+            [ "$mdesc" = $((4 + 8 + 104 * nent)) ] ||
+                why="${why:+$why; }descsz $mdesc is not 4 + 8 + 104 * $nent entries"
+            [ "$etype" = $((0x40000000)) ] ||
+                why="${why:+$why; }entry 0 has type $(printf 0x%x "$etype"), expected 0x40000000"
+            [ -z "$ename" ] || why="${why:+$why; }entry 0 has a name (first bytes ${ename:0:32})"
+            [ "$attached" = 0 ] || why="${why:+$why; }entry 0 has attached $attached"
+        fi
+    fi
+    if [ -z "$why" ]; then pass "layout_${g}_manifest_reserved_entry_0"; else
+        fail "layout_${g}_manifest_reserved_entry_0" "$g.elf: $why"; fi
 
     # ---- what file(1) says
     if command -v file >/dev/null; then

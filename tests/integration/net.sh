@@ -93,8 +93,8 @@ fi
 if [ "$(grep -c '^net: echoed frame' "$T/net_rec.out")" = 3 ] && [ "$(tail -1 "$T/net_rec.out")" = "net: done" ]; then
     pass net_record_output; else fail net_record_output "got '$(head -c 400 "$T/net_rec.out" | tr '\n' '|')'"; fi
 run_capture "$T/net_info.out" "$T/net_info.err" "$UKVM_TRACE" info "$T/net.trace"
-if [ $? = 0 ] && grep -Fxq "  [0] net service: mac $gmac, mtu 1500" "$T/net_info.out" &&
-   [ "$(sed -n 's/^#[0-9]* \(net_read\|net_write\) .* ret=0.*/\1/p' <("$UKVM_TRACE" dump "$T/net.trace") | sort | uniq -c | awk '{ print $1 }' | tr '\n' ' ')" = "3 3 " ]; then
+if [ $? = 0 ] && grep -Fxq "  [1] net service: mac $gmac, mtu 1500" "$T/net_info.out" &&
+   [ "$(sed -n 's/^#[0-9]* \(net_read\|net_write\) rip=0x[0-9a-f]* handle=1 .* ret=0.*/\1/p' <("$UKVM_TRACE" dump "$T/net.trace") | sort | uniq -c | awk '{ print $1 }' | tr '\n' ' ')" = "3 3 " ]; then
     pass net_trace_lists_device_and_frames
 else
     fail net_trace_lists_device_and_frames "info: $(grep -F 'net service' "$T/net_info.out"); dump: $("$UKVM_TRACE" dump "$T/net.trace" | grep -c 'net_')"

@@ -70,8 +70,14 @@ else
     fail tt_info_patch_table_matches_objdump "objdump: '$(echo "$want_patches" | tr '\n' '|')', info: '$(echo "$got_patches" | tr '\n' '|')'"
 fi
 tool_ok tt_info_blk 0 info "$T/blk.trace"
-has_line tt_info_blk_device "$T/tt_info_blk.out" "  [0] block storage: capacity 16384, block size 512"
+# "storage" is manifest entry 1: entry 0 is the reserved entry, as in Solo5
+has_line tt_info_blk_device "$T/tt_info_blk.out" "  [1] block storage: capacity 16384, block size 512"
 has_line tt_info_blk_devices_1 "$T/tt_info_blk.out" "devices: 1"
+tool_ok tt_dump_blk 0 dump "$T/blk.trace"
+n_blk=$(grep -Ec '^#[0-9]+ block_(read|write) ' "$T/tt_dump_blk.out")
+n_h1=$(grep -Ec '^#[0-9]+ block_(read|write) rip=0x[0-9a-f]+ handle=1 ' "$T/tt_dump_blk.out")
+if [ "$n_blk" -gt 0 ] && [ "$n_blk" = "$n_h1" ]; then pass tt_dump_blk_handle_1; else
+    fail tt_dump_blk_handle_1 "$n_blk block events, $n_h1 with handle=1"; fi
 
 # ---- dump
 tool_ok tt_dump_hello 0 dump "$T/hello.trace"

@@ -112,8 +112,10 @@ static size_t abi_note(uint8_t *at, uint32_t target, uint32_t version)
 }
 
 /* The manifest note: content at 24 after 4 bytes of padding (Solo5), or at
- * 20 (older ukvm guests). Entry 0 is "storage" (block); entry 1, when there,
- * a reserved one as Solo5's bindings add; more are "dN" (net). */
+ * 20 (older ukvm guests). Entry 0 is the reserved entry that Solo5's
+ * bindings put first (type 1 << 30, empty name: with one entry, the manifest
+ * of test_hello.hvt); entry 1, when there, "storage" (block); more are "dN"
+ * (net). */
 static size_t mft_note(uint8_t *at, bool padded, uint32_t entries)
 {
     uint32_t pad = padded ? 4 : 0;
@@ -126,10 +128,10 @@ static size_t mft_note(uint8_t *at, bool padded, uint32_t entries)
         struct hvt_mft_entry e;
         memset(&e, 0, sizeof(e));
         if (i == 0) {
+            e.type = HVT_MFT_RESERVED_FIRST;
+        } else if (i == 1) {
             strcpy(e.name, "storage");
             e.type = HVT_MFT_DEV_BLOCK_BASIC;
-        } else if (i == 1) {
-            e.type = HVT_MFT_RESERVED_FIRST;
         } else {
             snprintf(e.name, sizeof(e.name), "d%u", i);
             e.type = HVT_MFT_DEV_NET_BASIC;
@@ -328,9 +330,10 @@ static void test_solo5_layout_loads(void **state)
     parse_ok(&im);
     check_default_segments(&kimg);
     assert_int_equal(kimg.n_mft_entries, 2);
-    assert_string_equal(kimg.mft[0].name, "storage");
-    assert_int_equal(kimg.mft[0].type, HVT_MFT_DEV_BLOCK_BASIC);
-    assert_int_equal(kimg.mft[1].type, HVT_MFT_RESERVED_FIRST);
+    assert_int_equal(kimg.mft[0].type, HVT_MFT_RESERVED_FIRST);
+    assert_string_equal(kimg.mft[0].name, "");
+    assert_string_equal(kimg.mft[1].name, "storage");
+    assert_int_equal(kimg.mft[1].type, HVT_MFT_DEV_BLOCK_BASIC);
     /* .interp at the start of the text is skipped by the rdtsc scan */
     assert_int_equal(kimg.n_skip, 1);
     assert_int_equal(kimg.skip[0].start, TEXT_VA);
@@ -348,7 +351,7 @@ static void test_no_section_headers(void **state)
     assert_int_equal(im.eh.e_shnum, 0);
     check_default_segments(&kimg);
     assert_int_equal(kimg.n_mft_entries, 2);
-    assert_string_equal(kimg.mft[0].name, "storage");
+    assert_string_equal(kimg.mft[1].name, "storage");
 }
 
 /* Section headers that lie about the notes do not matter. */
@@ -387,7 +390,9 @@ static void test_manifest_padded(void **state)
         parse_ok(&im);
         assert_int_equal(kimg.n_mft_entries, n);
         if (n)
-            assert_string_equal(kimg.mft[0].name, "storage");
+            assert_int_equal(kimg.mft[0].type, HVT_MFT_RESERVED_FIRST);
+        if (n > 1)
+            assert_string_equal(kimg.mft[1].name, "storage");
         if (n > 2)
             assert_string_equal(kimg.mft[2].name, "d2");
     }
@@ -404,7 +409,9 @@ static void test_manifest_unpadded(void **state)
         parse_ok(&im);
         assert_int_equal(kimg.n_mft_entries, n);
         if (n)
-            assert_string_equal(kimg.mft[0].name, "storage");
+            assert_int_equal(kimg.mft[0].type, HVT_MFT_RESERVED_FIRST);
+        if (n > 1)
+            assert_string_equal(kimg.mft[1].name, "storage");
         if (n > 2)
             assert_string_equal(kimg.mft[2].name, "d2");
     }
@@ -494,7 +501,7 @@ static void test_notes_in_one_segment(void **state)
         im.ph[PH_NOTE_MFT].p_type = PT_NULL;
         parse_ok(&im);
         assert_int_equal(kimg.n_mft_entries, 2);
-        assert_string_equal(kimg.mft[0].name, "storage");
+        assert_string_equal(kimg.mft[1].name, "storage");
     }
     /* the manifest first, the ABI note after it */
     build(&im, true, 1);
@@ -692,9 +699,12 @@ static void test_refuse_manifest_content(void **state)
         build(&im, padded, 1);
         put32(im.file + c + 4, 5);
         parse_refused(&im, "manifest note is truncated");
-        build(&im, padded, 1);
-        im.file[c + 8 + 96] = 1;
-        parse_refused(&im, "marked attached in the file");
+        build(&im, padded, 2);
+        im.file[c + 8 + 104 + 96] = 1;      /* "storage" */
+        parse_refused(&im, "manifest entry 1 'storage' is marked attached in the file");
+        build(&im, padded, 2);
+        im.file[c + 8 + 96] = 1;            /* the reserved entry */
+        parse_refused(&im, "manifest entry 0 '' is marked attached in the file");
         build(&im, padded, 1);
         memset(im.file + c + 8, 'x', HVT_MFT_NAME_SIZE);
         parse_refused(&im, "unterminated name");
@@ -865,8 +875,8 @@ static void test_built_guests(void **state)
 {
     (void)state;
     static const struct { const char *path; uint32_t entries; } guests[] = {
-        { "build/guests/hello.elf", 0 },
-        { "build/guests/blk.elf", 1 },
+        { "build/guests/hello.elf", 1 },    /* the reserved entry only */
+        { "build/guests/blk.elf", 2 },
     };
     int found = 0;
     for (size_t g = 0; g < sizeof guests / sizeof guests[0]; g++) {
@@ -879,6 +889,8 @@ static void test_built_guests(void **state)
         if (kernel_parse(buf, len, MEM, &kimg, err, sizeof err) != 0)
             fail_msg("%s refused: %s", guests[g].path, err);
         assert_int_equal(kimg.n_mft_entries, guests[g].entries);
+        assert_int_equal(kimg.mft[0].type, HVT_MFT_RESERVED_FIRST);
+        assert_string_equal(kimg.mft[0].name, "");
         assert_int_equal(kimg.n_segments, 4);           /* text, rodata, data, bss */
         assert_int_equal(kimg.seg[0].flags, PF_R | PF_X);
         assert_int_equal(kimg.seg[3].filesz, 0);        /* bss */

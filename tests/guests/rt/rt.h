@@ -24,15 +24,21 @@ extern const struct hvt_boot_info *rt_bi;
 int main(const struct hvt_boot_info *bi);
 
 /*
- * The manifest note. Use exactly once per guest, at file scope:
+ * The manifest note. Use exactly once per guest, at file scope, with the
+ * number of devices and the devices:
  *     RT_MANIFEST(0);
  *     RT_MANIFEST(1, RT_MFT_BLOCK("storage"));
- * Laid out as Solo5 lays it out: a 12-byte header and the name "Solo5"
- * padded to 8 bytes (20 bytes), then the content (u32 version, u32 entries,
- * 104-byte entries), whose C struct is 8-aligned, so it starts at offset 24
- * of the note; the 4 bytes of padding count in descsz. The note itself is
- * only 4-aligned (aligned(4) on the variable), like every ELF note.
+ * As in every real Solo5 kernel, entry 0 is a reserved entry (type
+ * HVT_MFT_RESERVED_FIRST, empty name, never attached) that the bindings
+ * declare first, so the manifest has N + 1 entries and the devices get the
+ * handles 1 to N. Laid out as Solo5 lays it out: a 12-byte header and the
+ * name "Solo5" padded to 8 bytes (20 bytes), then the content (u32 version,
+ * u32 entries, 104-byte entries), whose C struct is 8-aligned, so it starts
+ * at offset 24 of the note; the 4 bytes of padding count in descsz. The
+ * note itself is only 4-aligned (aligned(4) on the variable), like every
+ * ELF note.
  */
+#define RT_MFT_RESERVED()  { .name = "", .type = HVT_MFT_RESERVED_FIRST }
 #define RT_MFT_BLOCK(NAME) { .name = NAME, .type = HVT_MFT_DEV_BLOCK_BASIC }
 #define RT_MFT_NET(NAME)   { .name = NAME, .type = HVT_MFT_DEV_NET_BASIC }
 
@@ -43,7 +49,7 @@ int main(const struct hvt_boot_info *bi);
         char name[8];                                                       \
         struct __attribute__((aligned(8))) {                                \
             uint32_t version, entries;                                      \
-            struct hvt_mft_entry e[N];                                      \
+            struct hvt_mft_entry e[(N) + 1];                                \
         } mft;                                                              \
     } rt_manifest_note                                                      \
     __attribute__((section(".note.solo5.manifest"), aligned(4), used)) = {  \
@@ -53,11 +59,11 @@ int main(const struct hvt_boot_info *bi);
         .name = HVT_NOTE_NAME,                                              \
         .mft = {                                                            \
             .version = HVT_MFT_VERSION,                                     \
-            .entries = (N),                                                 \
-            .e = { __VA_ARGS__ },                                           \
+            .entries = (N) + 1,                                             \
+            .e = { RT_MFT_RESERVED(), __VA_ARGS__ },                        \
         },                                                                  \
     };                                                                      \
-    _Static_assert(sizeof(rt_manifest_note) == 24 + 8 + 104 * (N),          \
+    _Static_assert(sizeof(rt_manifest_note) == 24 + 8 + 104 * ((N) + 1),    \
             "manifest content at offset 24, after 4 bytes of padding")
 
 /* Hypercalls: `out dx, eax` with eax = the struct's guest-physical address.

@@ -26,6 +26,9 @@ out like a Solo5 kernel: see tests/guests/rt/guest.ld):
   note:NOTE:descsz=V      the note's descsz field
   note:NOTE:desc32:K=V    the K-th u32 of the note's content
   note:NOTE:desc8:K=V     the K-th byte of the note's content
+  note:NOTE:descstr:K=S   the bytes of the string S from the K-th byte of the
+                          note's content on (no NUL added; e.g. a name for
+                          the manifest's entry 0, which starts at byte 8)
   note:NOTE:raw8:K=V      the K-th byte after the 20-byte header (the
                           manifest's padding is raw8:0..3)
 
@@ -179,6 +182,9 @@ def note_edit(data, orig, key, val, env):
         struct.pack_into("<I", data, content + 4 * k, value(val, env))
     elif what == "desc8":
         struct.pack_into("B", data, content + k, value(val, env))
+    elif what == "descstr":
+        b = val.encode()
+        data[content + k:content + k + len(b)] = b
     elif what == "raw8":
         struct.pack_into("B", data, noff + 20 + k, value(val, env))
     else:
