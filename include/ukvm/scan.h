@@ -87,6 +87,12 @@ size_t ukvm_scan_one(const uint8_t *code, size_t avail, uint64_t addr,
  * or not it is port I/O), or 0 when it does not decode. */
 int ukvm_scan_is_hypercall_out(const uint8_t *code, size_t avail, size_t *len);
 
+/* Whether the instruction at `code` is a string instruction with a rep,
+ * repe or repne prefix (one that KVM may stop in the middle of, with rip
+ * still on it and rcx part-way down). 1 if so, 0 if not or if it does not
+ * decode. */
+int ukvm_scan_is_rep_string(const uint8_t *code, size_t avail);
+
 /* The trap bytes written over a site: F4 (hlt) then 90 (nop) up to s->len.
  * out[s->len .. 14] are set to 0 and must not be written to the guest.
  * When the vCPU exits with KVM_EXIT_HLT and rip-1 is a patched site, the

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "gdb/replay_target.h"
+#include "ukvm/scan.h"
 #include "monitor/signals.h"
 
 static struct replay_target *rt_of(struct ukvm_target *t)
@@ -34,6 +35,14 @@ static void identity_now(struct replay_target *rt, struct identity *id)
 {
     id->regs = *regs(rt);
     id->next_event = replayer_next_event(rt->kt.m->src);
+    id->stack_digest = checkpoint_stack_digest(rt->kt.m, id->regs.rsp);
+}
+
+static void identity_of_checkpoint(const struct checkpoint *cp, struct identity *id)
+{
+    id->regs = cp->regs;
+    id->next_event = cp->next_event;
+    id->stack_digest = cp->stack_digest;
 }
 
 static bool identity_equal(const struct identity *a, const struct identity *b)
@@ -42,12 +51,23 @@ static bool identity_equal(const struct identity *a, const struct identity *b)
     /* TF and RF are debugger artefacts: single-step and debug traps leave
      * them behind without the guest's doing */
     const uint64_t flags_mask = ~((1ULL << 8) | (1ULL << 16));
-    return a->next_event == b->next_event && x->rip == y->rip &&
+    return a->next_event == b->next_event && a->stack_digest == b->stack_digest &&
+        x->rip == y->rip &&
         (x->rflags & flags_mask) == (y->rflags & flags_mask) &&
         x->rax == y->rax && x->rbx == y->rbx && x->rcx == y->rcx && x->rdx == y->rdx &&
         x->rsi == y->rsi && x->rdi == y->rdi && x->rsp == y->rsp && x->rbp == y->rbp &&
         x->r8 == y->r8 && x->r9 == y->r9 && x->r10 == y->r10 && x->r11 == y->r11 &&
         x->r12 == y->r12 && x->r13 == y->r13 && x->r14 == y->r14 && x->r15 == y->r15;
+}
+
+/* Is the guest now at the moment `want` names? The stack is hashed only
+ * when everything else agrees. */
+static bool now_matches(struct replay_target *rt, const struct identity *want)
+{
+    struct identity id = { .regs = *regs(rt), .next_event = replayer_next_event(rt->kt.m->src),
+        .stack_digest = want->stack_digest };
+    return identity_equal(&id, want) &&
+        checkpoint_stack_digest(rt->kt.m, id.regs.rsp) == want->stack_digest;
 }
 
 static bool at_checkpoint(const struct position *p)
@@ -150,8 +170,7 @@ static int thin_out(struct replay_target *rt)
         memmove(&rt->how[1], &rt->how[2], (rt->st.n - 1) * sizeof(rt->how[0]));
         const struct checkpoint *cp = rt->st.cp[1];
         struct position p = { .kind = ANCHOR_UNKNOWN, .addr = cp->regs.rip, .k = 1 };
-        p.id.regs = cp->regs;
-        p.id.next_event = cp->next_event;
+        identity_of_checkpoint(cp, &p.id);
         rt->how[1] = p;
         if (!rt->thinned) {
             fprintf(stderr, "ukvm: checkpoint memory over %llu MiB: thinning old checkpoints\n",
@@ -213,9 +232,7 @@ static int run_to_anchor(struct replay_target *rt, const struct position *p, str
         if (stop_is_anchor(rt, p, stop)) {
             n++;
             if (p->kind == ANCHOR_UNKNOWN) {
-                struct identity id;
-                identity_now(rt, &id);
-                if (identity_equal(&id, &p->id))
+                if (now_matches(rt, &p->id))
                     break;
             }
             continue;
@@ -276,9 +293,7 @@ static int resolve(struct replay_target *rt)
     size_t t = top(rt);
     if (restore(rt, t) < 0)
         return -1;
-    struct identity start;
-    identity_now(rt, &start);
-    if (identity_equal(&start, &p.id)) { /* it was the checkpoint itself */
+    if (now_matches(rt, &p.id)) { /* it was the checkpoint itself */
         struct position none = { .kind = ANCHOR_NONE, .s = s };
         return s > 0 ? go_to(rt, t, &none) : 0;
     }
@@ -293,9 +308,7 @@ static int resolve(struct replay_target *rt)
             return -1;
         }
         k++;
-        struct identity id;
-        identity_now(rt, &id);
-        if (identity_equal(&id, &p.id))
+        if (now_matches(rt, &p.id))
             break;
     }
     kvm_target_clear_all(&rt->kt);
@@ -384,9 +397,7 @@ static int reverse_step(struct replay_target *rt, struct ukvm_stop *stop)
                 ? stop->reason == UKVM_STOP_WATCH
                 : regs(rt)->rip == target.addr;
             if (target.kind == ANCHOR_UNKNOWN && arrived) {
-                struct identity id;
-                identity_now(rt, &id);
-                arrived = identity_equal(&id, &target.id);
+                arrived = now_matches(rt, &target.id);
             }
             if (arrived)
                 break;
@@ -477,9 +488,7 @@ static int scan_segment(struct replay_target *rt, bool include_end, struct hit *
         if (anchor) {
             arrivals++;
             if (end.kind == ANCHOR_UNKNOWN && arrivals == end.k) {
-                struct identity id;
-                identity_now(rt, &id);
-                if (!identity_equal(&id, &end.id))
+                if (!now_matches(rt, &end.id))
                     end.k++; /* not yet: keep going */
             }
         }
@@ -555,8 +564,7 @@ static int reverse_continue(struct replay_target *rt, struct ukvm_stop *stop)
             window *= 2;
             const struct checkpoint *cp = rt->st.cp[t];
             struct position end = { .kind = ANCHOR_UNKNOWN, .addr = cp->regs.rip, .k = 1 };
-            end.id.regs = cp->regs;
-            end.id.next_event = cp->next_event;
+            identity_of_checkpoint(cp, &end.id);
             kvm_target_clear_all(&rt->kt);
             while (top(rt) > j) /* the scan below restores j */
                 checkpoint_pop(&rt->st, rt->kt.m);
@@ -654,6 +662,17 @@ static void after_forward_stop(struct replay_target *rt, struct ukvm_stop *stop,
     }
 }
 
+/* A periodic stop can land part-way through a rep string instruction (a
+ * KVM that runs guest code natively stops between iterations, with rcx
+ * part-way down). Such a moment is not the state at any arrival at its rip,
+ * so it cannot be named by its registers: no periodic checkpoint there. */
+static bool inside_rep_string(struct replay_target *rt)
+{
+    uint8_t insn[15];
+    long got = kvm_target_read_mem(&rt->kt.base, regs(rt)->rip, insn, sizeof(insn));
+    return got > 0 && ukvm_scan_is_rep_string(insn, (size_t)got);
+}
+
 static int replay_resume_now(struct replay_target *rt, enum ukvm_resume_kind kind,
         struct ukvm_stop *stop);
 
@@ -706,6 +725,8 @@ static int replay_resume_now(struct replay_target *rt, enum ukvm_resume_kind kin
             exec_continue(rt, stop);
             if (!rt->kt.ticked)
                 break;
+            if (inside_rep_string(rt))
+                continue; /* no arrival at rip could name this moment */
             /* a periodic checkpoint, named by its registers until needed */
             struct position here = { .kind = ANCHOR_UNKNOWN, .addr = regs(rt)->rip, .k = 1 };
             identity_now(rt, &here.id);

@@ -25,6 +25,7 @@ enum anchor_kind {
 struct identity {
     struct kvm_regs regs;
     uint64_t next_event;
+    uint64_t stack_digest;      /* checkpoint_stack_digest() */
 };
 
 struct position {

@@ -60,6 +60,27 @@ static int cpu_save(struct monitor *m, struct checkpoint *cp, char *err, size_t 
     return 0;
 }
 
+uint64_t checkpoint_stack_digest(const struct monitor *m, uint64_t rsp)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    if (rsp >= m->vm.mem_size)
+        return h;
+    uint64_t end = m->vm.mem_size - rsp > CHECKPOINT_STACK_DIGEST_BYTES
+        ? rsp + CHECKPOINT_STACK_DIGEST_BYTES : m->vm.mem_size;
+    const uint8_t *p = m->vm.mem + rsp;
+    size_t n = (size_t)(end - rsp);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0x100000001b3ULL;
+        h ^= h >> 29;
+    }
+    for (; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
 static int cpu_restore(struct monitor *m, const struct checkpoint *cp, char *err, size_t errlen)
 {
     struct vm *vm = &m->vm;
@@ -166,6 +187,7 @@ static int push(struct checkpoint_stack *st, struct monitor *m, checkpoint_clean
     }
     replayer_save(m->src, &cp->replay);
     cp->next_event = replayer_next_event(m->src);
+    cp->stack_digest = checkpoint_stack_digest(m, cp->regs.rsp);
     cp->halted = m->halted;
     cp->exit_status = m->exit_status;
     st->cp[st->n++] = cp;

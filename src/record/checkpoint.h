@@ -26,6 +26,7 @@ struct checkpoint {
     bool halted;
     int exit_status;
     uint64_t next_event;                /* the replayer's next event */
+    uint64_t stack_digest;              /* checkpoint_stack_digest() when taken */
     size_t n_pages;
     uint64_t *pfns;                     /* sorted page numbers */
     uint8_t *pages;                     /* n_pages * 4096 bytes */
@@ -49,6 +50,13 @@ int checkpoint_init(struct checkpoint_stack *st, struct monitor *m, uint64_t ini
         checkpoint_clean_fn clean, void *ctx, char *err, size_t errlen);
 
 /* Push a checkpoint of the current state. */
+/* A digest of the guest's stack: the bytes from rsp up (at most
+ * CHECKPOINT_STACK_DIGEST_BYTES, within guest memory). With the registers
+ * it tells apart two moments at one rip whose registers agree but whose
+ * callers differ (the same recursive call reached from two places). */
+#define CHECKPOINT_STACK_DIGEST_BYTES (64 * 1024)
+uint64_t checkpoint_stack_digest(const struct monitor *m, uint64_t rsp);
+
 int checkpoint_push(struct checkpoint_stack *st, struct monitor *m,
         checkpoint_clean_fn clean, void *ctx, char *err, size_t errlen);
 

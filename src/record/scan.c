@@ -211,6 +211,19 @@ int ukvm_scan_is_hypercall_out(const uint8_t *code, size_t avail, size_t *len)
     }
 }
 
+int ukvm_scan_is_rep_string(const uint8_t *code, size_t avail)
+{
+    ZydisDecoder dec;
+    ZydisDecodedInstruction insn;
+
+    if (avail == 0 || decoder_init(&dec) < 0 ||
+            !ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&dec, NULL, code,
+                    avail, &insn)))
+        return 0;
+    return (insn.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE |
+                ZYDIS_ATTRIB_HAS_REPNE)) != 0;
+}
+
 void ukvm_patch_bytes(const struct ukvm_scan_site *s, uint8_t out[UKVM_SCAN_MAX_INSN])
 {
     size_t len = s->len > UKVM_SCAN_MAX_INSN ? UKVM_SCAN_MAX_INSN : s->len;

@@ -339,6 +339,29 @@ static void test_patch_bytes(void **state)
         assert_int_equal(out[i], 0x90);
 }
 
+/* Periodic replay checkpoints avoid rep string instructions (KVM can stop
+ * part-way through them); mandatory F2/F3 prefixes are not reps. */
+static void test_rep_string(void **state)
+{
+    (void)state;
+    static const struct { uint8_t b[6]; size_t n; int want; } cases[] = {
+        { { 0xF3, 0xAA }, 2, 1 },                   /* rep stosb */
+        { { 0xF3, 0x48, 0xA5 }, 3, 1 },             /* rep movsq */
+        { { 0xF2, 0xAE }, 2, 1 },                   /* repne scasb */
+        { { 0xF3, 0xA6 }, 2, 1 },                   /* repe cmpsb */
+        { { 0xAA }, 1, 0 },                         /* stosb, no rep */
+        { { 0xF3, 0x90 }, 2, 0 },                   /* pause */
+        { { 0xF3, 0x0F, 0x10, 0xC1 }, 4, 0 },       /* movss xmm0, xmm1 */
+        { { 0xF2, 0x0F, 0x59, 0xC1 }, 4, 0 },       /* mulsd xmm0, xmm1 */
+        { { 0xF3, 0x0F, 0xB8, 0xC1 }, 4, 0 },       /* popcnt eax, ecx */
+        { { 0x0F, 0x31 }, 2, 0 },                   /* rdtsc */
+        { { 0xF3 }, 1, 0 },                         /* truncated */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_int_equal(ukvm_scan_is_rep_string(cases[i].b, cases[i].n), cases[i].want);
+    assert_int_equal(ukvm_scan_is_rep_string(cases[0].b, 0), 0);
+}
+
 static void test_hypercall_out(void **state)
 {
     (void)state;
@@ -575,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_skip_restarts_at_range_end),
         cmocka_unit_test(test_skip_none_or_all),
         cmocka_unit_test(test_skip_appends),
+        cmocka_unit_test(test_rep_string),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
