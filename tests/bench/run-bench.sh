@@ -27,7 +27,7 @@ for f in "$UKVM" "$TRACE_TOOL" "$G/hypercalls.elf" "$G/compute.elf" "$G/time.elf
     [ -e "$f" ] || { echo "bench: $f is missing (run make)"; exit 1; }
 done
 if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
-    echo "bench: SKIP: /dev/kvm is not usable"; exit 0
+    echo "bench: SKIP: /dev/kvm is not usable (tests/vm/with-kvm.sh make bench measures in the test VM, whose figures reflect QEMU's emulation)"; exit 0
 fi
 # Work on copies, so that a rebuild in the tree during the bench (the tree is
 # shared) neither breaks nor changes what is measured.
