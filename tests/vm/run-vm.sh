@@ -50,8 +50,8 @@ timeout -k 10 "${VM_TIMEOUT:-3600}" qemu-system-x86_64 \
     -append "console=ttyS0 quiet loglevel=3 panic=-1 tsc=reliable norandmaps nokaslr ukvm_tree=$TOP" \
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
     -virtfs "local,path=$TOP,mount_tag=tree,security_model=none,multidevs=remap" \
-    </dev/null
-qrc=$?
+    </dev/null | sed -u -E '/^\[ *[0-9.]+\] (sysrq|reboot): /d'
+qrc=${PIPESTATUS[0]}
 set -e
 echo "run-vm: the VM ran for $(( $(date +%s) - start )) s"
 if [ -s "$out/status" ]; then
