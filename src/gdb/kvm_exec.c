@@ -235,6 +235,18 @@ static struct sw_bp *sw_bp_at(struct kvm_target *kt, uint64_t addr)
     return NULL;
 }
 
+bool kvm_target_bp_stop(struct kvm_target *kt, struct ukvm_stop *stop)
+{
+    uint64_t rip = rip_now(kt);
+    if (sw_bp_at(kt, rip))
+        stop_with(stop, UKVM_STOP_SWBREAK);
+    else if (hw_bp_at(kt, rip))
+        stop_with(stop, UKVM_STOP_HWBREAK);
+    else
+        return false;
+    return true;
+}
+
 /* Service the port-I/O instruction at rip ourselves (see the top comment). */
 static int step_port_io(struct kvm_target *kt, const uint8_t *insn, size_t len,
         struct ukvm_stop *stop)

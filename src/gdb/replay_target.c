@@ -227,7 +227,7 @@ static int run_to_anchor(struct replay_target *rt, const struct position *p, str
     arm_anchor(rt, p);
     for (uint64_t n = 0; n < p->k;) {
         exec_continue(rt, stop);
-        if (stop->reason == UKVM_STOP_INTERRUPT)
+        if (stop->reason == UKVM_STOP_INTERRUPT && !kvm_target_bp_stop(&rt->kt, stop))
             continue; /* a bounded run to a known place: finish it */
         if (stop_is_anchor(rt, p, stop)) {
             n++;
@@ -301,7 +301,7 @@ static int resolve(struct replay_target *rt)
     uint64_t k = 0;
     for (;;) {
         exec_continue(rt, &stop);
-        if (stop.reason == UKVM_STOP_INTERRUPT)
+        if (stop.reason == UKVM_STOP_INTERRUPT && !kvm_target_bp_stop(&rt->kt, &stop))
             continue; /* bounded by the segment: finish it */
         if (!stop_is_anchor(rt, &p, &stop)) {
             ukvm_err("reverse execution: could not find the interrupted position again");
@@ -724,6 +724,9 @@ static int replay_resume_now(struct replay_target *rt, enum ukvm_resume_kind kin
         for (;;) {
             exec_continue(rt, stop);
             if (!rt->kt.ticked)
+                break;
+            /* the tick came just before a breakpoint: that is the stop */
+            if (kvm_target_bp_stop(&rt->kt, stop))
                 break;
             if (inside_rep_string(rt))
                 continue; /* no arrival at rip could name this moment */
