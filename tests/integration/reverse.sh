@@ -593,7 +593,28 @@ check_long_trace() {
     end_session "long trace session"
 }
 
-ALL="check_stepi_compute check_stepi_events check_reverse_line_steps check_reverse_continue check_reverse_watch check_forward_back_forward check_long_trace"
+# 8. Periodic checkpoints taken very often (UKVM_TICK_US=20) lose no
+#    breakpoint hit: a tick can stop the guest just before a planted
+#    breakpoint, and the hit must still be reported. compute calls mix
+#    64 times per round, 8 rounds.
+check_ticks_keep_hits() {
+    local o=$T/ticks.gdb
+    local -x UKVM_TICK_US=20
+    start_ukvm ticks "$T/compute.trace" || return
+    gdb_session "$o" -ex 'break mix' -ex 'python
+mix = int(gdb.parse_and_eval("(long)&mix"))
+n = 0
+while n < 10000:
+    gdb.execute("continue", to_string=True)
+    if int(gdb.parse_and_eval("(long)$pc")) != mix:
+        break
+    n += 1
+print("MIX HITS %d" % n)' -ex kill
+    expect "ticks every 20 us: continue stops at all 512 calls of mix" "$o" '^MIX HITS 512$' 'MIX HITS'
+    end_session "ticks session"
+}
+
+ALL="check_ticks_keep_hits check_stepi_compute check_stepi_events check_reverse_line_steps check_reverse_continue check_reverse_watch check_forward_back_forward check_long_trace"
 for c in ${REV_CHECKS:-$ALL}; do
     "$c"
 done

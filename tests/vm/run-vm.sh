@@ -31,7 +31,7 @@ fi
     echo "#!/bin/bash"
     echo "cd $(printf '%q' "$TOP")"
     # the test knobs reach the VM (INTEGRATION, GDB_TIMEOUT, UKVM_*, ...)
-    for v in $(compgen -e | grep -E '^(INTEGRATION|FUZZ_SECONDS|TEST_TIMEOUT|GDB_[A-Z_]*|UKVM_[A-Z_]*|REVERSE_[A-Z_]*)$'); do
+    for v in $(compgen -e | grep -E '^(INTEGRATION|FUZZ_SECONDS|TEST_TIMEOUT|GDB_[A-Z_]*|UKVM_[A-Z_]*|REV_[A-Z_]*)$'); do
         printf 'export %s=%q\n' "$v" "${!v}"
     done
     printf '%q ' "$@"; echo
