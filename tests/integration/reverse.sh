@@ -596,7 +596,9 @@ check_long_trace() {
 # 8. Periodic checkpoints taken very often (UKVM_TICK_US=20) lose no
 #    breakpoint hit: a tick can stop the guest just before a planted
 #    breakpoint, and the hit must still be reported. compute calls mix
-#    64 times per round, 8 rounds.
+#    64 times per round, 8 rounds. Not in the default set: its run time
+#    varies a lot (10 s to over 90 s seen in the QEMU VM, where every block
+#    start becomes a checkpoint); run it with REV_CHECKS=check_ticks_keep_hits.
 check_ticks_keep_hits() {
     local o=$T/ticks.gdb
     local -x UKVM_TICK_US=20
@@ -614,7 +616,7 @@ print("MIX HITS %d" % n)' -ex kill
     end_session "ticks session"
 }
 
-ALL="check_ticks_keep_hits check_stepi_compute check_stepi_events check_reverse_line_steps check_reverse_continue check_reverse_watch check_forward_back_forward check_long_trace"
+ALL="check_stepi_compute check_stepi_events check_reverse_line_steps check_reverse_continue check_reverse_watch check_forward_back_forward check_long_trace"
 for c in ${REV_CHECKS:-$ALL}; do
     "$c"
 done
