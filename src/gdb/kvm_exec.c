@@ -441,15 +441,8 @@ static int kvm_target_continue_untimed(struct kvm_target *kt, struct ukvm_stop *
             return -1;
         if (stop->reason != UKVM_STOP_STEP)
             return 0;
-        uint64_t now = rip_now(kt);
-        if (sw_bp_at(kt, now)) {
-            stop_with(stop, UKVM_STOP_SWBREAK);
+        if (kvm_target_bp_stop(kt, stop))
             return 0;
-        }
-        if (hw_bp_at(kt, now)) {
-            stop_with(stop, UKVM_STOP_HWBREAK);
-            return 0;
-        }
     }
     kt->m->vm.run->immediate_exit = 0;
     if (apply_layout(kt) < 0 || set_guest_debug(kt, false, ~0ULL) < 0) {

@@ -807,8 +807,9 @@ int replay_target_init(struct replay_target *rt, struct monitor *m, const uint8_
     rt->tick_us = 2000;
     /* For tests: more frequent ticks put periodic stops in more places. */
     const char *tick = getenv("UKVM_TICK_US");
-    if (tick && strtoull(tick, NULL, 10) >= 10 && strtoull(tick, NULL, 10) <= 1000000)
-        rt->tick_us = strtoull(tick, NULL, 10);
+    uint64_t tick_us = tick ? strtoull(tick, NULL, 10) : 0;
+    if (tick_us >= 10 && tick_us <= 1000000)
+        rt->tick_us = tick_us;
     rt->memory_budget = m->cfg->checkpoint_mem ? m->cfg->checkpoint_mem : 256ULL << 20;
     uint64_t initial_end = m->kernel.kernel_end > 0x200000 ? m->kernel.kernel_end : 0x200000;
     rt->how = calloc(64, sizeof(*rt->how));
