@@ -45,22 +45,10 @@ if want fuzz && [ -r /dev/kvm ] && [ -w /dev/kvm ] && [ -x ./ukvm ]; then
             >/dev/null 2>&1 || echo "note: could not record a $g trace for the fuzz corpus"
     done
 fi
-want fuzz && for f in build/fuzz/fuzz_*; do
-    [ -x "$f" ] || continue
-    name=$(basename "$f")
-    corpus=$(mktemp -d)
-    [ -d "tests/fuzz/corpus/${name#fuzz_}" ] && cp -r "tests/fuzz/corpus/${name#fuzz_}/." "$corpus/"
-    [ -d "build/fuzz-corpus/${name#fuzz_}" ] && cp -r "build/fuzz-corpus/${name#fuzz_}/." "$corpus/"
-    if timeout -k 5 120 "$f" -max_total_time="${FUZZ_SECONDS:-30}" -rss_limit_mb=2048 "$corpus" >"$LOG.fuzz" 2>&1; then
-        echo "PASS: $name ($(grep -o 'Done [0-9]* runs' "$LOG.fuzz" | tail -1))"
-        passed=$((passed + 1))
-    else
-        tail -30 "$LOG.fuzz"
-        echo "FAIL: $name: crashed or timed out"
-        failed=$((failed + 1))
-    fi
-    rm -rf "$corpus"
-done
+if want fuzz; then
+    bash tests/fuzz/run-fuzz.sh | tee "$LOG.fuzz"
+    count_lines "$LOG.fuzz"
+fi
 
 if want integration; then
     echo "== integration tests"

@@ -134,6 +134,14 @@ static int solo5_manifest(struct kernel_image *k, const uint8_t *content, uint64
             snprintf(err, errlen, "manifest entry %u has an unterminated name", i);
             return -1;
         }
+        /* names reach messages and the command line: printable ASCII only */
+        for (const char *c = e->name; *c; c++) {
+            if (*c < 0x21 || *c > 0x7e) {
+                snprintf(err, errlen, "manifest entry %u has a name with byte 0x%02x "
+                        "(printable ASCII only)", i, (unsigned char)*c);
+                return -1;
+            }
+        }
         if (e->attached) {
             snprintf(err, errlen, "manifest entry %u '%s' is marked attached in the file",
                     i, e->name);

@@ -708,6 +708,12 @@ static void test_refuse_manifest_content(void **state)
         build(&im, padded, 1);
         memset(im.file + c + 8, 'x', HVT_MFT_NAME_SIZE);
         parse_refused(&im, "unterminated name");
+        build(&im, padded, 2);
+        im.file[c + 8 + 104 + 3] = '\n';   /* "sto\nage": would split a message */
+        parse_refused(&im, "manifest entry 1 has a name with byte 0x0a");
+        build(&im, padded, 2);
+        im.file[c + 8 + 104] = 0x1b;        /* a terminal escape */
+        parse_refused(&im, "byte 0x1b");
     }
 }
 
