@@ -25,6 +25,7 @@ include tools/module.mk
 include tests/guests/module.mk
 include tests/unit/module.mk
 include tests/fuzz/module.mk
+include tools/install.mk
 
 LIB_OBJS     := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB_SAN_OBJS := $(LIB_SRCS:%.c=$(BUILD)/san/%.o)
