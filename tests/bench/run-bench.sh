@@ -323,4 +323,7 @@ echo
 # The long-run reverse-execution figures (a 5-million-instruction replay,
 # latency by distance, checkpoint memory for 64 MiB and 1 GiB guests).
 [ -n "${BENCH_QUICK:-}" ] || bash "$(dirname "$0")/bench_reverse.sh"
+# The network service under load (needs root for a tap).
+echo
+UKVM=$UKVM TRACE_TOOL=$TRACE_TOOL G=$G bash "$(dirname "$0")/bench_net.sh" || bugs=$((bugs + 1))
 [ "$bugs" = 0 ]

@@ -2,12 +2,13 @@
 """Load generator for the udpsvc test guest (tests/guests/udpsvc.c).
 
     udp_load.py HOST [--port 7] [--seconds S] [--rate R | --window W]
-                [--size N] [--quit] [--json]
+                [--size N] [--random] [--quit] [--json]
 
 Sends UDP requests to HOST:PORT for S seconds (default 5), either at a
 fixed rate of R requests per second (open loop), or at full speed with W
 requests in flight (closed loop, the default, W=8). Every request carries
-its sequence number and bytes derived from it; every reply must be the same
+its sequence number and bytes derived from it (or random bytes, --random:
+incompressible, for measuring trace size); every reply must be the same
 bytes. A request with no reply within a second is lost. Prints one line:
 
     requests 12345, replies 12345, lost 0, bad 0, 2469.0 req/s,
@@ -19,6 +20,7 @@ Only the address given is ever contacted (the tests use the tap's own link).
 """
 import argparse
 import json
+import os
 import select
 import socket
 import struct
@@ -28,8 +30,10 @@ import time
 LOST_AFTER = 1.0
 
 
-def payload(seq, size):
+def payload(seq, size, rand=False):
     head = struct.pack("<Q", seq)
+    if rand:
+        return head + os.urandom(max(0, size - 8))
     fill = bytes((seq * 31 + i) & 0xFF for i in range(max(0, size - 8)))
     return (head + fill)[:max(size, 8)]
 
@@ -42,17 +46,18 @@ def percentile(sorted_values, p):
 
 
 class Load:
-    def __init__(self, sock, size):
-        self.sock, self.size = sock, size
+    def __init__(self, sock, size, rand):
+        self.sock, self.size, self.rand = sock, size, rand
         self.seq = 0
-        self.in_flight = {}          # seq -> send time
+        self.in_flight = {}          # seq -> (send time, payload)
         self.latencies = []
         self.bad = self.lost = 0
 
     def send_one(self):
         self.seq += 1
-        self.in_flight[self.seq] = time.monotonic()
-        self.sock.send(payload(self.seq, self.size))
+        data = payload(self.seq, self.size, self.rand)
+        self.in_flight[self.seq] = (time.monotonic(), data)
+        self.sock.send(data)
 
     def receive(self, timeout):
         """Takes every reply that arrives within timeout seconds (at least
@@ -67,17 +72,17 @@ class Load:
             now = time.monotonic()
             seq = struct.unpack("<Q", data[:8])[0] if len(data) >= 8 else 0
             sent = self.in_flight.pop(seq, None)
-            if sent is None or data != payload(seq, self.size):
+            if sent is None or data != sent[1]:
                 self.bad += 1
             else:
-                self.latencies.append(now - sent)
+                self.latencies.append(now - sent[0])
             got += 1
             if left == 0.0:
                 return got
 
     def expire(self):
         now = time.monotonic()
-        for seq in [s for s, t in self.in_flight.items() if now - t > LOST_AFTER]:
+        for seq in [s for s, v in self.in_flight.items() if now - v[0] > LOST_AFTER]:
             del self.in_flight[seq]
             self.lost += 1
 
@@ -85,7 +90,7 @@ class Load:
 def run(args):
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.connect((args.host, args.port))
-    load = Load(sock, args.size)
+    load = Load(sock, args.size, args.random)
     start = time.monotonic()
     stop = start + args.seconds
     if args.rate:
@@ -146,6 +151,7 @@ def main():
     p.add_argument("--rate", type=float, default=0.0, help="requests/s (open loop)")
     p.add_argument("--window", type=int, default=8, help="requests in flight (closed loop)")
     p.add_argument("--size", type=int, default=64, help="payload bytes (at least 8)")
+    p.add_argument("--random", action="store_true", help="random payload bytes")
     p.add_argument("--quit", action="store_true", help='send "QUIT" at the end')
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
