@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "gdb/gdb_extension.h"
 #include "gdb/gdb_server.h"
 #include "gdb/kvm_target.h"
 #include "monitor/signals.h"
@@ -29,13 +30,18 @@ static int run_detached(struct kvm_target *kt)
 int kvm_target_serve(struct kvm_target *kt, const struct config *cfg, bool replay)
 {
     char err[256];
-    int lfd = gdb_listen(cfg->gdb_addr, cfg->gdb_port, err, sizeof(err));
+    int lfd = cfg->gdb_listen_fd_given ? cfg->gdb_listen_fd
+        : gdb_listen(cfg->gdb_addr, cfg->gdb_port, err, sizeof(err));
     if (lfd < 0) {
         ukvm_err("gdb: %s", err);
         return UKVM_EXIT_MONITOR_ERROR;
     }
-    fprintf(stderr, "ukvm: waiting for gdb on %s:%d; connect with: gdb -ex 'target remote %s:%d'\n",
-            cfg->gdb_addr, gdb_listen_port(lfd), cfg->gdb_addr, gdb_listen_port(lfd));
+    if (!cfg->gdb_listen_fd_given) { /* `ukvm debug` starts gdb itself */
+        const char *ext = gdb_extension_path();
+        fprintf(stderr, "ukvm: waiting for gdb on %s:%d; connect with: gdb%s%s%s -ex 'target remote %s:%d'\n",
+                cfg->gdb_addr, gdb_listen_port(lfd), ext ? " -ex 'source " : "", ext ? ext : "",
+                ext ? "'" : "", cfg->gdb_addr, gdb_listen_port(lfd));
+    }
     int status = UKVM_EXIT_MONITOR_ERROR;
     for (;;) {
         enum gdb_end why = gdb_serve(lfd, &kt->base, NULL);

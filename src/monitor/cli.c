@@ -14,9 +14,12 @@ const char ukvm_usage[] =
     "usage: ukvm run    [OPTIONS] [--] KERNEL.elf [ARGS...]\n"
     "       ukvm record [-o TRACE] [--force] [OPTIONS] [--] KERNEL.elf [ARGS...]\n"
     "       ukvm replay [--gdb[=PORT]] [--gdb-listen=ADDR] [--checkpoint-mem=MB] TRACE\n"
+    "       ukvm debug  [--debugger=GDB] [--checkpoint-mem=MB] TRACE [GDB-ARGS...]\n"
     "       ukvm --help | --version\n"
     "\n"
-    "Runs a Solo5 hvt unikernel on KVM; records a run into a trace; replays it.\n"
+    "Runs a Solo5 hvt unikernel on KVM; records a run into a trace; replays it;\n"
+    "debug starts gdb on a replay of the trace (with ukvm's gdb commands loaded)\n"
+    "and ends the replay when gdb exits.\n"
     "\n"
     "options:\n"
     "  --mem=MB                     guest memory in MiB (even, 2..4096; default 512)\n"
@@ -24,11 +27,12 @@ const char ukvm_usage[] =
     "  --block-sector-size:NAME=N   block size of NAME in bytes (default 512)\n"
     "  --net:NAME=TAP               attach the tap interface TAP as the net device NAME\n"
     "  --net-mac:NAME=MAC           MAC address of NAME (default: random)\n"
-    "  --gdb[=PORT]                 stop before the first instruction and serve gdb (default port 1234)\n"
+    "  --gdb[=PORT]                 stop before the first instruction and serve gdb (default port 1234; 0: a free port)\n"
     "  --gdb-listen=ADDR            address the gdb server listens on (default 127.0.0.1)\n"
     "  -o TRACE                     (record) trace file to write (default trace.zst)\n"
     "  --force                      (record) overwrite an existing trace\n"
-    "  --checkpoint-mem=MB          (replay --gdb) memory for checkpoints (default 256)\n"
+    "  --checkpoint-mem=MB          (replay --gdb, debug) memory for checkpoints (default 256)\n"
+    "  --debugger=GDB               (debug) the gdb to run (default gdb)\n"
     "\n"
     "exit status: the guest's own; 1 when the monitor stops the guest or an input is bad;\n"
     "125 when a replayed guest diverges from its trace.\n";
@@ -147,7 +151,7 @@ static int parse_option(struct config *cfg, const char *arg, char *err, size_t e
         cfg->gdb = true;
     } else if (strncmp(arg, "--gdb=", 6) == 0) {
         uint64_t port;
-        if (!parse_u64(arg + 6, &port) || port == 0 || port > 65535) {
+        if (!parse_u64(arg + 6, &port) || port > 65535) {
             snprintf(err, errlen, "--gdb: '%s' is not a TCP port", arg + 6);
             return -1;
         }
@@ -164,6 +168,8 @@ static int parse_option(struct config *cfg, const char *arg, char *err, size_t e
         cfg->gdb_addr = arg + 13;
     } else if (strcmp(arg, "--force") == 0 && cfg->mode == MODE_RECORD) {
         cfg->force = true;
+    } else if (strncmp(arg, "--debugger=", 11) == 0 && cfg->mode == MODE_DEBUG && arg[11]) {
+        cfg->debugger = arg + 11;
     } else if (strcmp(arg, "--no-patch") == 0 && cfg->mode == MODE_RUN) {
         cfg->no_patch = true;
     } else {
@@ -220,6 +226,12 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
         }
         if (arg[0] != '-' || arg[1] == 0)
             break;
+        if (cfg->mode == MODE_DEBUG && strncmp(arg, "--checkpoint-mem=", 17) != 0 &&
+            strncmp(arg, "--debugger=", 11) != 0) {
+            snprintf(err, errlen, "unknown debug option '%s': debug takes --debugger and "
+                    "--checkpoint-mem before the trace; gdb's own options go after it", arg);
+            return -1;
+        }
         if (cfg->mode == MODE_REPLAY && strncmp(arg, "--gdb", 5) != 0 &&
             strncmp(arg, "--checkpoint-mem=", 17) != 0) {
             snprintf(err, errlen, "unknown replay option '%s': replay takes only --gdb options "
@@ -250,9 +262,15 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
         return -1;
     }
     if (i >= argc) {
-        snprintf(err, errlen, cfg->mode == MODE_REPLAY ? "no trace file given (see ukvm --help)"
+        snprintf(err, errlen, cfg->mode >= MODE_REPLAY ? "no trace file given (see ukvm --help)"
                 : "no kernel file given (see ukvm --help)");
         return -1;
+    }
+    if (cfg->mode == MODE_DEBUG) {
+        cfg->trace_path = argv[i];
+        cfg->debugger_argc = argc - i - 1;
+        cfg->debugger_argv = argv + i + 1;
+        return 0;
     }
     if (cfg->mode == MODE_REPLAY) {
         cfg->trace_path = argv[i];

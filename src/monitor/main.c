@@ -31,8 +31,10 @@ int main(int argc, char **argv)
         cfg.mode = MODE_RECORD;
     else if (strcmp(cmd, "replay") == 0)
         cfg.mode = MODE_REPLAY;
+    else if (strcmp(cmd, "debug") == 0)
+        cfg.mode = MODE_DEBUG;
     else {
-        ukvm_err("unknown command '%s' (expected run, record or replay; see ukvm --help)", cmd);
+        ukvm_err("unknown command '%s' (expected run, record, replay or debug; see ukvm --help)", cmd);
         return 1;
     }
     char err[1024];
@@ -49,6 +51,7 @@ int main(int argc, char **argv)
     case MODE_RUN: return mode_run(&cfg);
     case MODE_RECORD: return mode_record(&cfg);
     case MODE_REPLAY: return mode_replay(&cfg);
+    case MODE_DEBUG: return mode_debug(&cfg);
     }
     return 1;
 }

@@ -1,4 +1,4 @@
-/* The three ways to run a guest; each returns ukvm's exit status. */
+/* The ways to run a guest; each returns ukvm's exit status. */
 #ifndef UKVM_MODES_H
 #define UKVM_MODES_H
 
@@ -7,5 +7,7 @@
 int mode_run(struct config *cfg);
 int mode_record(struct config *cfg);
 int mode_replay(struct config *cfg);
+/* replay --gdb in a child, with gdb started on it; returns gdb's status */
+int mode_debug(struct config *cfg);
 
 #endif

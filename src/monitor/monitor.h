@@ -155,7 +155,7 @@ struct device {
 };
 
 /* ---- run configuration ---- */
-enum ukvm_mode { MODE_RUN, MODE_RECORD, MODE_REPLAY };
+enum ukvm_mode { MODE_RUN, MODE_RECORD, MODE_REPLAY, MODE_DEBUG };
 
 struct config {
     enum ukvm_mode mode;
@@ -171,6 +171,11 @@ struct config {
     const char *gdb_addr;
     bool no_patch;                  /* debugging aid: do not patch rdtsc & co */
     uint64_t checkpoint_mem;        /* replay: checkpoint memory budget (0: default) */
+    int gdb_listen_fd;              /* when gdb_listen_fd_given: serve on this socket */
+    bool gdb_listen_fd_given;
+    const char *debugger;           /* debug: the gdb to start (default "gdb") */
+    int debugger_argc;              /* debug: arguments passed on to it */
+    char **debugger_argv;
 };
 
 /* ---- the monitor ---- */

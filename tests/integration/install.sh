@@ -12,7 +12,7 @@ expect_status "make install: exit 0" 0 $? "$(tail -1 "$T/out")"
 for f in bin/ukvm bin/ukvm-trace; do
     check "install: $f is executable" test -x "$D/usr/$f"
 done
-for f in share/man/man1/ukvm.1 share/man/man1/ukvm-trace.1 share/bash-completion/completions/ukvm; do
+for f in share/man/man1/ukvm.1 share/man/man1/ukvm-trace.1 share/bash-completion/completions/ukvm share/ukvm/gdb/ukvm.py; do
     check "install: $f (0644)" test "$(stat -c %a "$D/usr/$f")" = 644
 done
 

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# `ukvm debug TRACE [GDB ARGS]` (replay server + gdb in one command, with the
+# extension tools/gdb/ukvm.py loaded) and the extension's ukvm-last: on a
+# recording of compute.elf, stopped in checksum() after bump_counter() has
+# stored counter 20000 times, `ukvm-last counter` lands on the store that
+# made 19999 into 20000 (in bump_counter), and again on the one before; a
+# variable never written goes back to the start of the recording. gdb
+# scripts (-x) and --batch pass through; bad uses get one error line and
+# the session goes on.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/data/common.sh"
+require_kvm gdb_extension || exit 0
+for tool in gdb python3; do
+    command -v "$tool" >/dev/null || { skip gdb_extension "$tool is not installed"; exit 0; }
+done
+if ! gdb -batch -nx -ex 'python print("py-ok")' 2>/dev/null | grep -q py-ok; then
+    skip gdb_extension "gdb has no python"; exit 0
+fi
+C=$GUESTS/compute.elf
+if ! run_capture "$T/rec.out" "$T/rec.err" "$UKVM" record -o "$T/c.trace" "$C"; then
+    fail gdb_extension_record "$(head -c 300 "$T/rec.err")"; exit 0
+fi
+mkdir -p "$T/cwd"
+
+# ukvm debug's own errors come before gdb starts
+expect_run debug_no_trace 1 "" "no trace file given" "$UKVM" debug
+expect_run debug_bad_trace 1 "" "not a ukvm trace" "$UKVM" debug /etc/passwd
+expect_run debug_bad_option 1 "" "unknown debug option" "$UKVM" debug --frob "$T/c.trace"
+
+cat >"$T/script.gdb" <<'EOF'
+break checksum
+continue
+printf "AT-CHECKSUM %d\n", counter
+ukvm-last counter
+printf "LAST1 %d ", counter
+info symbol $pc
+ukvm-last
+printf "LAST2 %d ", counter
+info symbol $pc
+EOF
+# (an error ends a -x script, but not the -ex commands after it)
+(cd "$T/cwd" && timeout -k 5 "${GDB_TIMEOUT:-120}" "$UKVM" debug "$T/c.trace" -nx --batch \
+    -x "$T/script.gdb" -ex 'ukvm-last 1+2' -ex 'printf "STILL-HERE %d\n", counter' \
+    -ex 'ukvm-last result' -ex 'printf "RESULT-AT-START %d\n", $pc == _start') \
+    >"$T/dbg.out" 2>"$T/dbg.err" </dev/null
+rc=$?
+check "ukvm debug --batch -x: runs the script, exit 0 (got $rc)" test "$rc" = 0
+has() { grep -Eq -- "$1" "$T/dbg.out" "$T/dbg.err"; }
+report() { # NAME ERE
+    if has "$2"; then pass "$1"; else
+        fail "$1" "no /$2/ in: $(cat "$T/dbg.out" "$T/dbg.err" | tail -25 | tr '\n' '|' | head -c 1200)"; fi
+}
+report "debug: connected and stopped at checksum with counter 20000" '^AT-CHECKSUM 20000$'
+report "ukvm-last counter: prints old and new value" '^ukvm-last: counter was 19999, became 20000$'
+report "ukvm-last counter: lands on the store in bump_counter" '^LAST1 19999 bump_counter \+ [0-9]+ in section'
+report "ukvm-last again: the write before" '^LAST2 19998 bump_counter \+ [0-9]+ in section'
+report "ukvm-last of a non-lvalue: one error, session goes on" "'1\+2' is not in memory"
+report "the session goes on after the error" '^STILL-HERE 19998$'
+report "ukvm-last of a never-written variable: start of the recording" 'no earlier write changed result: this is the start of the recording'
+report "... and gdb is at _start" '^RESULT-AT-START 1$'
+
+# The replay ends with gdb: no ukvm left behind.
+sleep 0.5
+if pgrep -f "ukvm debug $T/c.trace" >/dev/null || pgrep -f "$T/c.trace" >/dev/null; then
+    fail "debug: the replay ends when gdb exits" "a process still has the trace open"
+else
+    pass "debug: the replay ends when gdb exits"
+fi
+
+# gdb's exit status is ukvm debug's
+(cd "$T/cwd" && timeout -k 5 60 "$UKVM" debug "$T/c.trace" -nx --batch -ex 'quit 3') \
+    >/dev/null 2>&1 </dev/null
+check "debug: gdb's exit status passes through" test $? = 3
+
+# `ukvm replay --gdb` prints the gdb command line that loads the extension
+timeout 5 "$UKVM" replay --gdb=0 "$T/c.trace" >/dev/null 2>"$T/rep.err"
+ext=$(cd "$TOP/tools/gdb" && pwd)/ukvm.py
+if grep -Fq "connect with: gdb -ex 'source $ext' -ex 'target remote 127.0.0.1:" "$T/rep.err"; then
+    pass "replay --gdb: prints the command line that loads the extension"
+else
+    fail "replay --gdb: prints the command line that loads the extension" "$(head -c 300 "$T/rep.err")"
+fi
