@@ -128,6 +128,8 @@ static const char *zstd_why(size_t code)
 int trace_input_frame(struct trace_input *in, uint64_t off, struct trace_frame *f,
         char *why, size_t whylen)
 {
+    if (off >= in->len)
+        return TI_CUT;
     long got = window(in, off, FIRST_READ, why, whylen);
     if (got < 0)
         return TI_IO;

@@ -63,12 +63,13 @@ IMG=$T/blk.img
 head -c 32768 /dev/zero >"$IMG"
 TRACE=$T/blk.trace
 expect_run hostile_blk_record 0 - none "$UKVM" record -o "$TRACE" --block:storage="$IMG" "$GUESTS/blk.elf"
-n=$(first_event ' block_read .* ret=0 data=512 bytes')
-if [ -z "$n" ]; then
-    fail hostile_blk_find_read "no successful 512-byte block_read in the trace"
+n=$(first_event ' block_read .* ret=0 data=[0-9]+ bytes')
+len=$("$UKVM_TRACE" dump --from "$n" --count 1 "$TRACE" | sed -n 's/.* data=\([0-9]*\) bytes.*/\1/p')
+if [ -z "$n" ] || [ -z "$len" ]; then
+    fail hostile_blk_find_read "no successful block_read in the trace"
 else
     edit_replay hostile_blk_read_fails_with_data "$n" --arg 3=3 -- \
-        "trace event $n: block_read fails \(3\) but carries 512 bytes of data"
+        "trace event $n: block_read fails \(3\) but carries $len bytes of data"
     edit_replay hostile_blk_read_bad_result "$n" --arg 3=-9 -- \
         "trace event $n: block_read returns -9, not an hvt result code"
 fi
