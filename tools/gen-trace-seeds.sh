@@ -12,4 +12,5 @@ mkdir -p "$OUT"
 "$SYNTH" --force --events 60 --clock --flush-every 25 "$OUT/clock.zst"
 "$SYNTH" --force --events 15 --flush-every 5 --cut --seed 2 "$OUT/cut-short.zst"
 "$SYNTH" --force --events 0 "$OUT/empty.zst"
+rm -f "$OUT/bomb.zst" && "$SYNTH" --bomb 1 "$OUT/bomb.zst"   # a frame that expands 32768 times
 ls -l "$OUT"

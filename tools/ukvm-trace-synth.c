@@ -11,6 +11,11 @@
  *     --exit S         exit status in the footer (default 0)
  *     --seed S         seed for the synthetic values (default 1)
  *     --force          overwrite OUT
+ *     --version S      the ukvm version string (at most 31 bytes)
+ *     --cmdline S      the command line
+ *     --device-name S  the name of the block device (the net device is S2)
+ *     --bomb N         instead of events: N frames of a few kilobytes that
+ *                      each expand to 64 MiB, as a hostile file would (no footer)
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <zstd.h>
 
 #include "ukvm/hvt_abi.h"
 #include "ukvm/scan.h"
@@ -64,6 +71,59 @@ static uint8_t *read_file(const char *path, uint64_t *len)
     return p;
 }
 
+/* A varint (LEB128), for the hand-made bomb frames. */
+static size_t put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    for (; v >= 0x80; v >>= 7)
+        p[n++] = (uint8_t)(v | 0x80);
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+/*
+ * Appends n frames whose content is 64 MiB: a FRAME record (first event 0),
+ * then one optional record (tag 0x41) of zeros; zstd turns them into a few
+ * kilobytes of RLE blocks. This bypasses the writer, which never writes such
+ * frames.
+ */
+static void append_bombs(const char *path, uint64_t n)
+{
+    size_t len = 64u << 20;
+    uint8_t *content = calloc(1, len);
+    size_t bound = ZSTD_compressBound(len);
+    uint8_t *out = malloc(bound);
+    ZSTD_CCtx *cc = ZSTD_createCCtx();
+    if (!content || !out || !cc)
+        die("out of memory");
+    size_t k = 0;
+    content[k++] = 0x02;                    /* FRAME: first_event 0, elapsed 0 */
+    content[k++] = 2;
+    content[k++] = 0;
+    content[k++] = 0;
+    content[k++] = 0x41;                    /* an optional record filling the rest */
+    uint8_t v[10];
+    size_t plen = len - k - 4;              /* its length takes 4 bytes */
+    if (put_varint(v, plen) != 4)
+        die("internal error: bomb record length");
+    memcpy(content + k, v, 4);
+    ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
+    size_t c = ZSTD_compress2(cc, out, bound, content, len);
+    if (ZSTD_isError(c))
+        die("compressing: %s", ZSTD_getErrorName(c));
+    FILE *f = fopen(path, "ab");
+    if (!f)
+        die("%s: %s", path, strerror(errno));
+    for (uint64_t i = 0; i < n; i++)
+        if (fwrite(out, 1, c, f) != c)
+            die("%s: write failed", path);
+    if (fclose(f) != 0)
+        die("%s: %s", path, strerror(errno));
+    ZSTD_freeCCtx(cc);
+    free(out);
+    free(content);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -75,9 +135,14 @@ int main(int argc, char **argv)
         { "exit", required_argument, NULL, 'e' },
         { "seed", required_argument, NULL, 's' },
         { "force", no_argument, NULL, 'f' },
+        { "version", required_argument, NULL, 'V' },
+        { "cmdline", required_argument, NULL, 'C' },
+        { "device-name", required_argument, NULL, 'D' },
+        { "bomb", required_argument, NULL, 'B' },
         { NULL, 0, NULL, 0 },
     };
-    uint64_t events = 100, flush_every = 0;
+    uint64_t events = 100, flush_every = 0, bombs = 0;
+    const char *version = "synth", *cmdline = "synthetic trace", *dev_name = NULL;
     bool clock_only = false, cut = false, force = false;
     const char *kernel_path = NULL;
     int exit_status = 0;
@@ -93,6 +158,10 @@ int main(int argc, char **argv)
         case 'e': exit_status = atoi(optarg); break;
         case 's': rng = strtoull(optarg, NULL, 0) * 0x9e3779b97f4a7c15ull | 1; break;
         case 'f': force = true; break;
+        case 'V': version = optarg; break;
+        case 'C': cmdline = optarg; break;
+        case 'D': dev_name = optarg; break;
+        case 'B': bombs = strtoull(optarg, NULL, 0); break;
         default: die("bad option (see the comment at the top of tools/ukvm-trace-synth.c)");
         }
     }
@@ -114,6 +183,12 @@ int main(int argc, char **argv)
         { .name = "service0", .type = HVT_MFT_DEV_NET_BASIC, .mft_index = 2,
           .mac = { 2, 0, 0, 0, 0, 1 }, .mtu = 1500 },
     };
+    if (dev_name) {
+        if (strlen(dev_name) + 1 >= sizeof devs[0].name)
+            die("--device-name: at most %zu bytes", sizeof devs[0].name - 2);
+        snprintf(devs[0].name, sizeof devs[0].name, "%s", dev_name);
+        snprintf(devs[1].name, sizeof devs[1].name, "%s2", dev_name);
+    }
     struct ukvm_trace_cpuid cpuid[2] = {
         { 0, 0, 0, 0xd, 0x756e6547, 0x6c65746e, 0x49656e69 },
         { 1, 0, 0, 0x906ea, 0x800, 0x3ffafbff, 0x178bfbff },
@@ -123,17 +198,25 @@ int main(int argc, char **argv)
         { .addr = 0x100080, .len = 4, .kind = UKVM_PATCH_RDRAND, .orig = { 0x48, 0x0f, 0xc7, 0xf0 } },
     };
     struct ukvm_trace_header h = {
-        .ukvm_version = "synth",
         .kernel = kernel, .kernel_len = klen,
-        .cmdline = "synthetic trace",
+        .cmdline = cmdline,
         .mem_size = 32 << 20, .tsc_hz = 2000000000, .start_walltime_ns = 1700000000000000000ull,
         .n_devices = 2, .devices = devs, .n_cpuid = 2, .cpuid = cpuid,
         .n_patches = 2, .patches = patches,
     };
+    if (strlen(version) >= sizeof h.ukvm_version)
+        die("--version: at most %zu bytes", sizeof h.ukvm_version - 1);
+    snprintf(h.ukvm_version, sizeof h.ukvm_version, "%s", version);
     char err[256];
     struct ukvm_trace_writer *w = ukvm_trace_writer_open(argv[optind], force, &h, err, sizeof err);
     if (!w)
         die("%s", err);
+    if (bombs) {
+        if (ukvm_trace_writer_abandon(w, err, sizeof err) < 0)
+            die("%s", err);
+        append_bombs(argv[optind], bombs);
+        return 0;
+    }
 
     static uint8_t data[2048];
     for (size_t i = 0; i < sizeof data; i++)
@@ -153,7 +236,8 @@ int main(int argc, char **argv)
             tsc += 3000 + (rnd() & 2047); e.a[0] = tsc; break;
         case UKVM_EV_RDTSCP: tsc += 3000 + (rnd() & 2047); e.a[0] = tsc; e.a[1] = 0; break;
         case UKVM_EV_PUTS: e.a[0] = 12; e.a[1] = ukvm_digest("hello world\n", 12); break;
-        case UKVM_EV_POLL: e.a[0] = 1000000; e.a[1] = (rnd() & 1) << 2; e.a[2] = 0; break;
+        case UKVM_EV_POLL: e.a[0] = 1000000; e.a[1] = (rnd() & 1) << 2; e.a[2] = e.a[1] != 0;
+            break;
         case UKVM_EV_BLOCK_WRITE: e.a[0] = 1; e.a[1] = (i % 64) * 512; e.a[2] = 512;
             e.a[3] = ukvm_digest(data, 512); e.a[4] = 0; break;
         case UKVM_EV_BLOCK_READ: e.a[0] = 1; e.a[1] = (i % 64) * 512; e.a[2] = 512; e.a[3] = 0;

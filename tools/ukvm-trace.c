@@ -183,16 +183,36 @@ static void print_end(const struct ukvm_trace_end *end)
 
 /* ---- info ---- */
 
+/*
+ * Prints a string that came from the trace: printable ASCII as is, a
+ * backslash doubled, every other byte as \xNN, so that a hostile trace
+ * cannot send escape sequences to the terminal.
+ */
+static void print_escaped(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '\\')
+            fputs("\\\\", stdout);
+        else if (*p >= 0x20 && *p < 0x7f)
+            putchar(*p);
+        else
+            printf("\\x%02x", *p);
+    }
+}
+
 static int cmd_info(const char *path)
 {
     struct ukvm_trace_reader *r = open_trace(path);
     const struct ukvm_trace_header *h = ukvm_trace_reader_header(r);
     printf("format version: %u\n", h->format_version);
-    printf("ukvm version: %s\n", h->ukvm_version);
-    printf("kernel: %" PRIu64 " bytes, sha256 ", h->kernel_len);
+    printf("ukvm version: ");
+    print_escaped(h->ukvm_version);
+    printf("\nkernel: %" PRIu64 " bytes, sha256 ", h->kernel_len);
     for (int i = 0; i < 32; i++)
         printf("%02x", h->kernel_sha256[i]);
-    printf("\ncmdline: %s\n", h->cmdline);
+    printf("\ncmdline: ");
+    print_escaped(h->cmdline);
+    putchar('\n');
     printf("memory: %" PRIu64 " bytes (%" PRIu64 " MiB)\n", h->mem_size, h->mem_size >> 20);
     printf("tsc: %" PRIu64 " Hz\n", h->tsc_hz);
     printf("start walltime: %" PRIu64 " ns\n", h->start_walltime_ns);
@@ -200,14 +220,18 @@ static int cmd_info(const char *path)
     for (uint32_t i = 0; i < h->n_devices; i++) {
         const struct ukvm_trace_device *d = &h->devices[i];
         if (d->type == HVT_MFT_DEV_BLOCK_BASIC)
-            printf("  [%u] block %s: capacity %" PRIu64 ", block size %u\n", d->mft_index,
-                    d->name, d->capacity, d->block_size);
+            printf("  [%u] block ", d->mft_index);
         else if (d->type == HVT_MFT_DEV_NET_BASIC)
-            printf("  [%u] net %s: mac %02x:%02x:%02x:%02x:%02x:%02x, mtu %u\n", d->mft_index,
-                    d->name, d->mac[0], d->mac[1], d->mac[2], d->mac[3], d->mac[4], d->mac[5],
-                    d->mtu);
+            printf("  [%u] net ", d->mft_index);
         else
-            printf("  [%u] type %u %s\n", d->mft_index, d->type, d->name);
+            printf("  [%u] type %u ", d->mft_index, d->type);
+        print_escaped(d->name);
+        if (d->type == HVT_MFT_DEV_BLOCK_BASIC)
+            printf(": capacity %" PRIu64 ", block size %u", d->capacity, d->block_size);
+        else if (d->type == HVT_MFT_DEV_NET_BASIC)
+            printf(": mac %02x:%02x:%02x:%02x:%02x:%02x, mtu %u", d->mac[0], d->mac[1],
+                    d->mac[2], d->mac[3], d->mac[4], d->mac[5], d->mtu);
+        putchar('\n');
     }
     printf("cpuid entries: %u\n", h->n_cpuid);
     printf("patches: %u\n", h->n_patches);
@@ -364,7 +388,8 @@ static int cmd_verify(const char *path)
 
 static void write_file(const char *path, const void *data, uint64_t len, bool force)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), 0755);
+    /* The bytes come from the trace: not executable unless asked for. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), 0644);
     if (fd < 0)
         die("%s: %s", path, errno == EEXIST ? "already exists (use -f to overwrite)" : strerror(errno));
     const uint8_t *p = data;

@@ -121,6 +121,10 @@ static int world_service(struct ukvm_event_source *src, struct ukvm_io *io, int 
     case UKVM_EV_RDSEED: {
         uint64_t v = 0;
         bool ok = getrandom(&v, sizeof(v), GRND_NONBLOCK) == (ssize_t)sizeof(v);
+        /* The value as wide as the operand (a1): what the guest receives,
+         * and what replay accepts (record/event_outputs.c). */
+        if (ev->a[1] < 64)
+            v &= (1ULL << ev->a[1]) - 1;
         ev->a[0] = ok ? v : 0;
         ev->a[2] = ok;
         break;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "record/event_outputs.h"
 #include "record/replayer.h"
 
 struct replayer {
@@ -104,18 +105,21 @@ static int replayer_service(struct ukvm_event_source *src, struct ukvm_io *io, i
     for (int i = 0; i < UKVM_EVENT_NARGS; i++)
         if ((mask & (1u << i)) && rec.a[i] != ev->a[i])
             return diverged(number, &rec, ev, exit_status);
+    /* The trace is untrusted: its outputs must fit the guest's request
+     * before any of them reaches the guest. */
+    char why[200];
+    if (!event_outputs_ok(&rec, io, ukvm_trace_reader_header(rp->r), why, sizeof(why))) {
+        ukvm_err("trace event %" PRIu64 ": %s", number, why);
+        *exit_status = UKVM_EXIT_MONITOR_ERROR;
+        return -1;
+    }
     for (int i = 0; i < UKVM_EVENT_NARGS; i++)
         if (!(mask & (1u << i)))
             ev->a[i] = rec.a[i];
-    if (ukvm_event_has_output_data(ev->kind) && rec.data_len > 0) {
-        if (rec.data_len > io->buf_len) {
-            ukvm_err("replay stopped: event %" PRIu64 " carries %u bytes for a %zu-byte buffer",
-                    number, rec.data_len, io->buf_len);
-            *exit_status = UKVM_EXIT_DIVERGENCE;
-            return -1;
-        }
+    /* Checked above: data_len fits the buffer and is exactly what the
+     * hypercall reports (and marks dirty) as read. */
+    if (ukvm_event_has_output_data(ev->kind) && rec.data_len > 0)
         memcpy(io->buf, rec.data, rec.data_len);
-    }
     /* Console output is shown once: re-executions for reverse debugging
      * pass the same events again. */
     if (ev->kind == UKVM_EV_PUTS && number >= rp->printed)

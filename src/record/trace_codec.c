@@ -183,7 +183,7 @@ const char *trace_event_check(const struct ukvm_event *ev)
         return "data given for a kind without data";
     if (ev->data_len && !ev->data)
         return "data_len without data";
-    if (ev->data_len > TRACE_MAX_FRAME_CONTENT - 64)
+    if (ev->data_len > TRACE_MAX_FRAME_CONTENT - TRACE_PAD_ROOM - 128)
         return "event data too large";
     return NULL;
 }

@@ -26,11 +26,29 @@
 #define TAG_OPT_MIN  0x40u
 #define TAG_OPT_MAX  0x7fu
 #define TAG_EVENT    0x80u
+#define TAG_PAD      0x40u   /* optional: noise the writer adds (see TRACE_MAX_RATIO) */
 
 /* Limits a reader enforces (and a writer respects). */
 #define TRACE_MAX_FRAME_CONTENT  (64u << 20)   /* decompressed size of any frame */
 #define TRACE_MAX_CMDLINE        8192u
 #define TRACE_MAX_VARINT         10u
+
+/*
+ * Decompression bound: a frame's content may exceed TRACE_RATIO_FREE bytes
+ * only by TRACE_MAX_RATIO times the frame's compressed size, so that reading
+ * a file costs at most a few thousand bytes of decompression per byte of it
+ * (a frame of zstd RLE blocks expands 32768 times). The writer pads a frame
+ * that compresses better than that with a TAG_PAD record of noise, and keeps
+ * TRACE_PAD_ROOM of every frame's content for it.
+ */
+#define TRACE_MAX_RATIO          1024u
+#define TRACE_RATIO_FREE         (16u << 10)
+#define TRACE_PAD_ROOM           (256u << 10)
+
+static inline bool trace_ratio_ok(uint64_t content, uint64_t csize)
+{
+    return content <= TRACE_RATIO_FREE || (content - TRACE_RATIO_FREE) / TRACE_MAX_RATIO < csize;
+}
 
 /* Writer flush policy. */
 #define TRACE_FLUSH_NS       250000000ull

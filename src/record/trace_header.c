@@ -124,9 +124,9 @@ int trace_header_encode(struct obuf *out, const struct ukvm_trace_header *h,
         snprintf(err, errlen, "out of memory encoding the trace header");
         return -1;
     }
-    if (out->len > TRACE_MAX_FRAME_CONTENT) {
+    if (out->len > TRACE_MAX_FRAME_CONTENT - TRACE_PAD_ROOM) {
         snprintf(err, errlen, "trace header too large (%zu bytes, at most %u; is the kernel huge?)",
-                out->len, TRACE_MAX_FRAME_CONTENT);
+                out->len, TRACE_MAX_FRAME_CONTENT - TRACE_PAD_ROOM);
         return -1;
     }
     return 0;

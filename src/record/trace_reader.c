@@ -1,9 +1,10 @@
 /*
- * Trace reader: maps the file, validates the header frame, then decodes event
- * frames one at a time (docs/trace-format.md). Every count and length read
- * from the file is checked against what is left before it is used, so a
- * hostile file is an error message, never a crash, a hang or a huge
- * allocation.
+ * Trace reader: validates the header frame, then reads and decodes event
+ * frames one at a time (docs/trace-format.md), with pread into buffers of its
+ * own (trace_input.c). Every count and length read from the file is checked
+ * against what is left before it is used, so a hostile file is an error
+ * message, never a crash, a hang or a huge allocation; a file that shrinks
+ * while it is read is an error too.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -11,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +19,7 @@
 #include <zstd_errors.h>
 
 #include "trace_codec.h"
+#include "trace_input.h"
 
 enum { ST_READING, ST_END, ST_CUT, ST_ERR };
 
@@ -27,9 +28,7 @@ struct frame_known {
 };
 
 struct ukvm_trace_reader {
-    const uint8_t *data;
-    size_t len;
-    bool mapped;
+    struct trace_input in;          /* the file; in.len is its size when opened */
 
     uint8_t *hdr_buf;               /* the first frame's content (kernel points here) */
     struct trace_header_store hs;
@@ -101,24 +100,24 @@ static const char *zstd_err_text(size_t code)
 
 /*
  * Decompresses the frame at `off` into buf. Returns 1 when loaded, 0 when the
- * file ends inside it (cut short), -1 on corruption (message in r->errmsg).
+ * file ends inside it (cut short), -1 on corruption or a read error (message
+ * in r->errmsg).
  */
 static int load_frame(struct ukvm_trace_reader *r, size_t off, char *err, size_t errlen)
 {
-    const uint8_t *p = r->data + off;
-    size_t left = r->len - off;
-    size_t cs = ZSTD_findFrameCompressedSize(p, left);
-    if (ZSTD_isError(cs)) {
-        if (ZSTD_getErrorCode(cs) == ZSTD_error_srcSize_wrong)
-            return 0;
-        return set_err(r, err, errlen, "corrupt trace at byte %zu (before event %llu): %s",
-                off, (unsigned long long)r->evno, zstd_err_text(cs));
-    }
-    if (cs > left)
+    struct trace_frame f;
+    char why[200];
+    int fetched = trace_input_frame(&r->in, off, &f, why, sizeof why);
+    if (fetched == TI_CUT)
         return 0;
-    unsigned long long content = ZSTD_getFrameContentSize(p, cs);
-    if (content == ZSTD_CONTENTSIZE_ERROR || content == ZSTD_CONTENTSIZE_UNKNOWN ||
-            content == 0 || content > TRACE_MAX_FRAME_CONTENT)
+    if (fetched == TI_IO)
+        return set_err(r, err, errlen, "%s", why);
+    if (fetched == TI_CORRUPT)
+        return set_err(r, err, errlen, "corrupt trace at byte %zu (before event %llu): %s",
+                off, (unsigned long long)r->evno, why);
+    const uint8_t *p = f.bytes;
+    size_t cs = f.csize, content = f.content;
+    if (content == 0)
         return set_err(r, err, errlen, "corrupt trace at byte %zu (before event %llu): "
                 "bad frame content size", off, (unsigned long long)r->evno);
     if (content > r->buf_cap) {
@@ -240,9 +239,10 @@ static int footer(struct ukvm_trace_reader *r, const struct first_rec *fr, char 
             return set_err(r, err, errlen, "corrupt trace at byte %zu: record tag 0x%02x after "
                     "the footer", at, tag);
     }
-    if (r->fr_off + r->fr_csize != r->len)
-        return set_err(r, err, errlen, "corrupt trace: %zu bytes of data after the footer at byte %zu",
-                r->len - r->fr_off - r->fr_csize, r->fr_off + r->fr_csize);
+    if (r->fr_off + r->fr_csize != r->in.len)
+        return set_err(r, err, errlen, "corrupt trace: %llu bytes of data after the footer at "
+                "byte %zu", (unsigned long long)(r->in.len - r->fr_off - r->fr_csize),
+                r->fr_off + r->fr_csize);
     if (status < INT32_MIN || status > INT32_MAX)
         return set_err(r, err, errlen, "corrupt trace at byte %zu: bad exit status", at);
     r->state = ST_END;
@@ -250,7 +250,7 @@ static int footer(struct ukvm_trace_reader *r, const struct first_rec *fr, char 
     r->end.events = r->evno;
     r->end.exit_status = (int)status;
     r->end.elapsed_ns = elapsed;
-    r->end.valid_bytes = r->len;
+    r->end.valid_bytes = r->in.len;
     return 0;
 }
 
@@ -270,7 +270,7 @@ int ukvm_trace_reader_next(struct ukvm_trace_reader *r, struct ukvm_event *ev,
             r->fr_loaded = false;
         }
         if (!r->fr_loaded) {
-            if (r->fr_off == r->len) {
+            if (r->fr_off == r->in.len) {
                 set_cut(r, r->fr_off);          /* no footer */
                 return 0;
             }
@@ -336,47 +336,51 @@ static struct ukvm_trace_reader *open_data(struct ukvm_trace_reader *r, char *er
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    if (r->len < 4 ||
-            (r->data[0] | r->data[1] << 8 | r->data[2] << 16 | (uint32_t)r->data[3] << 24) !=
+    uint8_t magic[4];
+    char why[200];
+    long n = trace_input_peek(&r->in, 0, magic, sizeof magic, why, sizeof why);
+    if (n < 0) {
+        snprintf(err, errlen, "%s", why);
+        goto fail;
+    }
+    if (n < 4 || (magic[0] | magic[1] << 8 | magic[2] << 16 | (uint32_t)magic[3] << 24) !=
             ZSTD_MAGICNUMBER) {
         snprintf(err, errlen, "not a ukvm trace (not a zstd file)");
         goto fail;
     }
-    size_t cs = ZSTD_findFrameCompressedSize(r->data, r->len);
-    if (ZSTD_isError(cs)) {
-        if (ZSTD_getErrorCode(cs) == ZSTD_error_srcSize_wrong)
-            snprintf(err, errlen, "the trace is cut short inside its header (%zu bytes)", r->len);
-        else
-            snprintf(err, errlen, "corrupt trace header frame: %s", zstd_err_text(cs));
+    struct trace_frame f;
+    switch (trace_input_frame(&r->in, 0, &f, why, sizeof why)) {
+    case TI_CUT:
+        snprintf(err, errlen, "the trace is cut short inside its header (%llu bytes)",
+                (unsigned long long)r->in.len);
+        goto fail;
+    case TI_IO:
+        snprintf(err, errlen, "%s", why);
+        goto fail;
+    case TI_CORRUPT:
+        snprintf(err, errlen, "corrupt trace header frame: %s", why);
         goto fail;
     }
-    unsigned long long content = ZSTD_getFrameContentSize(r->data, cs);
-    if (content == ZSTD_CONTENTSIZE_ERROR || content == ZSTD_CONTENTSIZE_UNKNOWN ||
-            content > TRACE_MAX_FRAME_CONTENT) {
-        snprintf(err, errlen, "corrupt trace header frame: bad content size");
-        goto fail;
-    }
-    if (content < TRACE_PREAMBLE_LEN) {
+    if (f.content < TRACE_PREAMBLE_LEN) {
         snprintf(err, errlen, "not a ukvm trace (bad magic)");
         goto fail;
     }
-    r->hdr_buf = malloc(content);
+    r->hdr_buf = malloc(f.content);
     if (!r->hdr_buf) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    size_t got = ZSTD_decompressDCtx(r->dctx, r->hdr_buf, content, r->data, cs);
-    if (ZSTD_isError(got) || got != content) {
-        /* Say what the magic says first: a newer trace is worth naming. */
+    size_t got = ZSTD_decompressDCtx(r->dctx, r->hdr_buf, f.content, f.bytes, f.csize);
+    if (ZSTD_isError(got) || got != f.content) {
         snprintf(err, errlen, "corrupt trace header frame: %s",
                 ZSTD_isError(got) ? zstd_err_text(got) : "content size mismatch");
         goto fail;
     }
-    if (trace_header_decode(r->hdr_buf, content, &r->hs, err, errlen) < 0)
+    if (trace_header_decode(r->hdr_buf, f.content, &r->hs, err, errlen) < 0)
         goto fail;
-    r->events_start = cs;
-    r->hdr_csize = cs;
-    r->fr_off = cs;
+    r->events_start = f.csize;
+    r->hdr_csize = f.csize;
+    r->fr_off = f.csize;
     r->state = ST_READING;
     return r;
 fail:
@@ -402,21 +406,15 @@ struct ukvm_trace_reader *ukvm_trace_reader_open(const char *path, char *err, si
         close(fd);
         return NULL;
     }
-    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (m == MAP_FAILED) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
     struct ukvm_trace_reader *r = calloc(1, sizeof *r);
     if (!r) {
-        munmap(m, (size_t)st.st_size);
+        close(fd);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    r->data = m;
-    r->len = (size_t)st.st_size;
-    r->mapped = true;
+    /* Read with pread, never mapped: a file truncated under us (a recording
+     * over the trace being replayed) must be an error, not SIGBUS. */
+    trace_input_init(&r->in, fd, NULL, (uint64_t)st.st_size);
     return open_data(r, err, errlen);
 }
 
@@ -433,8 +431,7 @@ struct ukvm_trace_reader *ukvm_trace_reader_open_mem(const void *data, size_t le
     }
     if (len)
         memcpy(copy, data, len);
-    r->data = copy;
-    r->len = len;
+    trace_input_init(&r->in, -1, copy, len);
     return open_data(r, err, errlen);
 }
 
@@ -442,10 +439,7 @@ void ukvm_trace_reader_close(struct ukvm_trace_reader *r)
 {
     if (!r)
         return;
-    if (r->mapped)
-        munmap((void *)r->data, r->len);
-    else
-        free((void *)r->data);
+    trace_input_close(&r->in);
     trace_header_store_free(&r->hs);
     free(r->hdr_buf);
     free(r->buf);
@@ -489,7 +483,7 @@ void ukvm_trace_reader_event_info(const struct ukvm_trace_reader *r,
         out->frame_elapsed_ns = r->fr_elapsed;
     }
     out->header_bytes = r->hdr_csize;
-    out->file_bytes = r->len;
+    out->file_bytes = r->in.len;
 }
 
 /* ---- positions ---- */
@@ -548,7 +542,7 @@ int ukvm_trace_reader_seek(struct ukvm_trace_reader *r, const struct ukvm_trace_
             ok = true;
         for (size_t i = 0; !ok && i < r->n_fk; i++)
             ok = r->fk[i].off + r->fk[i].csize == off;
-        if (!ok || off > r->len)
+        if (!ok || off > r->in.len)
             return -1;
         r->fr_loaded = false;
         r->fr_off = (size_t)off;

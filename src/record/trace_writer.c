@@ -69,21 +69,70 @@ static int write_all(struct ukvm_trace_writer *w, const uint8_t *p, size_t n,
     return 0;
 }
 
-/* Compresses content as one frame and writes it. */
-static int put_frame(struct ukvm_trace_writer *w, const uint8_t *content, size_t len,
+static size_t compress_frame(struct ukvm_trace_writer *w, const uint8_t *content, size_t len,
         char *err, size_t errlen)
 {
     size_t bound = ZSTD_compressBound(len);
     w->cbuf.len = 0;
     if (!obuf_reserve(&w->cbuf, bound)) {
         snprintf(err, errlen, "out of memory compressing a trace frame");
-        return -1;
+        return 0;
     }
     size_t c = ZSTD_compress2(w->cctx, w->cbuf.p, bound, content, len);
     if (ZSTD_isError(c)) {
         snprintf(err, errlen, "compressing a trace frame: %s", ZSTD_getErrorName(c));
-        return -1;
+        return 0;
     }
+    return c;
+}
+
+/*
+ * Content that compresses better than readers accept (TRACE_MAX_RATIO: a
+ * guest reading megabytes of zeros) is written again with a TAG_PAD record of
+ * noise, which does not compress, appended: the frame grows by about
+ * content / TRACE_MAX_RATIO bytes. Returns the compressed size, 0 on error.
+ */
+static size_t compress_padded(struct ukvm_trace_writer *w, const uint8_t *content, size_t len,
+        size_t c, char *err, size_t errlen)
+{
+    struct obuf padded = { 0 };
+    uint64_t noise = 0x9e3779b97f4a7c15ull;
+    size_t pad = (len - TRACE_RATIO_FREE) / (TRACE_MAX_RATIO - 1) + 64;
+    for (int tries = 0; c && tries < 8 && len + pad + 16 <= TRACE_MAX_FRAME_CONTENT; tries++) {
+        padded.len = 0;
+        obuf_bytes(&padded, content, len);
+        trace_record_begin(&padded, TAG_PAD, pad);
+        if (!obuf_reserve(&padded, pad))
+            break;
+        for (size_t i = 0; i < pad; i++) {
+            noise ^= noise << 13;
+            noise ^= noise >> 7;
+            noise ^= noise << 17;
+            padded.p[padded.len++] = (uint8_t)(noise >> 32);
+        }
+        c = compress_frame(w, padded.p, padded.len, err, errlen);
+        if (c && trace_ratio_ok(padded.len, c)) {
+            obuf_free(&padded);
+            return c;
+        }
+        pad *= 2;
+    }
+    if (c)
+        snprintf(err, errlen, "%s padding a trace frame", padded.oom ? "out of memory" :
+                "failed");
+    obuf_free(&padded);
+    return 0;
+}
+
+/* Compresses content as one frame and writes it. */
+static int put_frame(struct ukvm_trace_writer *w, const uint8_t *content, size_t len,
+        char *err, size_t errlen)
+{
+    size_t c = compress_frame(w, content, len, err, errlen);
+    if (c && !trace_ratio_ok(len, c))
+        c = compress_padded(w, content, len, c, err, errlen);
+    if (!c)
+        return -1;
     if (write_all(w, w->cbuf.p, c, err, errlen) < 0)
         return -1;
     w->file_off += c;
@@ -214,8 +263,9 @@ int ukvm_trace_writer_event(struct ukvm_trace_writer *w,
                 (unsigned long long)w->events, ukvm_event_kind_name(ev->kind), ev->kind, why);
         return -1;
     }
-    /* Keep every frame under the readers' size cap. */
-    if (w->pend_events && w->pend.len + ev->data_len + 128 > TRACE_MAX_FRAME_CONTENT &&
+    /* Keep every frame under the readers' size cap, with room for padding. */
+    if (w->pend_events &&
+            w->pend.len + ev->data_len + 128 + TRACE_PAD_ROOM > TRACE_MAX_FRAME_CONTENT &&
             ukvm_trace_writer_flush(w, err, errlen) < 0)
         return -1;
     trace_event_encode(&w->pend, &w->delta, ev);

@@ -93,3 +93,21 @@ for args in "verify $T/junk" "info $T/nonexistent" "dump $T/junk" "stats /" "bog
     check "error, one line: ukvm-trace $(basename "${args%% *}") ${args#* }" \
         sh -c "[ $rc -ge 1 ] && [ $rc -lt 128 ] && [ \"\$(grep -c . '$T/err')\" = 1 ] && grep -q '^ukvm-trace: ' '$T/err'"
 done
+
+# strings from the trace (version, command line, device names) are printed
+# with non-printable bytes as \xNN: a trace cannot drive the terminal
+ESC=$(printf '\033')
+"$SYNTH" --events 20 --version "v${ESC}]0;title${ESC}\\" --cmdline "a${ESC}[2Jb\\c$(printf '\t\302\233')" \
+    --device-name "d${ESC}[31m" "$T/esc.zst"
+run_capture "$T/info" "$T/err" "$UKVM_TRACE" info "$T/esc.zst"
+expect_status "info with escapes in the trace: exit 0" 0 $?
+check "info: no ESC byte printed" sh -c "! grep -q '$ESC' '$T/info'"
+check "info: version escaped" grep -Fxq 'ukvm version: v\x1b]0;title\x1b\\' "$T/info"
+check "info: command line escaped" grep -Fxq 'cmdline: a\x1b[2Jb\\c\x09\xc2\x9b' "$T/info"
+check "info: device names escaped" sh -c "grep -Fq '  [1] block d\\x1b[31m: capacity' '$T/info' &&
+    grep -Fq '  [2] net d\\x1b[31m2: mac' '$T/info'"
+
+# extract-kernel writes untrusted bytes: not executable
+(umask 022 && exec "$UKVM_TRACE" extract-kernel -o "$T/k644.elf" "$T/a.zst")
+expect_status "extract-kernel (umask 022): exit 0" 0 $?
+check "extract-kernel: mode 0644" [ "$(stat -c %a "$T/k644.elf")" = 644 ]

@@ -389,6 +389,123 @@ static void oversized_frame(void **state)
     obuf_free(&file);
 }
 
+/*
+ * A decompression bomb: frames of a few kilobytes that each expand to 64 MiB
+ * (a FRAME record, then an optional record of zeros). The reader refuses the
+ * first one from its sizes alone: no 64 MiB buffer, no decompression.
+ */
+static void decompression_bomb(void **state)
+{
+    (void)state;
+    size_t big = TRACE_MAX_FRAME_CONTENT;
+    uint8_t *content = calloc(1, big);
+    struct obuf rec = { 0 };
+    trace_record_begin(&rec, TAG_FRAME, 2);
+    obuf_varint(&rec, 0);
+    obuf_varint(&rec, 0);
+    size_t room = big - rec.len - 1 - TRACE_MAX_VARINT;
+    trace_record_begin(&rec, TAG_OPT_MIN + 1, room);
+    memcpy(content, rec.p, rec.len);
+    size_t used = rec.len + room;
+    struct obuf file = { 0 };
+    add_header(&file);
+    size_t hdr = file.len;
+    for (int i = 0; i < 3; i++)
+        add_frame(&file, content, used);
+    free(content);
+    size_t each = (file.len - hdr) / 3;
+    print_message("bomb: 3 frames of %zu bytes, %zu bytes of content each\n", each, used);
+    assert_true(each < 8192);
+    assert_int_equal(read_watched(&file), -1);
+    assert_one_line(err);
+    if (!strstr(err, "decompression bomb"))
+        fail_msg("expected a decompression bomb, got '%s'", err);
+    obuf_free(&rec);
+    obuf_free(&file);
+}
+
+/* The writer keeps its own frames within that bound: a guest that reads
+ * megabytes of zeros gets a frame padded with noise, which reads back. */
+static void zero_reads_are_padded(void **state)
+{
+    (void)state;
+    char p[128];
+    snprintf(p, sizeof p, "%s/zeros.zst", dir);
+    struct ukvm_trace_header h = { .ukvm_version = "t", .cmdline = "" };
+    struct ukvm_trace_writer *w = ukvm_trace_writer_open(p, true, &h, err, sizeof err);
+    assert_non_null(w);
+    uint32_t n = 16u << 20;
+    uint8_t *zeros = calloc(1, n);
+    struct ukvm_event e = { .kind = UKVM_EV_BLOCK_READ, .rip = 0x100000, .a = { 1, 0, n, 0 },
+        .data = zeros, .data_len = n };
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(ukvm_trace_writer_event(w, &e, err, sizeof err), 0);
+    assert_int_equal(ukvm_trace_writer_close(w, 0, err, sizeof err), 0);
+    struct ukvm_trace_reader *r = ukvm_trace_reader_open(p, err, sizeof err);
+    assert_non_null(r);
+    struct ukvm_event got;
+    int rc, events = 0;
+    while ((rc = ukvm_trace_reader_next(r, &got, err, sizeof err)) == 1) {
+        assert_int_equal(got.data_len, n);
+        assert_memory_equal(got.data, zeros, n);
+        events++;
+    }
+    if (rc < 0)
+        fail_msg("%s", err);
+    struct ukvm_trace_end end;
+    ukvm_trace_reader_end(r, &end);
+    assert_true(end.complete);
+    assert_int_equal(events, 2);
+    print_message("two 16 MiB reads of zeros: %llu bytes of trace\n",
+            (unsigned long long)end.valid_bytes);
+    assert_true(end.valid_bytes >= 2 * (n / TRACE_MAX_RATIO));
+    assert_true(end.valid_bytes < 2 * (n / TRACE_MAX_RATIO) + 4096);
+    ukvm_trace_reader_close(r);
+    free(zeros);
+}
+
+/*
+ * The file shrinks while it is read (ukvm record --force over the trace
+ * being replayed): the next frame is an error line, not SIGBUS.
+ */
+static void file_shrinks_while_read(void **state)
+{
+    (void)state;
+    char p[128];
+    snprintf(p, sizeof p, "%s/shrink.zst", dir);
+    struct ukvm_trace_header h = { .ukvm_version = "t", .cmdline = "" };
+    struct ukvm_trace_writer *w = ukvm_trace_writer_open(p, true, &h, err, sizeof err);
+    assert_non_null(w);
+    static uint8_t noise[4096];
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < 800; i++) {
+        for (size_t k = 0; k < sizeof noise; k++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            noise[k] = (uint8_t)x;
+        }
+        struct ukvm_event e = { .kind = UKVM_EV_BLOCK_READ, .rip = 0x100000,
+            .a = { 1, (uint64_t)i * 4096, 4096, 0 }, .data = noise, .data_len = sizeof noise };
+        assert_int_equal(ukvm_trace_writer_event(w, &e, err, sizeof err), 0);
+        if (i % 10 == 9)
+            assert_int_equal(ukvm_trace_writer_flush(w, err, sizeof err), 0);
+    }
+    assert_int_equal(ukvm_trace_writer_close(w, 0, err, sizeof err), 0);
+    struct ukvm_trace_reader *r = ukvm_trace_reader_open(p, err, sizeof err);
+    assert_non_null(r);
+    struct ukvm_event got;
+    assert_int_equal(ukvm_trace_reader_next(r, &got, err, sizeof err), 1);
+    assert_int_equal(truncate(p, 1 << 20), 0);      /* of about 3.3 MB */
+    int rc, events = 1;
+    while ((rc = ukvm_trace_reader_next(r, &got, err, sizeof err)) == 1)
+        events++;
+    assert_int_equal(rc, -1);
+    assert_one_line(err);
+    if (!strstr(err, "shrank"))
+        fail_msg("expected 'shrank' in '%s'", err);
+    print_message("shrunk to 1 MiB: %d events read, then '%s'\n", events, err);
+    ukvm_trace_reader_close(r);
+}
+
 static void structural_errors(void **state)
 {
     (void)state;
@@ -493,6 +610,9 @@ int main(void)
         cmocka_unit_test(forged_header_counts),
         cmocka_unit_test(oversized_frame),
         cmocka_unit_test(structural_errors),
+        cmocka_unit_test(decompression_bomb),
+        cmocka_unit_test(zero_reads_are_padded),
+        cmocka_unit_test(file_shrinks_while_read),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
