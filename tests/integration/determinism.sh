@@ -2,7 +2,8 @@
 # What a guest can read without a hypercall (README, "What a guest must do to
 # stay replayable"):
 #  - det_cpuid: no KVM signature in CPUID, kvmclock and the other paravirtual
-#    MSRs fault, rdpmc faults; recorded and replayed identically;
+#    MSRs fault, rdpmc faults (or, on a KVM that cannot turn its PMU off,
+#    reads a counter that never counts); recorded and replayed identically;
 #  - det_rdtsc_gen: an rdtsc built at run time (or hidden from the scan) is
 #    not recorded: the replay stops at the first puts that depends on it,
 #    with one line naming that event's number and rip;
