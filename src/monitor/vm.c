@@ -53,7 +53,7 @@ int vm_create(struct vm *vm, uint64_t mem_size, char *err, size_t errlen)
     vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
     if (vm->vm_fd < 0)
         return fail(err, errlen, "KVM_CREATE_VM");
-    /* Before the vCPU exists: rdpmc must fault (cpuid_msr.c). */
+    /* Before the vCPU exists: no virtual PMU, rdpmc faults (cpuid_msr.c). */
     vm_disable_pmu(vm);
 
     /* One memfd, mapped twice: KVM's view can be write-protected where the
