@@ -89,12 +89,13 @@ static void guest_written(struct monitor *m, uint64_t gpa, uint64_t len)
 
 static int service(struct monitor *m, struct ukvm_io *io)
 {
+    /* Output data only: the buffer of a read is hashed for nothing (and a
+     * long one is refused unread by the recorder, untouched). */
     if (io->buf && m->src->wants_digest) {
-        uint64_t digest = ukvm_digest(io->buf, io->buf_len);
         switch (io->ev.kind) {
-        case UKVM_EV_PUTS: io->ev.a[1] = digest; break;
-        case UKVM_EV_BLOCK_WRITE: io->ev.a[3] = digest; break;
-        case UKVM_EV_NET_WRITE: io->ev.a[2] = digest; break;
+        case UKVM_EV_PUTS: io->ev.a[1] = ukvm_digest(io->buf, io->buf_len); break;
+        case UKVM_EV_BLOCK_WRITE: io->ev.a[3] = ukvm_digest(io->buf, io->buf_len); break;
+        case UKVM_EV_NET_WRITE: io->ev.a[2] = ukvm_digest(io->buf, io->buf_len); break;
         default: break;
         }
     }

@@ -1,5 +1,5 @@
 # The monitor: VM set-up, ELF loading, hypercalls, devices, the ukvm CLI.
-LIB_SRCS += src/monitor/util.c src/monitor/vm.c src/monitor/elf_load.c \
+LIB_SRCS += src/monitor/util.c src/monitor/vm.c src/monitor/cpuid_msr.c src/monitor/elf_load.c \
             src/monitor/loader.c src/monitor/boot_info.c src/monitor/devices.c \
             src/monitor/dev_block.c src/monitor/dev_net.c src/monitor/hypercalls.c \
             src/monitor/intercept.c src/monitor/world_source.c src/monitor/vcpu_loop.c \

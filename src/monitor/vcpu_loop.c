@@ -79,7 +79,8 @@ static enum vcpu_stop handle_rdmsr(struct monitor *m)
 {
     struct kvm_run *run = m->vm.run;
     if (run->msr.index != MSR_IA32_TSC) {
-        run->msr.error = 1; /* #GP, as on hardware for an unknown MSR */
+        /* #GP: an MSR the filter denies (kvmclock & co, cpuid_msr.c) */
+        run->msr.error = 1;
         return (enum vcpu_stop)-1;
     }
     struct ukvm_io io;
@@ -139,6 +140,9 @@ static enum vcpu_stop handle_exit(struct monitor *m)
     }
     case KVM_EXIT_X86_RDMSR:
         return handle_rdmsr(m);
+    case KVM_EXIT_X86_WRMSR:
+        run->msr.error = 1; /* #GP: a write the MSR filter denies (cpuid_msr.c) */
+        return (enum vcpu_stop)-1;
     case KVM_EXIT_DEBUG:
         return VCPU_DEBUG;
     case KVM_EXIT_SHUTDOWN:

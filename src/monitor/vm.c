@@ -1,6 +1,7 @@
 /*
- * Creating the KVM virtual machine: guest memory, the one vCPU, CPUID and
- * the x86_64 long-mode state an hvt kernel expects at entry (hvt-abi.md).
+ * Creating the KVM virtual machine: guest memory, the one vCPU and the
+ * x86_64 long-mode state an hvt kernel expects at entry (hvt-abi.md). The
+ * CPUID table, MSR filter and PMU are set up in cpuid_msr.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "monitor/cpuid_msr.h"
 #include "monitor/monitor.h"
 
 #define X86_CR0_PE   (1ULL << 0)
@@ -26,8 +28,6 @@
 #define PTE_P  0x1ULL
 #define PTE_W  0x2ULL
 #define PTE_PS 0x80ULL
-
-#define MSR_IA32_TSC 0x10
 
 static int fail(char *err, size_t errlen, const char *what)
 {
@@ -53,6 +53,8 @@ int vm_create(struct vm *vm, uint64_t mem_size, char *err, size_t errlen)
     vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
     if (vm->vm_fd < 0)
         return fail(err, errlen, "KVM_CREATE_VM");
+    /* Before the vCPU exists: no virtual PMU, rdpmc faults (cpuid_msr.c). */
+    vm_disable_pmu(vm);
 
     /* One memfd, mapped twice: KVM's view can be write-protected where the
      * kernel's segments say so, while the monitor keeps a writable view for
@@ -108,72 +110,6 @@ int vm_create(struct vm *vm, uint64_t mem_size, char *err, size_t errlen)
     if (khz <= 0)
         return fail(err, errlen, "KVM_GET_TSC_KHZ");
     vm->tsc_hz = (uint64_t)khz * 1000;
-    return 0;
-}
-
-/* Make reads of IA32_TSC exit to the monitor, so that they can be recorded
- * like rdtsc. Optional: without the capability the MSR is left alone. */
-static void vm_filter_tsc_msr(struct vm *vm)
-{
-    if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_MSR_FILTER) <= 0 ||
-        ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_USER_SPACE_MSR) <= 0)
-        return;
-    struct kvm_enable_cap cap = {
-        .cap = KVM_CAP_X86_USER_SPACE_MSR,
-        .args[0] = KVM_MSR_EXIT_REASON_FILTER,
-    };
-    if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
-        return;
-    static uint8_t deny_bitmap[1] = { 0 };
-    struct kvm_msr_filter filter = {
-        .flags = KVM_MSR_FILTER_DEFAULT_ALLOW,
-        .ranges[0] = {
-            .flags = KVM_MSR_FILTER_READ,
-            .nmsrs = 1,
-            .base = MSR_IA32_TSC,
-            .bitmap = deny_bitmap,
-        },
-    };
-    ioctl(vm->vm_fd, KVM_X86_SET_MSR_FILTER, &filter);
-}
-
-int vm_set_cpuid(struct vm *vm, const struct kvm_cpuid_entry2 *entries, uint32_t n,
-        char *err, size_t errlen)
-{
-    uint32_t cap = 256;
-    if (n > cap) {
-        snprintf(err, errlen, "CPUID table too large (%u entries)", n);
-        return -1;
-    }
-    struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + cap * sizeof(c->entries[0]));
-    if (!c)
-        return fail(err, errlen, "out of memory");
-    if (entries) {
-        c->nent = n;
-        memcpy(c->entries, entries, n * sizeof(entries[0]));
-    } else {
-        c->nent = cap;
-        if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) < 0) {
-            free(c);
-            return fail(err, errlen, "KVM_GET_SUPPORTED_CPUID");
-        }
-        /* Hide RDRAND and RDSEED so well-behaved code never uses them; the
-         * patching in intercept.c catches the rest. */
-        for (uint32_t i = 0; i < c->nent; i++) {
-            struct kvm_cpuid_entry2 *e = &c->entries[i];
-            if (e->function == 1)
-                e->ecx &= ~(1u << 30);
-            if (e->function == 7 && e->index == 0)
-                e->ebx &= ~(1u << 18);
-        }
-    }
-    if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, c) < 0) {
-        free(c);
-        return fail(err, errlen, "KVM_SET_CPUID2");
-    }
-    free(vm->cpuid);
-    vm->cpuid = c;
-    vm_filter_tsc_msr(vm);
     return 0;
 }
 

@@ -9,6 +9,13 @@
 #include <time.h>
 
 #include "record/recorder.h"
+#include "record/trace_codec.h"
+
+/* An event lives in one frame, with its own record header and the frame's
+ * (a few dozen bytes: RECORDER_MAX_READ leaves a page). */
+_Static_assert(RECORDER_MAX_READ + 4096 == TRACE_MAX_FRAME_CONTENT,
+        "RECORDER_MAX_READ follows the trace's frame size limit");
+_Static_assert(RECORDER_MAX_READ < UINT32_MAX, "event data length is a u32");
 
 struct recorder {
     struct ukvm_event_source base;
@@ -20,6 +27,18 @@ struct recorder {
 static int recorder_service(struct ukvm_event_source *src, struct ukvm_io *io, int *exit_status)
 {
     struct recorder *r = (struct recorder *)src;
+    /* Refuse what cannot be recorded before the world is touched: a read
+     * the trace cannot hold must not happen unrecorded. The hvt ABI has no
+     * such limit (`ukvm run` serves it), so the guest gets no error code
+     * that a run would not give it: the recording stops here. */
+    if (io->ev.kind == UKVM_EV_BLOCK_READ && io->buf_len > RECORDER_MAX_READ) {
+        ukvm_err("recording stopped: block_read of %zu bytes at rip 0x%llx is longer than "
+                "one trace event can hold (%llu bytes); nothing was read",
+                io->buf_len, (unsigned long long)io->ev.rip,
+                (unsigned long long)RECORDER_MAX_READ);
+        *exit_status = UKVM_EXIT_MONITOR_ERROR;
+        return -1;
+    }
     if (r->world->ops->service(r->world, io, exit_status) < 0)
         return -1;
     struct ukvm_event ev = io->ev;
@@ -27,7 +46,7 @@ static int recorder_service(struct ukvm_event_source *src, struct ukvm_io *io, i
     ev.data_len = 0;
     if (ev.kind == UKVM_EV_BLOCK_READ && ev.a[3] == HVT_OK) {
         ev.data = io->buf;
-        ev.data_len = (uint32_t)io->buf_len;
+        ev.data_len = (uint32_t)io->buf_len; /* <= RECORDER_MAX_READ, checked above */
     } else if (ev.kind == UKVM_EV_NET_READ && ev.a[2] == HVT_OK) {
         ev.data = io->buf;
         ev.data_len = (uint32_t)ev.a[3];

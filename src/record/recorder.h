@@ -5,6 +5,11 @@
 #include "monitor/monitor.h"
 #include "ukvm/trace.h"
 
+/* The longest block_read the recorder accepts: one event's data must fit
+ * in one trace frame (64 MiB, decompressed). A longer read stops the
+ * recording before anything is read. */
+#define RECORDER_MAX_READ ((64ull << 20) - 4096)
+
 /* Wrap `world` so that every serviced event is appended to `w`. */
 struct ukvm_event_source *recorder_create(struct ukvm_event_source *world,
         struct ukvm_trace_writer *w);

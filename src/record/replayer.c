@@ -38,7 +38,12 @@ static int diverged(uint64_t number, const struct ukvm_event *want, const struct
     char w[256], g[256];
     describe(w, sizeof(w), want);
     describe(g, sizeof(g), got);
-    ukvm_err("replay diverged at event %" PRIu64 ": expected %s, got %s", number, w, g);
+    /* The same call with other inputs: the guest computed something else
+     * than when it was recorded, e.g. from an rdtsc ukvm could not patch. */
+    bool same_call = want->kind == got->kind && want->rip == got->rip;
+    ukvm_err("replay diverged at event %" PRIu64 ": expected %s, got %s%s", number, w, g,
+            same_call ? " (the guest's data differs from the recording's: a non-deterministic "
+            "instruction ukvm does not intercept? see README)" : "");
     *exit_status = UKVM_EXIT_DIVERGENCE;
     return -1;
 }
