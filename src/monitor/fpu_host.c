@@ -1,0 +1,104 @@
+/*
+ * Running one guest x87/MMX/SSE instruction on the host CPU: a trampoline
+ * that swaps the host's x87/SSE state for the guest's around a call to the
+ * re-encoded instruction, and the page that holds that instruction.
+ */
+#include <stddef.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "monitor/fpu_complete.h"
+
+_Static_assert(offsetof(struct fpu_run_state, host_fx) == 512, "trampoline offsets");
+_Static_assert(offsetof(struct fpu_run_state, r11) == 1024, "trampoline offsets");
+_Static_assert(offsetof(struct fpu_run_state, rflags) == 1032, "trampoline offsets");
+
+void ukvm_fx_exec(struct fpu_run_state *st, void *mem, const void *code);
+
+/* ukvm_fx_exec(st, mem, code): save the host's x87/SSE state, load the
+ * guest's, call `code` (the instruction, then ret) with rdi = mem and r11
+ * from st, save the guest's state, r11 and rflags back, restore the
+ * host's. */
+__asm__(
+    ".text\n"
+    ".globl ukvm_fx_exec\n"
+    ".type ukvm_fx_exec, @function\n"
+    "ukvm_fx_exec:\n"
+    "    push %rbx\n"
+    "    mov %rdi, %rbx\n"
+    "    fxsave64 512(%rbx)\n"
+    "    fxrstor64 0(%rbx)\n"
+    "    mov 1024(%rbx), %r11\n"
+    "    mov %rsi, %rdi\n"
+    "    call *%rdx\n"
+    "    pushfq\n"
+    "    pop %rax\n"
+    "    mov %rax, 1032(%rbx)\n"
+    "    mov %r11, 1024(%rbx)\n"
+    "    fxsave64 0(%rbx)\n"
+    "    fxrstor64 512(%rbx)\n"
+    "    pop %rbx\n"
+    "    ret\n"
+    ".size ukvm_fx_exec, .-ukvm_fx_exec\n"
+    ".section .note.GNU-stack,\"\",@progbits\n"
+    ".text\n");
+
+/* One page holding the re-encoded instruction and a ret. */
+static uint8_t *code_page;
+static bool code_page_wx; /* mapped writable and executable at once */
+
+static int code_page_write(const uint8_t *code, size_t len)
+{
+    if (!code_page) {
+        void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        code_page_wx = p != MAP_FAILED;
+        if (p == MAP_FAILED)
+            p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return -1;
+        code_page = p;
+    }
+    if (!code_page_wx && mprotect(code_page, 4096, PROT_READ | PROT_WRITE) < 0)
+        return -1;
+    memcpy(code_page, code, len);
+    code_page[len] = 0xc3; /* ret */
+    if (!code_page_wx && mprotect(code_page, 4096, PROT_READ | PROT_EXEC) < 0)
+        return -1;
+    return 0;
+}
+
+int fpu_host_run(struct fpu_run_state *st, void *mem, const uint8_t *code, size_t len)
+{
+    if (len > 15 || code_page_write(code, len) < 0)
+        return -1;
+    ukvm_fx_exec(st, mem, code_page);
+    return 0;
+}
+
+const void *fpu_host_code_page(void)
+{
+    return code_page;
+}
+
+void fpu_host_features(uint32_t *ecx, uint32_t *edx)
+{
+    uint32_t a, b, c, d;
+    __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+    *ecx = c;
+    *edx = d;
+}
+
+uint32_t fpu_host_mxcsr_mask(void)
+{
+    static uint32_t mask;
+    if (!mask) {
+        _Alignas(16) uint8_t fx[512];
+        memset(fx, 0, sizeof(fx));
+        __asm__ volatile("fxsave64 %0" : "=m"(fx));
+        memcpy(&mask, fx + FPU_FX_MXCSR_MASK, 4);
+        if (!mask)
+            mask = 0xffbf; /* the architectural default */
+    }
+    return mask;
+}
