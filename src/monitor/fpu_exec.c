@@ -21,39 +21,106 @@
 #include <string.h>
 #include <Zydis/Zydis.h>
 
-#include "monitor/fpu_complete.h"
+#include "monitor/fpu_internal.h"
 
 static enum fpu_result refuse(struct fpu_outcome *out, const char *why)
 {
-    snprintf(out->why, sizeof(out->why), "%s", why);
-    return FPU_REFUSED;
+    return fpu_say(out, FPU_REFUSED, "%s", why);
 }
 
-/* Guest-virtual memory access through the guest's page tables. */
-static bool guest_copy(struct fpu_guest *g, uint64_t gva, void *buf, size_t len, bool write)
+#define CR0_WP (1ULL << 16)
+#define EFER_LMA (1ULL << 10)
+
+/* Reads the instruction's bytes: no permission but presence matters. */
+static bool fetch(struct fpu_guest *g, uint64_t gva, uint8_t *buf, size_t len)
 {
     const struct fpu_mem *m = g->mem;
-    size_t done = 0;
-    while (done < len) {
+    for (size_t done = 0; done < len;) {
         uint64_t gpa;
         bool writable;
-        if (!m->translate(m->ctx, gva + done, &gpa, &writable))
-            return false;
         size_t chunk = 0x1000 - ((gva + done) & 0xfff);
         if (chunk > len - done)
             chunk = len - done;
-        uint8_t *p = m->host(m->ctx, gpa, chunk);
-        if (!p)
+        const uint8_t *p;
+        if (!m->translate(m->ctx, gva + done, &gpa, &writable) || !(p = m->host(m->ctx, gpa, chunk)))
             return false;
-        if (write) {
-            memcpy(p, (uint8_t *)buf + done, chunk);
-            m->written(m->ctx, gpa, chunk);
-        } else {
-            memcpy((uint8_t *)buf + done, p, chunk);
-        }
+        memcpy(buf + done, p, chunk);
         done += chunk;
     }
     return true;
+}
+
+static bool canonical(uint64_t a)
+{
+    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
+}
+
+/* The guest's memory operand, checked page by page as the guest's CPU
+ * would before the instruction changes anything: present (#PF), writable
+ * when stored to (#PF with CR0.WP), inside guest memory and not
+ * write-protected by the host (the monitor stops the guest then: a
+ * translation fault, as for any other store into the kernel's text). */
+struct operand {
+    uint64_t gva;
+    size_t len;
+    bool read, write;
+    size_t n;                       /* pieces: one per page touched */
+    uint64_t gpa[2];
+    size_t piece[2];
+};
+
+static enum fpu_result check_operand(struct fpu_guest *g, struct operand *o, uint64_t rip,
+        struct fpu_outcome *out)
+{
+    const struct fpu_mem *m = g->mem;
+    o->n = 0;
+    for (size_t done = 0; done < o->len;) {
+        uint64_t gva = o->gva + done, gpa;
+        bool writable;
+        size_t chunk = 0x1000 - (gva & 0xfff);
+        if (chunk > o->len - done)
+            chunk = o->len - done;
+        if (!m->translate(m->ctx, gva, &gpa, &writable)) {
+            out->cr2 = gva;
+            return fpu_fault(out, FPU_VEC_PF, true, o->write ? 0x2 : 0,
+                    "#PF: the guest %s unmapped address 0x%llx", o->write ? "wrote to" : "read from",
+                    (unsigned long long)gva);
+        }
+        if (o->write && !writable && (g->sregs.cr0 & CR0_WP)) {
+            out->cr2 = gva;
+            return fpu_fault(out, FPU_VEC_PF, true, 0x3,
+                    "#PF: the guest wrote to read-only address 0x%llx", (unsigned long long)gva);
+        }
+        if (!m->host(m->ctx, gpa, chunk))
+            return fpu_say(out, FPU_STOP,
+                    "guest %s guest-physical address 0x%llx outside guest memory (rip 0x%llx)",
+                    o->write ? "wrote to" : "read from", (unsigned long long)gpa,
+                    (unsigned long long)rip);
+        if (o->write && m->protected_page(m->ctx, gpa))
+            return fpu_say(out, FPU_STOP,
+                    "host/guest translation fault: guest wrote to protected memory at 0x%llx (rip 0x%llx)",
+                    (unsigned long long)gpa, (unsigned long long)rip);
+        o->gpa[o->n] = gpa;
+        o->piece[o->n++] = chunk;
+        done += chunk;
+    }
+    return FPU_DONE;
+}
+
+static void copy_operand(struct fpu_guest *g, const struct operand *o, uint8_t *buf, bool write)
+{
+    const struct fpu_mem *m = g->mem;
+    size_t done = 0;
+    for (size_t i = 0; i < o->n; i++) {
+        uint8_t *p = m->host(m->ctx, o->gpa[i], o->piece[i]);
+        if (write) {
+            memcpy(p, buf + done, o->piece[i]);
+            m->written(m->ctx, o->gpa[i], o->piece[i]);
+        } else {
+            memcpy(buf + done, p, o->piece[i]);
+        }
+        done += o->piece[i];
+    }
 }
 
 /* Registers that live in the FXSAVE area (or are flags). */
@@ -127,9 +194,12 @@ enum fpu_result fpu_complete_insn(struct fpu_guest *g, struct fpu_outcome *out)
     memset(out, 0, sizeof(*out));
     struct kvm_regs *r = &g->regs;
     uint64_t rip = r->rip;
+    /* Decoded as 64-bit code: anything else is not completed. */
+    if (!(g->sregs.efer & EFER_LMA) || !g->sregs.cs.l)
+        return refuse(out, "the guest is not running 64-bit code");
     uint8_t bytes[16];
     size_t avail = 15;
-    while (avail > 0 && !guest_copy(g, rip, bytes, avail, false))
+    while (avail > 0 && !fetch(g, rip, bytes, avail))
         avail--; /* the instruction may end just before an unmapped page */
     if (avail == 0)
         return refuse(out, "the instruction cannot be read");
@@ -160,11 +230,9 @@ enum fpu_result fpu_complete_insn(struct fpu_guest *g, struct fpu_outcome *out)
             ZYDIS_ATTRIB_HAS_SEGMENT_GS);
     req.address_size_hint = ZYDIS_ADDRESS_SIZE_HINT_NONE;
 
-    _Alignas(64) uint8_t membuf[64];
-    memset(membuf, 0, sizeof(membuf));
     int mem_op = -1, gpr_op = -1;
-    uint64_t mem_addr = 0;
-    size_t mem_len = 0;
+    struct operand mo = { 0 };
+    bool stack_based = false;
     __u64 *gpr = NULL;
     for (uint8_t i = 0; i < ins.operand_count_visible; i++) {
         const ZydisDecodedOperand *op = &ops[i];
@@ -190,20 +258,20 @@ enum fpu_result fpu_complete_insn(struct fpu_guest *g, struct fpu_outcome *out)
         if (op->type != ZYDIS_OPERAND_TYPE_MEMORY || op->mem.type != ZYDIS_MEMOP_TYPE_MEM ||
             mem_op >= 0)
             return refuse(out, "unsupported operand");
-        mem_len = op->size / 8;
-        if (mem_len == 0 || mem_len > sizeof(membuf))
+        mo.len = op->size / 8;
+        if (mo.len == 0 || mo.len > 64)
             return refuse(out, "unsupported memory operand size");
         ZydisRegisterContext ctx;
         fill_context(&ctx, r);
-        if (!ZYAN_SUCCESS(ZydisCalcAbsoluteAddressEx(&ins, op, rip, &ctx, &mem_addr)))
+        if (!ZYAN_SUCCESS(ZydisCalcAbsoluteAddressEx(&ins, op, rip, &ctx, &mo.gva)))
             return refuse(out, "cannot compute the operand's address");
         if (op->mem.segment == ZYDIS_REGISTER_FS)
-            mem_addr += g->sregs.fs.base;
+            mo.gva += g->sregs.fs.base;
         else if (op->mem.segment == ZYDIS_REGISTER_GS)
-            mem_addr += g->sregs.gs.base;
-        if ((op->actions & ZYDIS_OPERAND_ACTION_MASK_READ) &&
-            !guest_copy(g, mem_addr, membuf, mem_len, false))
-            return refuse(out, "cannot read the memory operand");
+            mo.gva += g->sregs.gs.base;
+        mo.read = op->actions & ZYDIS_OPERAND_ACTION_MASK_READ;
+        mo.write = op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE;
+        stack_based = op->mem.base == ZYDIS_REGISTER_RSP || op->mem.base == ZYDIS_REGISTER_RBP;
         mem_op = i;
         req.operands[i].mem.base = ZYDIS_REGISTER_RDI;
         req.operands[i].mem.index = ZYDIS_REGISTER_NONE;
@@ -216,24 +284,69 @@ enum fpu_result fpu_complete_insn(struct fpu_guest *g, struct fpu_outcome *out)
     if (!ZYAN_SUCCESS(ZydisEncoderEncodeInstruction(&req, code, &code_len)))
         return refuse(out, "cannot re-encode");
 
+    /* What the guest's CPU checks first: #UD, #NM; then the operand: #GP
+     * (non-canonical, misaligned), #PF. */
+    enum fpu_result res = fpu_check_cpu(&ins, ops, g, out);
+    if (res != FPU_DONE)
+        return res;
+    _Alignas(64) uint8_t membuf[64];
+    memset(membuf, 0, sizeof(membuf));
+    if (mem_op >= 0) {
+        if (!canonical(mo.gva) || !canonical(mo.gva + mo.len - 1))
+            return fpu_fault(out, stack_based ? FPU_VEC_SS : FPU_VEC_GP, true, 0,
+                    "#%s(0): non-canonical address 0x%llx", stack_based ? "SS" : "GP",
+                    (unsigned long long)mo.gva);
+        if (fpu_needs_alignment(&ins, mo.len) && (mo.gva & 15))
+            return fpu_fault(out, FPU_VEC_GP, true, 0,
+                    "#GP(0): misaligned 16-byte operand at 0x%llx", (unsigned long long)mo.gva);
+        res = check_operand(g, &mo, rip, out);
+        if (res != FPU_DONE)
+            return res;
+        if (mo.read)
+            copy_operand(g, &mo, membuf, false);
+    }
+
     struct fpu_run_state st;
     memset(&st, 0, sizeof(st));
     memcpy(st.guest_fx, g->fx, sizeof(st.guest_fx));
+    uint16_t fcw, fsw;
+    uint32_t mxcsr, guest_mask;
+    memcpy(&fcw, st.guest_fx + FPU_FX_FCW, 2);
+    memcpy(&fsw, st.guest_fx + FPU_FX_FSW, 2);
+    memcpy(&mxcsr, st.guest_fx + FPU_FX_MXCSR, 4);
+    memcpy(&guest_mask, st.guest_fx + FPU_FX_MXCSR_MASK, 4);
+    if (!guest_mask)
+        guest_mask = 0xffbf; /* the architectural default */
+    uint32_t host_mask = fpu_host_mxcsr_mask();
+    /* FXRSTOR faults on MXCSR bits the host does not have. */
+    if (mxcsr & ~host_mask)
+        return refuse(out, "the guest's MXCSR holds bits this host does not support");
     /* An unmasked x87 or SSE exception would fault on the host, not in the
      * guest: leave those to the error report. */
-    uint16_t fcw;
-    uint32_t mxcsr;
-    memcpy(&fcw, st.guest_fx + FPU_FX_FCW, 2);
-    memcpy(&mxcsr, st.guest_fx + FPU_FX_MXCSR, 4);
-    if ((fcw & 0x3f) != 0x3f || (mxcsr & 0x1f80) != 0x1f80)
+    if (!fpu_control_only(&ins) && ((fcw & 0x3f) != 0x3f || (mxcsr & 0x1f80) != 0x1f80))
         return refuse(out, "x87 or SSE exceptions unmasked");
-    st.r11 = gpr ? *gpr : 0;
-    if (fpu_host_run(&st, membuf, code, code_len) < 0)
-        return refuse(out, "cannot prepare the code page");
+    if ((fsw & 0x80) && fpu_waits(&ins, ops))
+        return refuse(out, "an x87 exception is pending");
+    if (ins.mnemonic == ZYDIS_MNEMONIC_LDMXCSR) {
+        uint32_t v;
+        memcpy(&v, membuf, 4);
+        if (v & ~guest_mask)
+            return fpu_fault(out, FPU_VEC_GP, true, 0,
+                    "#GP(0): ldmxcsr loads reserved MXCSR bits (0x%08x)", v);
+        if (v & ~host_mask)
+            return fpu_say(out, FPU_STOP,
+                    "the guest sets MXCSR bits this host's CPU lacks (0x%08x, rip 0x%llx)", v,
+                    (unsigned long long)rip);
+    }
 
-    if (mem_op >= 0 && (ops[mem_op].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) &&
-        !guest_copy(g, mem_addr, membuf, mem_len, true))
-        return refuse(out, "cannot write the memory operand");
+    st.r11 = gpr ? *gpr : 0;
+    st.rflags = r->rflags; /* the hidden inputs of fcmovcc */
+    if (fpu_host_run(&st, membuf, code, code_len) < 0)
+        return fpu_say(out, FPU_STOP, "cannot prepare the page for completing instructions");
+
+    if (mem_op >= 0 && mo.write)
+        copy_operand(g, &mo, membuf, true);
+    fpu_fix_x87_pointers(&ins, bytes, g->fx, st.guest_fx, rip, mem_op >= 0, mo.gva);
     memcpy(g->fx, st.guest_fx, sizeof(g->fx));
     if (gpr && (ops[gpr_op].actions & ZYDIS_OPERAND_ACTION_MASK_WRITE))
         *gpr = st.r11;

@@ -16,9 +16,9 @@ _Static_assert(offsetof(struct fpu_run_state, rflags) == 1032, "trampoline offse
 void ukvm_fx_exec(struct fpu_run_state *st, void *mem, const void *code);
 
 /* ukvm_fx_exec(st, mem, code): save the host's x87/SSE state, load the
- * guest's, call `code` (the instruction, then ret) with rdi = mem and r11
- * from st, save the guest's state, r11 and rflags back, restore the
- * host's. */
+ * guest's, call `code` (the instruction, then ret) with rdi = mem, r11 and
+ * the guest's arithmetic flags (CF PF AF ZF SF OF: fcmovcc reads them) from
+ * st, save the guest's state, r11 and rflags back, restore the host's. */
 __asm__(
     ".text\n"
     ".globl ukvm_fx_exec\n"
@@ -30,6 +30,12 @@ __asm__(
     "    fxrstor64 0(%rbx)\n"
     "    mov 1024(%rbx), %r11\n"
     "    mov %rsi, %rdi\n"
+    "    pushfq\n"
+    "    andq $~0x8d5, (%rsp)\n"
+    "    mov 1032(%rbx), %rax\n"
+    "    and $0x8d5, %eax\n"
+    "    or %rax, (%rsp)\n"
+    "    popfq\n"
     "    call *%rdx\n"
     "    pushfq\n"
     "    pop %rax\n"
@@ -43,28 +49,33 @@ __asm__(
     ".section .note.GNU-stack,\"\",@progbits\n"
     ".text\n");
 
-/* One page holding the re-encoded instruction and a ret. */
+/* One page holding the re-encoded instruction and a ret: writable while it
+ * is written, executable while it runs, never both. A loop that keeps
+ * missing KVM's emulator completes the same instruction again and again:
+ * then the page is left as it is. */
 static uint8_t *code_page;
-static bool code_page_wx; /* mapped writable and executable at once */
+static uint8_t code_now[16];
+static size_t code_now_len;
 
 static int code_page_write(const uint8_t *code, size_t len)
 {
+    if (code_page && len == code_now_len && memcmp(code, code_now, len) == 0)
+        return 0;
     if (!code_page) {
-        void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
-                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        code_page_wx = p != MAP_FAILED;
-        if (p == MAP_FAILED)
-            p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (p == MAP_FAILED)
             return -1;
         code_page = p;
-    }
-    if (!code_page_wx && mprotect(code_page, 4096, PROT_READ | PROT_WRITE) < 0)
+    } else if (mprotect(code_page, 4096, PROT_READ | PROT_WRITE) < 0) {
         return -1;
+    }
+    code_now_len = 0;
     memcpy(code_page, code, len);
     code_page[len] = 0xc3; /* ret */
-    if (!code_page_wx && mprotect(code_page, 4096, PROT_READ | PROT_EXEC) < 0)
+    if (mprotect(code_page, 4096, PROT_READ | PROT_EXEC) < 0)
         return -1;
+    memcpy(code_now, code, len);
+    code_now_len = len;
     return 0;
 }
 

@@ -18,7 +18,7 @@
 #define CODE 0x1000     /* instructions go here */
 #define DATA 0x4000     /* operands here */
 #define RO_PAGE 0x8000  /* read-only in the guest's page tables */
-#define TEXT_PAGE 0x9000 /* write-protected by the host (kernel text) */
+#define TEXT_PAGE 0xc000 /* write-protected by the host (kernel text) */
 #define ABSENT 0xa000   /* not present */
 
 struct fake {
@@ -134,14 +134,14 @@ static double st_double(const uint8_t fx[512], int i)
     return (se & 0x8000) ? -v : v;
 }
 
-static __attribute__((unused)) uint64_t fx64(size_t off)
+static uint64_t fx64(size_t off)
 {
     uint64_t v;
     memcpy(&v, G.fx + off, 8);
     return v;
 }
 
-static __attribute__((unused)) uint16_t fx16(size_t off)
+static uint16_t fx16(size_t off)
 {
     uint16_t v;
     memcpy(&v, G.fx + off, 2);
@@ -215,6 +215,322 @@ static void test_unmasked_refused(void **state)
     assert_int_equal(fpu_complete_insn(&G, &O), FPU_REFUSED);
 }
 
+
+/* ---- 1: values loaded from guest memory into MXCSR ---- */
+
+static void test_ldmxcsr_reserved_bits_gp(void **state)
+{
+    (void)state;
+    reset();
+    CODE_OF("\x0f\xae\x10"); /* ldmxcsr [rax] */
+    G.regs.rax = DATA;
+    uint32_t v = 0xffff1f80; /* reserved bits set: #GP(0) on hardware */
+    memcpy(F.mem + DATA, &v, 4);
+    assert_int_equal(fpu_complete_insn(&G, &O), FPU_FAULT);
+    assert_int_equal(O.vector, FPU_VEC_GP);
+    assert_true(O.has_error_code);
+    assert_int_equal(O.error_code, 0);
+    assert_int_equal(G.regs.rip, CODE);
+}
+
+static void test_ldmxcsr_guest_mask(void **state)
+{
+    (void)state;
+    reset();
+    CODE_OF("\x0f\xae\x10"); /* ldmxcsr [rax] */
+    G.regs.rax = DATA;
+    uint32_t mask = 0xffbf; /* a guest CPU without DAZ */
+    memcpy(G.fx + FPU_FX_MXCSR_MASK, &mask, 4);
+    uint32_t v = 0x1fc0; /* DAZ */
+    memcpy(F.mem + DATA, &v, 4);
+    assert_int_equal(fpu_complete_insn(&G, &O), FPU_FAULT);
+    assert_int_equal(O.vector, FPU_VEC_GP);
+    v = 0x1f80 | 0x8000; /* flush-to-zero is fine */
+    memcpy(F.mem + DATA, &v, 4);
+    assert_int_equal(fpu_complete_insn(&G, &O), FPU_DONE);
+    uint32_t got;
+    memcpy(&got, G.fx + FPU_FX_MXCSR, 4);
+    assert_int_equal(got, v);
+}
+
+static void test_state_mxcsr_reserved_refused(void **state)
+{
+    (void)state;
+    reset();
+    CODE_OF("\x0f\x58\xc1"); /* addps xmm0, xmm1 */
+    uint32_t mxcsr = 0x80001f80; /* would make FXRSTOR fault on the host */
+    memcpy(G.fx + FPU_FX_MXCSR, &mxcsr, 4);
+    assert_int_not_equal(fpu_complete_insn(&G, &O), FPU_DONE);
+}
+
+/* ---- 2: page protection ---- */
+
+static void test_store_to_readonly_page_faults(void **state)
+{
+    (void)state;
+    reset();
+    CODE_OF("\xf2\x0f\x11\x03"); /* movsd [rbx], xmm0 */
+    G.regs.rbx = RO_PAGE + 16;
+    set_xmm(0, 0x1122334455667788ULL, 0);
+    assert_int_equal(fpu_complete_insn(&G, &O), FPU_FAULT);
+    assert_int_equal(O.vector, FPU_VEC_PF);
+    assert_int_equal(O.error_code, 0x3); /* present, write */
+    assert_int_equal(O.cr2, RO_PAGE + 16);
+    uint64_t v;
+    memcpy(&v, F.mem + RO_PAGE + 16, 8);
+    assert_int_equal(v, 0);
+    assert_int_equal(F.n_written, 0);
+    assert_int_equal(G.regs.rip, CODE);
+}
+
+static void test_store_with_wp_clear_goes_through(void **state)
+{
+    (void)state;
+    reset();
+    CODE_OF("\xf2\x0f\x11\x03"); /* movsd [rbx], xmm0 */
+    G.sregs.cr0 &= ~(1ULL << 16); /* CR0.WP = 0: supervisor stores ignore R/W */
+    G.regs.rbx = RO_PAGE + 16;
+    set_xmm(0, 5, 0);
+    assert_int_equal(fpu_complete_insn(&G, &O), FPU_DONE);
+    assert_int_equal(F.mem[RO_PAGE + 16], 5);
+}
+
+static void test_store_to_text_is_translation_fault(void **state)
+{
+    (void)state;
+    reset();
+    CODE_OF("\x0f\x11\x03"); /* movups [rbx], xmm0 */
+    G.regs.rbx = TEXT_PAGE + 32;
+    set_xmm(0, ~0ULL, ~0ULL);
+    assert_int_equal(fpu_complete_insn(&G, &O), FPU_STOP);
+    assert_non_null(strstr(O.why, "translation fault"));
+    assert_int_equal(F.mem[TEXT_PAGE + 32], 0);
+    assert_int_equal(F.n_written, 0);
+}
+
+static void test_store_across_into_absent_page(void **state)
+{
+    (void)state;
+    reset();
+    CODE_OF("\x0f\x11\x03"); /* movups [rbx], xmm0: 8 bytes before, 8 in the absent page */
+    G.regs.rbx = ABSENT - 8;
+    set_xmm(0, ~0ULL, ~0ULL);
+    assert_int_equal(fpu_complete_insn(&G, &O), FPU_FAULT);
+    assert_int_equal(O.vector, FPU_VEC_PF);
+    assert_int_equal(O.error_code, 0x2); /* not present, write */
+    assert_int_equal(O.cr2, ABSENT);
+    assert_int_equal(F.mem[ABSENT - 8], 0); /* nothing half-written */
+}
+
+static void test_load_from_absent_page(void **state)
+{
+    (void)state;
+    reset();
+    CODE_OF("\xdd\x00"); /* fld qword [rax] */
+    G.regs.rax = ABSENT + 8;
+    assert_int_equal(fpu_complete_insn(&G, &O), FPU_FAULT);
+    assert_int_equal(O.vector, FPU_VEC_PF);
+    assert_int_equal(O.error_code, 0);
+    assert_int_equal(O.cr2, ABSENT + 8);
+}
+
+/* ---- 3: hidden flag inputs ---- */
+
+static void fcmovb_with_cf(int cf)
+{
+    reset();
+    CODE_OF("\xda\xc1"); /* fcmovb st0, st1 */
+    CODE_OF("\xda\xc1");
+    G.regs.rflags = 0x2 | (uint64_t)cf;
+    /* st0 = 1.0, st1 = 2.0: load them with fld1 / fld1+fadd on the host
+     * image directly: mantissa 1<<63, exponent 16383 (+1 for 2.0) */
+    uint64_t one = 1ULL << 63;
+    uint16_t e1 = 16383, e2 = 16384;
+    memcpy(G.fx + 32, &one, 8);
+    memcpy(G.fx + 40, &e1, 2);
+    memcpy(G.fx + 48, &one, 8);
+    memcpy(G.fx + 56, &e2, 2);
+    G.fx[4] = 0xc0; /* abridged tags: physical registers 6 and 7 valid */
+    uint16_t fsw = 6 << 11; /* TOP = 6 */
+    memcpy(G.fx + FPU_FX_FSW, &fsw, 2);
+    assert_int_equal(fpu_complete_insn(&G, &O), FPU_DONE);
+    assert_true(st_double(G.fx, 0) == (cf ? 2.0 : 1.0));
+}
+
+static void test_fcmov_uses_guest_cf_set(void **state)
+{
+    (void)state;
+    fcmovb_with_cf(1);
+}
+
+static void test_fcmov_uses_guest_cf_clear(void **state)
+{
+    (void)state;
+    fcmovb_with_cf(0);
+}
+
+/* ---- 4: no host addresses in FIP/FDP/FOP ---- */
+
+static void test_x87_pointers_are_the_guests(void **state)
+{
+    (void)state;
+    reset();
+    CODE_OF("\xdd\x44\x98\x10"); /* fld qword [rax+rbx*4+0x10] */
+    G.regs.rax = DATA;
+    G.regs.rbx = 2;
+    put_double(DATA + 0x18, 1.5);
+    uint64_t old = 0x123456;
+    memcpy(G.fx + FPU_FX_FIP, &old, 8);
+    memcpy(G.fx + FPU_FX_FDP, &old, 8);
+    assert_int_equal(fpu_complete_insn(&G, &O), FPU_DONE);
+    assert_true(st_double(G.fx, 0) == 1.5);
+    assert_int_equal(fx64(FPU_FX_FIP), CODE);
+    assert_int_equal(fx64(FPU_FX_FDP), DATA + 0x18);
+    assert_int_equal(fx16(FPU_FX_FOP), 0x544); /* DD 44: (5 << 8) | modrm */
+}
+
+static void test_sse_keeps_x87_pointers(void **state)
+{
+    (void)state;
+    reset();
+    CODE_OF("\x0f\x58\x00"); /* addps xmm0, [rax] */
+    G.regs.rax = DATA;
+    uint64_t fip = 0x100123, fdp = 0x200456;
+    uint16_t fop = 0x1d9;
+    memcpy(G.fx + FPU_FX_FIP, &fip, 8);
+    memcpy(G.fx + FPU_FX_FDP, &fdp, 8);
+    memcpy(G.fx + FPU_FX_FOP, &fop, 2);
+    assert_int_equal(fpu_complete_insn(&G, &O), FPU_DONE);
+    assert_int_equal(fx64(FPU_FX_FIP), fip);
+    assert_int_equal(fx64(FPU_FX_FDP), fdp);
+    assert_int_equal(fx16(FPU_FX_FOP), fop);
+}
+
+/* ---- 5: control registers, CPUID, alignment, code size, the code page ---- */
+
+static void expect_fault(const char *bytes, size_t len, uint8_t vector)
+{
+    code(bytes, len);
+    G.regs.rax = DATA;
+    assert_int_equal(fpu_complete_insn(&G, &O), FPU_FAULT);
+    assert_int_equal(O.vector, vector);
+    assert_int_equal(G.regs.rip, CODE);
+}
+#define EXPECT_FAULT(s, v) expect_fault(s, sizeof(s) - 1, v)
+
+static void test_cr0_ts_nm(void **state)
+{
+    (void)state;
+    reset();
+    G.sregs.cr0 |= 1 << 3; /* TS */
+    EXPECT_FAULT("\x0f\x58\xc1", FPU_VEC_NM); /* addps */
+    EXPECT_FAULT("\xdd\x00", FPU_VEC_NM); /* fld */
+}
+
+static void test_cr0_em(void **state)
+{
+    (void)state;
+    reset();
+    G.sregs.cr0 |= 1 << 2; /* EM */
+    EXPECT_FAULT("\x0f\x58\xc1", FPU_VEC_UD); /* addps */
+    EXPECT_FAULT("\xdd\x00", FPU_VEC_NM); /* fld */
+    EXPECT_FAULT("\x0f\xfe\xc1", FPU_VEC_UD); /* paddd mm0, mm1 */
+}
+
+static void test_cr4_osfxsr_clear_ud(void **state)
+{
+    (void)state;
+    reset();
+    G.sregs.cr4 &= ~(1ULL << 9);
+    EXPECT_FAULT("\x0f\x58\xc1", FPU_VEC_UD); /* addps */
+    CODE_OF("\xdd\x00"); /* x87 does not need it */
+    G.regs.rax = DATA;
+    assert_int_equal(fpu_complete_insn(&G, &O), FPU_DONE);
+}
+
+static void test_guest_cpuid_features(void **state)
+{
+    (void)state;
+    reset();
+    G.cpuid1_ecx &= ~((1u << 19) | (1u << 20) | (1u << 25) | (1u << 1) | (1u << 9) | 1u);
+    EXPECT_FAULT("\x66\x0f\x38\x40\xc1", FPU_VEC_UD);     /* pmulld: SSE4.1 */
+    EXPECT_FAULT("\x66\x0f\x38\x37\xc1", FPU_VEC_UD);     /* pcmpgtq: SSE4.2 */
+    EXPECT_FAULT("\x66\x0f\x38\xdc\xc1", FPU_VEC_UD);     /* aesenc */
+    EXPECT_FAULT("\x66\x0f\x3a\x44\xc1\x00", FPU_VEC_UD); /* pclmulqdq */
+    EXPECT_FAULT("\x66\x0f\x38\x00\xc1", FPU_VEC_UD);     /* pshufb: SSSE3 */
+    EXPECT_FAULT("\xf2\x0f\x7c\xc1", FPU_VEC_UD);         /* haddps: SSE3 */
+    G.cpuid1_edx &= ~(1u << 26);
+    EXPECT_FAULT("\x66\x0f\xfe\xc1", FPU_VEC_UD);         /* paddd xmm: SSE2 */
+    G.cpuid1_edx &= ~(1u << 0);
+    EXPECT_FAULT("\xd9\xe8", FPU_VEC_UD);                 /* fld1: no FPU */
+}
+
+static void test_misaligned_movaps_gp(void **state)
+{
+    (void)state;
+    reset();
+    CODE_OF("\x0f\x28\x40\x08"); /* movaps xmm0, [rax+8] */
+    G.regs.rax = DATA;
+    assert_int_equal(fpu_complete_insn(&G, &O), FPU_FAULT);
+    assert_int_equal(O.vector, FPU_VEC_GP);
+    assert_int_equal(O.error_code, 0);
+    CODE_OF("\x0f\x58\x40\x08"); /* addps xmm0, [rax+8] */
+    assert_int_equal(fpu_complete_insn(&G, &O), FPU_FAULT);
+    assert_int_equal(O.vector, FPU_VEC_GP);
+    CODE_OF("\x0f\x10\x40\x08"); /* movups xmm0, [rax+8]: no alignment needed */
+    assert_int_equal(fpu_complete_insn(&G, &O), FPU_DONE);
+    G.regs.rip = CODE;
+    CODE_OF("\xf2\x0f\x10\x40\x04"); /* movsd xmm0, [rax+4] */
+    assert_int_equal(fpu_complete_insn(&G, &O), FPU_DONE);
+}
+
+static void test_non_canonical_gp(void **state)
+{
+    (void)state;
+    reset();
+    CODE_OF("\x0f\x10\x00"); /* movups xmm0, [rax] */
+    G.regs.rax = 0x0000800000000000ULL;
+    assert_int_equal(fpu_complete_insn(&G, &O), FPU_FAULT);
+    assert_int_equal(O.vector, FPU_VEC_GP);
+}
+
+static void test_compat_mode_refused(void **state)
+{
+    (void)state;
+    reset();
+    /* 48 0f 28 c1 is `movaps xmm0, xmm1` with REX.W in 64-bit code, but
+     * `dec eax; movaps ...` in 32-bit code */
+    CODE_OF("\x48\x0f\x28\xc1");
+    G.sregs.cs.l = 0;
+    G.sregs.cs.db = 1;
+    assert_int_equal(fpu_complete_insn(&G, &O), FPU_REFUSED);
+    assert_int_equal(G.regs.rip, CODE);
+}
+
+static void test_code_page_not_writable_and_executable(void **state)
+{
+    (void)state;
+    reset();
+    CODE_OF("\x0f\x58\xc1"); /* addps xmm0, xmm1 */
+    assert_int_equal(fpu_complete_insn(&G, &O), FPU_DONE);
+    uintptr_t page = (uintptr_t)fpu_host_code_page();
+    assert_true(page != 0);
+    FILE *f = fopen("/proc/self/maps", "r");
+    assert_non_null(f);
+    char line[512];
+    bool found = false;
+    while (fgets(line, sizeof(line), f)) {
+        unsigned long lo, hi;
+        char perms[8];
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || page < lo || page >= hi)
+            continue;
+        found = true;
+        assert_false(perms[1] == 'w' && perms[2] == 'x');
+    }
+    fclose(f);
+    assert_true(found);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +539,26 @@ int main(void)
         cmocka_unit_test(test_cvtsi2sd_gpr),
         cmocka_unit_test(test_x87_load),
         cmocka_unit_test(test_unmasked_refused),
+        cmocka_unit_test(test_ldmxcsr_reserved_bits_gp),
+        cmocka_unit_test(test_ldmxcsr_guest_mask),
+        cmocka_unit_test(test_state_mxcsr_reserved_refused),
+        cmocka_unit_test(test_store_to_readonly_page_faults),
+        cmocka_unit_test(test_store_with_wp_clear_goes_through),
+        cmocka_unit_test(test_store_to_text_is_translation_fault),
+        cmocka_unit_test(test_store_across_into_absent_page),
+        cmocka_unit_test(test_load_from_absent_page),
+        cmocka_unit_test(test_fcmov_uses_guest_cf_set),
+        cmocka_unit_test(test_fcmov_uses_guest_cf_clear),
+        cmocka_unit_test(test_x87_pointers_are_the_guests),
+        cmocka_unit_test(test_sse_keeps_x87_pointers),
+        cmocka_unit_test(test_cr0_ts_nm),
+        cmocka_unit_test(test_cr0_em),
+        cmocka_unit_test(test_cr4_osfxsr_clear_ud),
+        cmocka_unit_test(test_guest_cpuid_features),
+        cmocka_unit_test(test_misaligned_movaps_gp),
+        cmocka_unit_test(test_non_canonical_gp),
+        cmocka_unit_test(test_compat_mode_refused),
+        cmocka_unit_test(test_code_page_not_writable_and_executable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
