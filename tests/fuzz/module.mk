@@ -12,3 +12,8 @@ fuzzers: $(FUZZ_BINS)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) $(WARN) -Wno-unused-command-line-argument -o $@ $< $(LIB_SRCS) $(LIBS)
+
+# The seed corpus of fuzz_fpu_complete is written by a script.
+.PHONY: fuzz-seeds
+fuzz-seeds:
+	python3 tests/fuzz/fpu_seeds.py tests/fuzz/corpus/fpu_complete
