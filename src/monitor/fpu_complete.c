@@ -11,26 +11,31 @@
 #include "monitor/fpu_complete.h"
 #include "monitor/monitor.h"
 
+struct kvm_ctx {
+    struct monitor *m;
+    const struct kvm_sregs *sregs;
+};
+
+#define CR4_LA57 (1ULL << 12)
+
+/* Through the guest's page tables: KVM_TRANSLATE says nothing of write
+ * permission. */
 static bool kvm_translate(void *ctx, uint64_t gva, uint64_t *gpa, bool *writable)
 {
-    struct monitor *m = ctx;
-    struct kvm_translation tr = { .linear_address = gva };
-    if (ioctl(m->vm.vcpu_fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid)
-        return false;
-    *gpa = tr.physical_address;
-    *writable = tr.writeable;
-    return true;
+    struct kvm_ctx *c = ctx;
+    return fpu_walk_page_tables(c->m->vm.mem, c->m->vm.mem_size, c->sregs->cr3,
+            c->sregs->cr4 & CR4_LA57, gva, gpa, writable);
 }
 
 static uint8_t *kvm_host(void *ctx, uint64_t gpa, size_t len)
 {
-    struct monitor *m = ctx;
+    struct monitor *m = ((struct kvm_ctx *)ctx)->m;
     return vm_range_ok(&m->vm, gpa, len) ? m->vm.mem + gpa : NULL;
 }
 
 static bool kvm_protected_page(void *ctx, uint64_t gpa)
 {
-    struct monitor *m = ctx;
+    struct monitor *m = ((struct kvm_ctx *)ctx)->m;
     return kernel_page_protected(&m->kernel, gpa);
 }
 
@@ -38,7 +43,7 @@ static bool kvm_protected_page(void *ctx, uint64_t gpa)
  * checkpoints, and the debugger's write watchpoints. */
 static void kvm_written(void *ctx, uint64_t gpa, size_t len)
 {
-    struct monitor *m = ctx;
+    struct monitor *m = ((struct kvm_ctx *)ctx)->m;
     vm_mark_dirty(&m->vm, gpa, len);
     if (m->guest_written)
         m->guest_written(m, gpa, len);
@@ -108,12 +113,13 @@ static int inject(struct monitor *m, const struct fpu_guest *g, const struct fpu
 int fpu_complete(struct monitor *m)
 {
     struct vm *vm = &m->vm;
-    const struct fpu_mem mem = {
-        .translate = kvm_translate, .host = kvm_host, .protected_page = kvm_protected_page,
-        .written = kvm_written, .ctx = m,
-    };
     static struct fpu_guest g; /* large: off the stack */
     memset(&g, 0, sizeof(g));
+    struct kvm_ctx ctx = { .m = m, .sregs = &g.sregs };
+    const struct fpu_mem mem = {
+        .translate = kvm_translate, .host = kvm_host, .protected_page = kvm_protected_page,
+        .written = kvm_written, .ctx = &ctx,
+    };
     g.mem = &mem;
     g.regs = *vm_regs(vm);
     if (vm_regs_flush(vm) < 0 || ioctl(vm->vcpu_fd, KVM_GET_SREGS, &g.sregs) < 0 ||

@@ -68,6 +68,12 @@ struct fpu_outcome {
 #define FPU_FX_MXCSR 24
 #define FPU_FX_MXCSR_MASK 28
 
+/* Walk the guest's 4-level (5-level with la57) page tables in `mem` for a
+ * supervisor access: false when not present; *writable when every level
+ * allows stores (fpu_pagewalk.c). */
+bool fpu_walk_page_tables(const uint8_t *mem, uint64_t mem_size, uint64_t cr3, bool la57,
+        uint64_t gva, uint64_t *gpa, bool *writable);
+
 /* Complete the instruction at g->regs.rip. */
 enum fpu_result fpu_complete_insn(struct fpu_guest *g, struct fpu_outcome *out);
 

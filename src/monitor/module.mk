@@ -5,6 +5,6 @@ LIB_SRCS += src/monitor/util.c src/monitor/vm.c src/monitor/elf_load.c \
             src/monitor/intercept.c src/monitor/world_source.c src/monitor/vcpu_loop.c \
             src/monitor/cli.c src/monitor/boot.c src/monitor/mode_run.c \
             src/monitor/signals.c src/monitor/memslots.c \
-            src/monitor/fpu_complete.c src/monitor/fpu_exec.c src/monitor/fpu_checks.c src/monitor/fpu_host.c
+            src/monitor/fpu_complete.c src/monitor/fpu_exec.c src/monitor/fpu_checks.c src/monitor/fpu_host.c src/monitor/fpu_pagewalk.c
 PROGRAMS += ukvm
 ukvm_SRCS := src/monitor/main.c

@@ -531,6 +531,65 @@ static void test_code_page_not_writable_and_executable(void **state)
     assert_true(found);
 }
 
+/* ---- the page-table walk that gives the KVM side write permission ---- */
+
+static uint8_t pt_mem[0x400000]; /* 4 MiB of guest memory */
+
+static void pt_set(uint64_t at, uint64_t v)
+{
+    memcpy(pt_mem + at, &v, 8);
+}
+
+/* The tables ukvm builds (vm.c): 2 MiB pages, but 4 KiB pages below 2 MiB,
+ * none below 0x10000, read-only up to 0x100000. */
+static void build_ukvm_tables(void)
+{
+    memset(pt_mem, 0, sizeof(pt_mem));
+    pt_set(0x2000, 0x3000 | 3);
+    pt_set(0x3000, 0x4000 | 3);
+    pt_set(0x4000, 0x8000 | 3);
+    pt_set(0x4008, 0x200000 | 0x83);
+    for (uint64_t a = 0x10000; a < 0x200000; a += 0x1000)
+        pt_set(0x8000 + (a >> 12) * 8, a | 1 | (a >= 0x100000 ? 2 : 0));
+}
+
+static void test_walk_ukvm_tables(void **state)
+{
+    (void)state;
+    build_ukvm_tables();
+    uint64_t gpa;
+    bool w;
+    assert_false(fpu_walk_page_tables(pt_mem, sizeof(pt_mem), 0x2000, false, 0x1000, &gpa, &w));
+    assert_true(fpu_walk_page_tables(pt_mem, sizeof(pt_mem), 0x2000, false, 0x10008, &gpa, &w));
+    assert_int_equal(gpa, 0x10008);
+    assert_false(w); /* the boot information is read-only for the guest */
+    assert_true(fpu_walk_page_tables(pt_mem, sizeof(pt_mem), 0x2000, false, 0x100010, &gpa, &w));
+    assert_true(w);
+    assert_true(fpu_walk_page_tables(pt_mem, sizeof(pt_mem), 0x2000, false, 0x234567, &gpa, &w));
+    assert_int_equal(gpa, 0x234567);
+    assert_true(w);
+    assert_false(fpu_walk_page_tables(pt_mem, sizeof(pt_mem), 0x2000, false, 0x400000, &gpa, &w));
+    assert_false(fpu_walk_page_tables(pt_mem, sizeof(pt_mem), 0x2000, false,
+            0xffff800000000000ULL, &gpa, &w));
+}
+
+static void test_walk_read_only_upper_level_and_bad_tables(void **state)
+{
+    (void)state;
+    build_ukvm_tables();
+    uint64_t gpa;
+    bool w;
+    pt_set(0x3000, 0x4000 | 1); /* the PDPT entry forbids stores below it */
+    assert_true(fpu_walk_page_tables(pt_mem, sizeof(pt_mem), 0x2000, false, 0x234567, &gpa, &w));
+    assert_false(w);
+    pt_set(0x3000, 0x40000000ULL | 3); /* a table outside guest memory */
+    assert_false(fpu_walk_page_tables(pt_mem, sizeof(pt_mem), 0x2000, false, 0x234567, &gpa, &w));
+    pt_set(0x3000, 0x83); /* a 1 GiB page */
+    assert_true(fpu_walk_page_tables(pt_mem, sizeof(pt_mem), 0x2000, false, 0x3456789, &gpa, &w));
+    assert_int_equal(gpa, 0x3456789);
+    assert_false(fpu_walk_page_tables(pt_mem, sizeof(pt_mem), 0x7ffff000, false, 0, &gpa, &w));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -559,6 +618,8 @@ int main(void)
         cmocka_unit_test(test_non_canonical_gp),
         cmocka_unit_test(test_compat_mode_refused),
         cmocka_unit_test(test_code_page_not_writable_and_executable),
+        cmocka_unit_test(test_walk_ukvm_tables),
+        cmocka_unit_test(test_walk_read_only_upper_level_and_bad_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
