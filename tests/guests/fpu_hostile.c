@@ -4,6 +4,8 @@
  * completes them (tests/integration/fpu_hostile.sh). The first argument
  * picks one:
  *   ldmxcsr  ldmxcsr from `mx`, which holds reserved bits: #GP(0)
+ *   ldmxcsr-idt  the same with a #GP handler installed: it must run, with
+ *            error code 0 and the ldmxcsr's address; it halts with 3
  *   movsd    movsd of 2.5 into `out` (a write watchpoint must fire)
  *   fstp     fstp of 2.5 into `out` (the same, for x87)
  *   text     movsd into the guest's own text: a translation fault, as for
@@ -21,6 +23,51 @@ uint32_t mx __attribute__((aligned(4096))) = 0xffff1f80;
 volatile double out __attribute__((aligned(4096)));
 static const double two_and_a_half = 2.5;
 
+/* A 64-bit IDT with only a #GP handler (vector 13). */
+struct idt_gate {
+    uint16_t off_lo, sel;
+    uint8_t ist, type;
+    uint16_t off_mid;
+    uint32_t off_hi, zero;
+};
+static struct idt_gate idt[14] __attribute__((aligned(16)));
+extern char ldmxcsr_site[];
+void gp_entry(void);
+__attribute__((used)) NORETURN void on_gp(const uint64_t *frame);
+
+/* The CPU pushes the error code, then rip, cs, rflags, rsp, ss. */
+__asm__(".text\n"
+        ".globl gp_entry\n"
+        "gp_entry:\n"
+        "    mov %rsp, %rdi\n"
+        "    and $-16, %rsp\n"
+        "    call on_gp\n");
+
+void on_gp(const uint64_t *frame)
+{
+    printf("fpu_hostile: #GP error code %d at %s\n", (int)frame[0],
+            frame[1] == (uint64_t)(uintptr_t)ldmxcsr_site ? "the ldmxcsr" : "another address");
+    hc_halt(3);
+}
+
+/* The monitor's GDT is not mapped for the guest, and delivering an
+ * exception reads the code descriptor: load a copy of it (as Solo5 does). */
+static const uint64_t gdt[3] __attribute__((aligned(16))) = {
+    0, 0x00af9b000000ffffULL, 0x00cf93000000ffffULL };
+
+static void install_gp_handler(void)
+{
+    struct __attribute__((packed)) { uint16_t limit; uint64_t base; } gdtr = {
+        sizeof(gdt) - 1, (uint64_t)(uintptr_t)gdt };
+    __asm__ volatile("lgdt %0" : : "m"(gdtr));
+    uint64_t h = (uint64_t)(uintptr_t)gp_entry;
+    idt[13] = (struct idt_gate){ .off_lo = (uint16_t)h, .sel = 0x08, .type = 0x8e,
+        .off_mid = (uint16_t)(h >> 16), .off_hi = (uint32_t)(h >> 32) };
+    struct __attribute__((packed)) { uint16_t limit; uint64_t base; } idtr = {
+        sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
+    __asm__ volatile("lidt %0" : : "m"(idtr));
+}
+
 NOINLINE int target(int x)
 {
     return x + 1;
@@ -29,10 +76,12 @@ NOINLINE int target(int x)
 int main(const struct hvt_boot_info *bi)
 {
     char what[16];
-    if (cmdline_arg(0, what, sizeof(what)) < 0)
+    if (!cmdline_arg(0, what, sizeof(what)))
         what[0] = 0;
-    if (strcmp(what, "ldmxcsr") == 0) {
-        __asm__ volatile("ldmxcsr %0" : : "m"(mx));
+    if (strcmp(what, "ldmxcsr") == 0 || strcmp(what, "ldmxcsr-idt") == 0) {
+        if (what[7] == '-')
+            install_gp_handler();
+        __asm__ volatile(".globl ldmxcsr_site\nldmxcsr_site:\n\tldmxcsr %0" : : "m"(mx));
         uint32_t now;
         __asm__ volatile("stmxcsr %0" : "=m"(now));
         printf("fpu_hostile: ldmxcsr went through: mxcsr 0x%x\n", (unsigned)now);

@@ -2,8 +2,8 @@
 # x87/SSE instructions on a page a debugger watches: every KVM gives up
 # emulating them and the monitor completes them (src/monitor/fpu_exec.c).
 # What the guest's CPU would do must happen, never a signal in the monitor:
-#   ldmxcsr of reserved MXCSR bits: #GP(0) in the guest (the test guest has
-#     no IDT: the monitor says so in one line and exits 1);
+#   ldmxcsr of reserved MXCSR bits: #GP(0) in the guest (without an IDT the
+#     monitor says so in one line and exits 1; with a handler, it runs);
 #   movsd / fstp into a write-watched variable: the watchpoint fires, with
 #     the stored value, and the run goes on;
 #   movsd into the kernel's own text: a host/guest translation fault
@@ -38,6 +38,10 @@ session ldmxcsr 'rwatch mx' ldmxcsr
 check fpu_hostile_ldmxcsr_exit_1 grep -qx 1 "$T/ldmxcsr.rc"
 check fpu_hostile_ldmxcsr_gp_named one_line_err ldmxcsr '^ukvm: guest fault at rip 0x[0-9a-f]+: #GP\(0\): ldmxcsr loads reserved MXCSR bits'
 check fpu_hostile_ldmxcsr_not_loaded bash -c "! grep -q 'went through' '$T/ldmxcsr.out'"
+
+session ldmxcsr_idt 'rwatch mx' ldmxcsr-idt
+check fpu_hostile_ldmxcsr_idt_handler_ran grep -q '^fpu_hostile: #GP error code 0 at the ldmxcsr$' "$T/ldmxcsr_idt.out"
+check fpu_hostile_ldmxcsr_idt_exit_3 grep -qx 3 "$T/ldmxcsr_idt.rc"
 
 for insn in movsd fstp; do
     session $insn 'watch out' $insn
