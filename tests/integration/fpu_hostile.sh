@@ -30,8 +30,10 @@ session() { # NAME WATCH-COMMAND GUEST-ARG: gdb's output in $T/NAME.log, ukvm's 
     echo $? >"$T/$name.rc"
 }
 
-one_line_err() { # NAME REGEX: ukvm's stderr is one line matching REGEX
-    [ "$(grep -c . "$T/$1.err")" = 1 ] && grep -Eq "$2" "$T/$1.err"
+one_line_err() { # NAME REGEX: besides the gdb server's own lines, ukvm's stderr is one line matching REGEX
+    local e
+    e=$(grep -v -e '^ukvm: waiting for gdb' -e '^ukvm: gdb ' "$T/$1.err")
+    [ "$(printf '%s' "$e" | grep -c .)" = 1 ] && printf '%s' "$e" | grep -Eq "$2"
 }
 
 session ldmxcsr 'rwatch mx' ldmxcsr
