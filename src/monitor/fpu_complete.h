@@ -95,6 +95,8 @@ struct fpu_run_state {
 int fpu_host_run(struct fpu_run_state *st, void *mem, const uint8_t *code, size_t len);
 /* The host's CPUID leaf 1 features and MXCSR_MASK. */
 void fpu_host_features(uint32_t *ecx, uint32_t *edx);
+/* Tests: behave as a host without these leaf 1 features (0, 0: as is). */
+void fpu_host_hide_features(uint32_t ecx, uint32_t edx);
 uint32_t fpu_host_mxcsr_mask(void);
 /* The code page (for tests: its protection), NULL before the first run. */
 const void *fpu_host_code_page(void);

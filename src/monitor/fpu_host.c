@@ -92,12 +92,22 @@ const void *fpu_host_code_page(void)
     return code_page;
 }
 
+static bool features_hidden;
+static uint32_t hidden_ecx, hidden_edx;
+
+void fpu_host_hide_features(uint32_t ecx, uint32_t edx)
+{
+    features_hidden = ecx || edx;
+    hidden_ecx = ecx;
+    hidden_edx = edx;
+}
+
 void fpu_host_features(uint32_t *ecx, uint32_t *edx)
 {
     uint32_t a, b, c, d;
     __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
-    *ecx = c;
-    *edx = d;
+    *ecx = c & (features_hidden ? ~hidden_ecx : ~0u);
+    *edx = d & (features_hidden ? ~hidden_edx : ~0u);
 }
 
 uint32_t fpu_host_mxcsr_mask(void)

@@ -465,6 +465,21 @@ static void test_guest_cpuid_features(void **state)
     EXPECT_FAULT("\xd9\xe8", FPU_VEC_UD);                 /* fld1: no FPU */
 }
 
+static void test_host_without_feature_stops(void **state)
+{
+    (void)state;
+    reset(); /* the guest has the host's real features, SSE4.1 among them */
+    if (!(G.cpuid1_ecx & (1u << 19)))
+        skip();
+    fpu_host_hide_features(1u << 19, 0);
+    CODE_OF("\x66\x0f\x38\x40\xc1"); /* pmulld: SSE4.1 */
+    enum fpu_result r = fpu_complete_insn(&G, &O);
+    fpu_host_hide_features(0, 0);
+    assert_int_equal(r, FPU_STOP);
+    assert_non_null(strstr(O.why, "SSE4.1"));
+    assert_int_equal(G.regs.rip, CODE);
+}
+
 static void test_misaligned_movaps_gp(void **state)
 {
     (void)state;
@@ -614,6 +629,7 @@ int main(void)
         cmocka_unit_test(test_cr0_em),
         cmocka_unit_test(test_cr4_osfxsr_clear_ud),
         cmocka_unit_test(test_guest_cpuid_features),
+        cmocka_unit_test(test_host_without_feature_stops),
         cmocka_unit_test(test_misaligned_movaps_gp),
         cmocka_unit_test(test_non_canonical_gp),
         cmocka_unit_test(test_compat_mode_refused),
