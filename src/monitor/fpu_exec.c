@@ -15,7 +15,14 @@
  * Supported: legacy-encoded x87, MMX, SSE..SSE4, AES and PCLMULQDQ
  * instructions with x87/MMX/XMM registers, at most one general register,
  * immediates and at most one memory operand (64 bytes at most), while every
- * x87 and SSE exception is masked.
+ * x87 and SSE exception is masked, in 64-bit code.
+ *
+ * What the guest's CPU would check comes first, and ends as the fault it
+ * would raise (FPU_FAULT, for the caller to inject): CPUID features,
+ * CR0.EM/TS and CR4.OSFXSR (#UD, #NM), canonical and aligned operands
+ * (#GP), the guest's page tables (#PF), MXCSR values against MXCSR_MASK
+ * (#GP). A store reaches guest memory only once every page it touches was
+ * checked, and goes through the caller's `written` hook (watchpoints).
  */
 #include <stdio.h>
 #include <string.h>
