@@ -340,7 +340,6 @@ static void fcmovb_with_cf(int cf)
 {
     reset();
     CODE_OF("\xda\xc1"); /* fcmovb st0, st1 */
-    CODE_OF("\xda\xc1");
     G.regs.rflags = 0x2 | (uint64_t)cf;
     /* st0 = 1.0, st1 = 2.0: load them with fld1 / fld1+fadd on the host
      * image directly: mantissa 1<<63, exponent 16383 (+1 for 2.0) */
