@@ -341,8 +341,8 @@ static void fcmovb_with_cf(int cf)
     reset();
     CODE_OF("\xda\xc1"); /* fcmovb st0, st1 */
     G.regs.rflags = 0x2 | (uint64_t)cf;
-    /* st0 = 1.0, st1 = 2.0: load them with fld1 / fld1+fadd on the host
-     * image directly: mantissa 1<<63, exponent 16383 (+1 for 2.0) */
+    /* st0 = 1.0, st1 = 2.0, written into the FXSAVE image: mantissa 1<<63,
+     * exponent 16383 (+1 for 2.0) */
     uint64_t one = 1ULL << 63;
     uint16_t e1 = 16383, e2 = 16384;
     memcpy(G.fx + 32, &one, 8);
