@@ -208,7 +208,9 @@ struct monitor {
 };
 
 /* Complete the x87/MMX/SSE instruction at rip that KVM could not emulate (see
- * fpu_complete.c). 0 when done (rip advanced), -1 when it cannot. */
+ * fpu_exec.c). 0 when done (rip advanced, or the fault the guest's CPU would
+ * raise injected), -1 when it cannot (KVM's error stands), 1 when the guest
+ * must stop (one line said why). */
 int fpu_complete(struct monitor *m);
 
 /* Port I/O made by the instruction at `rip` (from an exit, or emulated by
@@ -222,6 +224,8 @@ int boot_info_write(struct monitor *m, char *err, size_t errlen);
 
 /* Load the kernel's segments into guest memory and protect them. */
 int kernel_load(struct monitor *m, char *err, size_t errlen);
+/* The host keeps the page at gpa write-protected (text, read-only data). */
+bool kernel_page_protected(const struct kernel_image *k, uint64_t gpa);
 
 /* Attach the command-line devices to the kernel's manifest. In replay the
  * devices come from the trace and no file or tap is opened. */

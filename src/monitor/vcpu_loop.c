@@ -167,8 +167,13 @@ static enum vcpu_stop handle_exit(struct monitor *m)
                 (unsigned long long)run->fail_entry.hardware_entry_failure_reason, rip_of(m));
         return monitor_error(m);
     case KVM_EXIT_INTERNAL_ERROR:
-        if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION && fpu_complete(m) == 0)
-            return m->single_stepping ? VCPU_DEBUG : (enum vcpu_stop)-1;
+        if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION) {
+            int r = fpu_complete(m);
+            if (r == 0)
+                return m->single_stepping ? VCPU_DEBUG : (enum vcpu_stop)-1;
+            if (r > 0)
+                return monitor_error(m);
+        }
         report_internal_error(m);
         return monitor_error(m);
     default:

@@ -30,3 +30,8 @@ FUZZ_SECONDS ?= 600
 .PHONY: fuzz
 fuzz: fuzzers guests
 	@FUZZ_KEEP=1 FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run-fuzz.sh
+
+# The seed corpus of fuzz_fpu_complete is written by a script.
+.PHONY: fuzz-seeds
+fuzz-seeds:
+	python3 tests/fuzz/fpu_seeds.py tests/fuzz/corpus/fpu_complete
