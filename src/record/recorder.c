@@ -12,9 +12,10 @@
 #include "record/trace_codec.h"
 
 /* An event lives in one frame, with its own record header and the frame's
- * (a few dozen bytes: RECORDER_MAX_READ leaves a page). */
-_Static_assert(RECORDER_MAX_READ + 4096 == TRACE_MAX_FRAME_CONTENT,
-        "RECORDER_MAX_READ follows the trace's frame size limit");
+ * (128 bytes at most) and the writer's padding room (trace_codec.h). */
+_Static_assert(RECORDER_MAX_READ <= TRACE_MAX_FRAME_CONTENT - TRACE_PAD_ROOM - 128 &&
+        RECORDER_MAX_READ + 4096 > TRACE_MAX_FRAME_CONTENT - TRACE_PAD_ROOM - 128,
+        "RECORDER_MAX_READ follows the trace's largest event data");
 _Static_assert(RECORDER_MAX_READ < UINT32_MAX, "event data length is a u32");
 
 struct recorder {

@@ -6,9 +6,10 @@
 #include "ukvm/trace.h"
 
 /* The longest block_read the recorder accepts: one event's data must fit
- * in one trace frame (64 MiB, decompressed). A longer read stops the
- * recording before anything is read. */
-#define RECORDER_MAX_READ ((64ull << 20) - 4096)
+ * in one trace frame (64 MiB decompressed, less the room the writer keeps
+ * for padding: trace_codec.h), rounded down to whole 4 KiB pages. A longer
+ * read stops the recording before anything is read. */
+#define RECORDER_MAX_READ ((64ull << 20) - (256ull << 10) - 4096)
 
 /* Wrap `world` so that every serviced event is appended to `w`. */
 struct ukvm_event_source *recorder_create(struct ukvm_event_source *world,
