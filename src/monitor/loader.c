@@ -19,6 +19,19 @@ static bool page_has_writable(const struct kernel_image *k, uint64_t page)
     return false;
 }
 
+bool kernel_page_protected(const struct kernel_image *k, uint64_t page)
+{
+    page &= ~0xfffULL;
+    if (page_has_writable(k, page))
+        return false;
+    for (size_t i = 0; i < k->n_segments; i++) {
+        const struct elf_segment *s = &k->seg[i];
+        if (!(s->flags & PF_W) && s->vaddr < page + 0x1000 && s->vaddr + s->memsz > page)
+            return true;
+    }
+    return false;
+}
+
 int kernel_load(struct monitor *m, char *err, size_t errlen)
 {
     const struct kernel_image *k = &m->kernel;
@@ -32,7 +45,7 @@ int kernel_load(struct monitor *m, char *err, size_t errlen)
         if (s->flags & PF_W)
             continue;
         for (uint64_t page = s->vaddr & ~0xfffULL; page < s->vaddr + s->memsz; page += 0x1000) {
-            if (page_has_writable(k, page))
+            if (!kernel_page_protected(k, page))
                 continue;
             if (vm_protect(&m->vm, page, 0x1000, err, errlen) < 0)
                 return -1;
