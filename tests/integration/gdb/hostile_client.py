@@ -10,9 +10,9 @@ tests/integration/gdb_hostile.sh. Each prints "CHECK <name> OK" or
     hostile_client.py dup PORT PID START LEN   the same Z2 over [START,
         START+LEN) 200 times, a step, the monitor's peak RSS, one z2, and the
         guest must run to its end with no watch stop
-    hostile_client.py textstore PORT    a watch on a data page, then the
-        guest's store into its text must stop it as a fault (T0b), not go
-        through (W02)
+    hostile_client.py textstore PORT [ADDR]   a watch at ADDR (default: a
+        data page), then the guest's store into its text must stop it as a
+        fault (T0b), not go through (W02) nor be reported as a watch hit
     hostile_client.py arm PORT ADDR     Z0 at ADDR and a Z2, then hang up
     hostile_client.py after PORT ADDR   the next client: continue must not
         stop at ADDR
@@ -20,6 +20,7 @@ tests/integration/gdb_hostile.sh. Each prints "CHECK <name> OK" or
 import os
 import sys
 
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rsp_client import Client, check, frame  # noqa: E402
 
@@ -96,10 +97,10 @@ def dup(port, pid, start, length):
     run_to_end(c, "after one z2 no watch is left: the guest runs to its end (W00)")
 
 
-def textstore(port):
+def textstore(port, addr):
     c = Client(port, timeout=30)
-    r = zcmd(c, b"Z", 2, DATA, 8)
-    check("a watch on a data page", r == b"OK", repr(r))
+    r = zcmd(c, b"Z", 2, addr, 8)
+    check("a watch at 0x%x" % addr, r == b"OK", repr(r))
     p = c.command(b"c", timeout=60)
     check("a store into text with a watch set is a fault (T0b), not W02",
           p is not None and p.startswith(b"T0b"), repr(p)[:120])
@@ -140,7 +141,7 @@ def main():
         elif what == "dup":
             dup(port, int(sys.argv[3]), int(sys.argv[4], 0), int(sys.argv[5], 0))
         elif what == "textstore":
-            textstore(port)
+            textstore(port, int(sys.argv[3], 0) if len(sys.argv) > 3 else DATA)
         elif what == "arm":
             arm(port, int(sys.argv[3], 0))
         elif what == "after":
