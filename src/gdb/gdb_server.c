@@ -305,6 +305,7 @@ enum gdb_end gdb_serve_fd(int fd, int listen_fd, struct ukvm_target *t,
         }
     }
     logf_(c->log, "session ended", gdb_end_name(end));
+    gdb_session_release_points(c->sess);
     gdb_session_free(c->sess);
 out_pipe:
     close(c->wake[0]);

@@ -34,6 +34,8 @@ struct gdb_session *gdb_session_new(struct ukvm_target *t,
 
 void gdb_session_free(struct gdb_session *s)
 {
+    if (s)
+        free(s->points);
     free(s);
 }
 
@@ -294,6 +296,35 @@ static void handle_X(struct gdb_session *s, uint8_t *buf, size_t buflen)
 
 /* ---- breakpoints ---- */
 
+static long find_point(const struct gdb_session *s, uint64_t type, uint64_t addr, uint64_t kind)
+{
+    for (size_t i = 0; i < s->n_points; i++)
+        if (s->points[i].type == type && s->points[i].addr == addr && s->points[i].kind == kind)
+            return (long)i;
+    return -1;
+}
+
+static bool track_point(struct gdb_session *s, uint64_t type, uint64_t addr, uint64_t kind)
+{
+    if (s->n_points == s->cap_points) {
+        size_t cap = s->cap_points ? s->cap_points * 2 : 16;
+        struct gdb_point *n = realloc(s->points, cap * sizeof(*n));
+        if (!n)
+            return false;
+        s->points = n;
+        s->cap_points = cap;
+    }
+    s->points[s->n_points++] = (struct gdb_point){ addr, kind, (enum ukvm_bp_type)type };
+    return true;
+}
+
+void gdb_session_release_points(struct gdb_session *s)
+{
+    for (size_t i = 0; i < s->n_points; i++)
+        s->t->ops->remove_bp(s->t, s->points[i].type, s->points[i].addr, s->points[i].kind);
+    s->n_points = 0;
+}
+
 static void handle_Z(struct gdb_session *s, bool insert, const char *args)
 {
     uint64_t type, addr, kind;
@@ -309,8 +340,19 @@ static void handle_Z(struct gdb_session *s, bool insert, const char *args)
         reply_only(s, "");
         return;
     }
+    long known = find_point(s, type, addr, kind);
+    if (insert && known < 0 && s->n_points >= GDB_POINTS_MAX) {
+        reply_only(s, E_FAIL);
+        return;
+    }
     int rc = insert ? s->t->ops->insert_bp(s->t, (enum ukvm_bp_type)type, addr, kind)
                     : s->t->ops->remove_bp(s->t, (enum ukvm_bp_type)type, addr, kind);
+    if (rc == 0 && insert && known < 0 && !track_point(s, type, addr, kind)) {
+        s->t->ops->remove_bp(s->t, (enum ukvm_bp_type)type, addr, kind);
+        rc = -1;
+    }
+    if (!insert && known >= 0)
+        s->points[known] = s->points[--s->n_points];
     reply_only(s, rc == 0 ? "OK" : rc == -2 ? "" : E_FAIL);
 }
 

@@ -30,6 +30,14 @@ struct gdb_session_io {
 };
 
 #define GDB_HOSTIO_FDS 8
+/* Breakpoints and watchpoints one client may have inserted at once. */
+#define GDB_POINTS_MAX 32768
+
+/* A breakpoint or watchpoint the client inserted (Z) and has not removed. */
+struct gdb_point {
+    uint64_t addr, kind;
+    enum ukvm_bp_type type;
+};
 
 struct gdb_session {
     struct ukvm_target *t;
@@ -40,6 +48,8 @@ struct gdb_session {
     bool gdb_swbreak, gdb_hwbreak;  /* gdb said it understands these */
     struct ukvm_stop last_stop;     /* for '?' */
     bool hostio_open[GDB_HOSTIO_FDS];
+    size_t n_points, cap_points;
+    struct gdb_point *points;       /* taken out when the client goes */
     /* The input not yet looked at when a packet is dispatched (valid during
      * io.resume): lets the transport see a 0x03 sent right after 'c'. */
     const uint8_t *unread;
@@ -63,6 +73,11 @@ void gdb_session_free(struct gdb_session *s);
  * s->end: GDB_END_NONE while the session goes on. */
 enum gdb_end gdb_session_feed(struct gdb_session *s, const uint8_t *buf,
                               size_t len, size_t *consumed);
+
+/* Removes from the target every breakpoint and watchpoint the client
+ * inserted and did not remove: a client that goes (detach, kill, or a
+ * closed connection) leaves none armed for the next one. */
+void gdb_session_release_points(struct gdb_session *s);
 
 /* Ends the session from outside (the transport saw the client go away). */
 void gdb_session_set_end(struct gdb_session *s, enum gdb_end why);

@@ -54,61 +54,58 @@ static int set_guest_debug(struct kvm_target *kt, bool single_step, uint64_t ski
     return ioctl(kt->m->vm.vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg);
 }
 
-static int page_cmp(const void *a, const void *b)
-{
-    const struct page_special *x = a, *y = b;
-    return x->gpa < y->gpa ? -1 : x->gpa > y->gpa;
-}
-
-/* Carve the watched pages out of the memory slots. */
+/* Carve the watched ranges out of the memory slots (watches removed but
+ * kept as ghosts, see remove_watch in kvm_target.c, are dropped here when
+ * the layout fits without them). */
 static int apply_layout(struct kvm_target *kt)
 {
     if (!kt->layout_dirty)
         return 0;
-    size_t n = 0, cap = 0;
-    struct page_special *pages = NULL;
-    for (size_t i = 0; i < kt->n_watch; i++) {
-        const struct watch *w = &kt->watch[i];
-        enum page_prot prot = w->type == UKVM_WP_WRITE ? PAGE_READONLY : PAGE_UNMAPPED;
-        for (uint64_t p = w->gpa & ~0xfffULL; p < w->gpa + w->len; p += 0x1000) {
-            if (n == cap) {
-                cap = cap ? cap * 2 : 16;
-                struct page_special *np = realloc(pages, cap * sizeof(*np));
-                if (!np) {
-                    free(pages);
-                    return -1;
-                }
-                pages = np;
-            }
-            pages[n++] = (struct page_special){ .gpa = p, .prot = prot };
-        }
-    }
-    qsort(pages, n, sizeof(*pages), page_cmp);
-    size_t u = 0; /* merge duplicates, keeping the stronger protection */
-    for (size_t i = 0; i < n; i++) {
-        if (u && pages[u - 1].gpa == pages[i].gpa) {
-            if (pages[i].prot > pages[u - 1].prot)
-                pages[u - 1].prot = pages[i].prot;
-        } else {
-            pages[u++] = pages[i];
-        }
-    }
+    kvm_target_drop_ghosts(kt);
+    struct prot_run *runs;
+    long n = watch_set_runs(&kt->watches, NULL, -1, true, &runs);
+    if (n < 0)
+        return -1;
     char err[256];
-    int r = memslots_apply(&kt->m->vm, pages, u, err, sizeof(err));
-    free(pages);
+    int r = memslots_apply(&kt->m->vm, runs, (size_t)n, err, sizeof(err));
+    free(runs);
     if (r < 0) {
         ukvm_err("%s", err);
         return -1;
     }
-    kt->m->mmio_to_caller = u > 0;
+    kt->m->mmio_to_caller = n > 0;
     kt->layout_dirty = false;
     return 0;
 }
 
-/* Complete an access to a watched page for KVM, and say which watchpoint
- * (if any) it hit: its index, or -1. */
-static int handle_watched_access(struct kvm_target *kt)
+/* A store into the kernel's text is a host/guest translation fault, as
+ * without a debugger: a watchpoint must not let it through. */
+static bool store_into_text(struct kvm_target *kt)
 {
+    struct kvm_run *run = kt->m->vm.run;
+    if (!run->mmio.is_write || !kvm_target_host_protected(kt, run->mmio.phys_addr))
+        return false;
+    ukvm_err("host/guest translation fault: guest wrote to protected memory at 0x%llx "
+            "(rip 0x%llx)", (unsigned long long)run->mmio.phys_addr,
+            (unsigned long long)vm_regs(&kt->m->vm)->rip);
+    kt->m->exit_status = UKVM_EXIT_MONITOR_ERROR;
+    return true;
+}
+
+/* The first watchpoint an instruction hit. */
+struct watch_hit {
+    bool hit;
+    enum ukvm_bp_type type;
+    uint64_t addr;
+};
+
+/* Complete an access to a watched page for KVM; a watchpoint it hits goes
+ * into *hit unless one is there already. -1: a store into text (the
+ * guest's end, reported), else 0. */
+static int handle_watched_access(struct kvm_target *kt, struct watch_hit *hit)
+{
+    if (store_into_text(kt))
+        return -1;
     struct kvm_run *run = kt->m->vm.run;
     uint64_t gpa = run->mmio.phys_addr;
     uint32_t len = run->mmio.len;
@@ -123,14 +120,10 @@ static int handle_watched_access(struct kvm_target *kt)
     }
     else
         memcpy(run->mmio.data, kt->m->vm.mem + gpa, len);
-    for (size_t i = 0; i < kt->n_watch; i++) {
-        const struct watch *w = &kt->watch[i];
-        bool kind_ok = w->type == UKVM_WP_ACCESS ||
-            (write ? w->type == UKVM_WP_WRITE : w->type == UKVM_WP_READ);
-        if (kind_ok && gpa < w->gpa + w->len && w->gpa < gpa + len)
-            return (int)i;
-    }
-    return -1;
+    const struct watch *w = watch_set_hit(&kt->watches, gpa, len, write);
+    if (w && !hit->hit)
+        *hit = (struct watch_hit){ .hit = true, .type = w->type, .addr = w->addr };
+    return 0;
 }
 
 /*
@@ -139,9 +132,10 @@ static int handle_watched_access(struct kvm_target *kt)
  * pending MMIO before it returns (further accesses of the same instruction
  * come back as MMIO exits first). A single-step trap is not used for this:
  * some KVMs (this machine's) lose the trap after an MMIO exit and stop one
- * instruction late. Returns 0, or -1 on an unexpected exit.
+ * instruction late. Returns 0, -1 on an unexpected exit, or -2 for a store
+ * into text (reported).
  */
-static int finish_instruction(struct kvm_target *kt, int *hit)
+static int finish_instruction(struct kvm_target *kt, struct watch_hit *hit)
 {
     struct vm *vm = &kt->m->vm;
     for (int guard = 0; guard < 100000; guard++) {
@@ -153,9 +147,8 @@ static int finish_instruction(struct kvm_target *kt, int *hit)
         if (vm->run->exit_reason == KVM_EXIT_DEBUG)
             return 0; /* the completed instruction's single-step trap */
         if (vm->run->exit_reason == KVM_EXIT_MMIO && vm->run->mmio.phys_addr < vm->mem_size) {
-            int h = handle_watched_access(kt);
-            if (h >= 0 && *hit < 0)
-                *hit = h;
+            if (handle_watched_access(kt, hit) < 0)
+                return -2;
             continue;
         }
         return -1;
@@ -165,7 +158,7 @@ static int finish_instruction(struct kvm_target *kt, int *hit)
 
 void kvm_target_settle(struct kvm_target *kt)
 {
-    int unused = -1;
+    struct watch_hit unused = { .hit = false };
     finish_instruction(kt, &unused);
 }
 
@@ -179,13 +172,12 @@ static void stop_with(struct ukvm_stop *stop, enum ukvm_stop_reason reason)
 static bool take_pending_watch(struct kvm_target *kt, struct ukvm_stop *stop)
 {
     kt->m->stop_pending = false;
-    int h = kt->pending_watch;
-    kt->pending_watch = -1;
-    if (h < 0 || (size_t)h >= kt->n_watch)
+    if (!kt->pending_hit)
         return false;
+    kt->pending_hit = false;
     stop_with(stop, UKVM_STOP_WATCH);
-    stop->watch_type = kt->watch[h].type;
-    stop->watch_addr = kt->watch[h].addr;
+    stop->watch_type = kt->pending.type;
+    stop->watch_addr = kt->pending.addr;
     return true;
 }
 
@@ -227,18 +219,10 @@ static bool hw_bp_at(struct kvm_target *kt, uint64_t addr)
     return false;
 }
 
-static struct sw_bp *sw_bp_at(struct kvm_target *kt, uint64_t addr)
-{
-    for (size_t i = 0; i < kt->n_sw; i++)
-        if (kt->sw[i].addr == addr)
-            return &kt->sw[i];
-    return NULL;
-}
-
 bool kvm_target_bp_stop(struct kvm_target *kt, struct ukvm_stop *stop)
 {
     uint64_t rip = rip_now(kt);
-    if (sw_bp_at(kt, rip))
+    if (kvm_target_sw_at(kt, rip))
         stop_with(stop, UKVM_STOP_SWBREAK);
     else if (hw_bp_at(kt, rip))
         stop_with(stop, UKVM_STOP_HWBREAK);
@@ -314,10 +298,11 @@ int kvm_target_step(struct kvm_target *kt, struct ukvm_stop *stop)
         return finish(kt, VCPU_ERROR, stop);
     }
 
-    struct sw_bp *bp = sw_bp_at(kt, rip);
+    struct sw_bp *bp = kvm_target_sw_at(kt, rip);
+    uint64_t bp_gpa = bp ? bp->gpa : 0;
     if (bp)
         kt->m->vm.mem[bp->gpa] = bp->orig;
-    int hit = -1;
+    struct watch_hit hit = { .hit = false };
     int rc = 0;
     if (apply_layout(kt) < 0 || set_guest_debug(kt, true, rip) < 0) {
         ukvm_err("cannot set up single-step: %s", strerror(errno));
@@ -329,10 +314,12 @@ int kvm_target_step(struct kvm_target *kt, struct ukvm_stop *stop)
     for (;;) {
         enum vcpu_stop s = vcpu_loop(kt->m);
         if (s == VCPU_MMIO) {
-            int h = handle_watched_access(kt);
-            if (h >= 0 && hit < 0)
-                hit = h;
-            if (finish_instruction(kt, &hit) < 0) {
+            int fr = handle_watched_access(kt, &hit) < 0 ? -2 : finish_instruction(kt, &hit);
+            if (fr == -2) {
+                rc = finish(kt, VCPU_ERROR, stop);
+                goto out;
+            }
+            if (fr < 0) {
                 ukvm_err("could not complete a watched access (rip 0x%llx)",
                         (unsigned long long)rip_now(kt));
                 kt->m->exit_status = UKVM_EXIT_MONITOR_ERROR;
@@ -363,15 +350,15 @@ int kvm_target_step(struct kvm_target *kt, struct ukvm_stop *stop)
         rc = finish(kt, s, stop);
         goto out;
     }
-    if (hit >= 0) {
+    if (hit.hit) {
         stop_with(stop, UKVM_STOP_WATCH);
-        stop->watch_type = kt->watch[hit].type;
-        stop->watch_addr = kt->watch[hit].addr;
+        stop->watch_type = hit.type;
+        stop->watch_addr = hit.addr;
     }
 out:
     kt->m->single_stepping = false;
-    if (bp && sw_bp_at(kt, rip) == bp)
-        kt->m->vm.mem[bp->gpa] = 0xf4;
+    if (bp && kvm_target_planted(kt, bp_gpa))
+        kt->m->vm.mem[bp_gpa] = 0xf4;
     return rc;
 }
 
@@ -436,7 +423,7 @@ static int kvm_target_continue_untimed(struct kvm_target *kt, struct ukvm_stop *
     }
     /* Leave a breakpoint we are sitting on with one exact step. */
     uint64_t rip = rip_now(kt);
-    if (sw_bp_at(kt, rip) || hw_bp_at(kt, rip)) {
+    if (kvm_target_sw_at(kt, rip) || hw_bp_at(kt, rip)) {
         if (kvm_target_step(kt, stop) < 0)
             return -1;
         if (stop->reason != UKVM_STOP_STEP)
@@ -466,7 +453,7 @@ static int kvm_target_continue_untimed(struct kvm_target *kt, struct ukvm_stop *
             return finish(kt, s, stop);
         case VCPU_HLT: {
             uint64_t at = rip_now(kt) - 1;
-            if (sw_bp_at(kt, at)) {
+            if (kvm_target_sw_at(kt, at)) {
                 set_rip(kt, at);
                 stop_with(stop, UKVM_STOP_SWBREAK);
                 return 0;
@@ -485,24 +472,32 @@ static int kvm_target_continue_untimed(struct kvm_target *kt, struct ukvm_stop *
             continue; /* a stale single-step trap */
         }
         case VCPU_MMIO: {
-            int h = handle_watched_access(kt);
-            if (h < 0)
+            struct watch_hit h = { .hit = false };
+            if (handle_watched_access(kt, &h) < 0)
+                return finish(kt, VCPU_ERROR, stop);
+            if (!h.hit)
                 continue; /* not ours: the next KVM_RUN completes it */
-            if (finish_instruction(kt, &h) < 0) {
+            int fr = finish_instruction(kt, &h);
+            if (fr == -2)
+                return finish(kt, VCPU_ERROR, stop);
+            if (fr < 0) {
                 ukvm_err("could not complete a watched access (rip 0x%llx)",
                         (unsigned long long)rip_now(kt));
                 kt->m->exit_status = UKVM_EXIT_MONITOR_ERROR;
                 return finish(kt, VCPU_ERROR, stop);
             }
             stop_with(stop, UKVM_STOP_WATCH);
-            stop->watch_type = kt->watch[h].type;
-            stop->watch_addr = kt->watch[h].addr;
+            stop->watch_type = h.type;
+            stop->watch_addr = h.addr;
             return 0;
         }
         case VCPU_STOP_PENDING: {
             /* complete the hypercall's `out` (KVM may still owe it) */
-            int unused = -1;
-            if (finish_instruction(kt, &unused) < 0) {
+            struct watch_hit unused = { .hit = false };
+            int fr = finish_instruction(kt, &unused);
+            if (fr == -2)
+                return finish(kt, VCPU_ERROR, stop);
+            if (fr < 0) {
                 ukvm_err("could not complete the instruction before a watch stop (rip 0x%llx)",
                         (unsigned long long)rip_now(kt));
                 kt->m->exit_status = UKVM_EXIT_MONITOR_ERROR;

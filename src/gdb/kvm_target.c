@@ -3,6 +3,7 @@
  * Execution (step, continue) lives in kvm_exec.c.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -29,31 +30,90 @@ static bool translate(struct kvm_target *kt, uint64_t gva, uint64_t *gpa)
     return true;
 }
 
-static struct sw_bp *sw_find(struct kvm_target *kt, uint64_t addr)
+/* Binary searches: the first index whose key is >= key. */
+static size_t planted_index(const struct kvm_target *kt, uint64_t gpa)
 {
-    for (size_t i = 0; i < kt->n_sw; i++)
-        if (kt->sw[i].addr == addr)
-            return &kt->sw[i];
-    return NULL;
+    size_t lo = 0, hi = kt->n_sw;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (kt->sw[mid].gpa < gpa)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
-/* The original byte at a guest-physical address: memory with planted
- * breakpoints and patched instructions taken out. */
-static uint8_t original_byte(struct kvm_target *kt, uint64_t gpa)
+static size_t alias_index(const struct kvm_target *kt, uint64_t addr)
 {
-    for (size_t i = 0; i < kt->n_sw; i++)
-        if (kt->sw[i].gpa == gpa)
-            return kt->sw[i].orig;
+    size_t lo = 0, hi = kt->n_sw_alias;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (kt->sw_alias[mid].addr < addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+struct sw_bp *kvm_target_planted(struct kvm_target *kt, uint64_t gpa)
+{
+    size_t i = planted_index(kt, gpa);
+    return i < kt->n_sw && kt->sw[i].gpa == gpa ? &kt->sw[i] : NULL;
+}
+
+static struct sw_alias *alias_find(struct kvm_target *kt, uint64_t addr)
+{
+    size_t i = alias_index(kt, addr);
+    return i < kt->n_sw_alias && kt->sw_alias[i].addr == addr ? &kt->sw_alias[i] : NULL;
+}
+
+struct sw_bp *kvm_target_sw_at(struct kvm_target *kt, uint64_t addr)
+{
+    if (kt->n_sw == 0)
+        return NULL;
+    const struct sw_alias *a = alias_find(kt, addr);
+    uint64_t gpa;
+    if (a)
+        gpa = a->gpa;
+    else if (!translate(kt, addr, &gpa))
+        return NULL;
+    return kvm_target_planted(kt, gpa);
+}
+
+bool kvm_target_host_protected(struct kvm_target *kt, uint64_t gpa)
+{
+    return kernel_page_protected(&kt->m->kernel, gpa);
+}
+
+/* Puts the original bytes into buf, which holds guest memory [gpa, gpa + n):
+ * planted breakpoints and patched instructions are taken out. */
+static void unpatch(struct kvm_target *kt, uint64_t gpa, uint8_t *buf, size_t n)
+{
+    for (size_t i = planted_index(kt, gpa); i < kt->n_sw && kt->sw[i].gpa < gpa + n; i++)
+        buf[kt->sw[i].gpa - gpa] = kt->sw[i].orig;
     const struct monitor *m = kt->m;
-    if (!m->cfg->no_patch) {
-        /* patch sites are at most 15 bytes long */
-        for (uint64_t start = gpa >= 14 ? gpa - 14 : 0; start <= gpa; start++) {
-            const struct patch_site *p = intercept_find(m, start);
-            if (p && gpa < p->site.addr + p->site.len)
-                return p->orig[gpa - p->site.addr];
+    if (m->cfg->no_patch)
+        return;
+    /* patch sites are sorted, disjoint and at most 15 bytes long */
+    size_t lo = 0, hi = m->n_patches;
+    uint64_t from = gpa >= 15 ? gpa - 15 : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->patches[mid].site.addr < from)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < m->n_patches && m->patches[i].site.addr < gpa + n; i++) {
+        const struct patch_site *p = &m->patches[i];
+        for (size_t b = 0; b < p->site.len; b++) {
+            uint64_t at = p->site.addr + b;
+            if (at >= gpa && at < gpa + n)
+                buf[at - gpa] = p->orig[b];
         }
     }
-    return m->vm.mem[gpa];
 }
 
 /* Walk [addr, addr + len) page by page through the guest's page tables,
@@ -81,22 +141,20 @@ static long for_each_chunk(struct kvm_target *kt, uint64_t addr, size_t len,
 
 static void read_chunk(struct kvm_target *kt, uint64_t gpa, size_t off, size_t n, void *buf)
 {
-    for (size_t i = 0; i < n; i++)
-        ((uint8_t *)buf)[off + i] = original_byte(kt, gpa + i);
+    uint8_t *out = (uint8_t *)buf + off;
+    memcpy(out, kt->m->vm.mem + gpa, n);
+    unpatch(kt, gpa, out, n);
 }
 
 static void write_chunk(struct kvm_target *kt, uint64_t gpa, size_t off, size_t n, void *buf)
 {
+    const uint8_t *in = (const uint8_t *)buf + off;
     for (size_t i = 0; i < n; i++) {
-        uint8_t b = ((const uint8_t *)buf)[off + i];
-        bool under_bp = false;
-        for (size_t j = 0; j < kt->n_sw; j++)
-            if (kt->sw[j].gpa == gpa + i) {
-                kt->sw[j].orig = b; /* the hlt stays planted */
-                under_bp = true;
-            }
-        if (!under_bp) {
-            kt->m->vm.mem[gpa + i] = b;
+        struct sw_bp *bp = kt->n_sw ? kvm_target_planted(kt, gpa + i) : NULL;
+        if (bp) {
+            bp->orig = in[i]; /* the hlt stays planted */
+        } else {
+            kt->m->vm.mem[gpa + i] = in[i];
             vm_mark_dirty(&kt->m->vm, gpa + i, 1);
         }
     }
@@ -122,68 +180,155 @@ static int kvm_target_write_regs(struct ukvm_target *t, const struct ukvm_regs *
     return kvm_regs_write(&kt_of(t)->m->vm, regs);
 }
 
+/* Grows *arr (elements of size sz) to hold one more. */
+static bool grow(void **arr, size_t *cap, size_t n, size_t sz)
+{
+    if (n < *cap)
+        return true;
+    size_t c = *cap ? *cap * 2 : 16;
+    void *p = realloc(*arr, c * sz);
+    if (!p)
+        return false;
+    *arr = p;
+    *cap = c;
+    return true;
+}
+
 static int insert_sw(struct kvm_target *kt, uint64_t addr)
 {
-    if (sw_find(kt, addr))
+    if (alias_find(kt, addr))
         return 0;
     uint64_t gpa;
-    if (!translate(kt, addr, &gpa))
+    if (kt->n_sw_alias >= SW_BP_MAX || !translate(kt, addr, &gpa))
         return -1;
-    if (kt->n_sw == kt->cap_sw) {
-        size_t cap = kt->cap_sw ? kt->cap_sw * 2 : 16;
-        struct sw_bp *n = realloc(kt->sw, cap * sizeof(*n));
-        if (!n)
-            return -1;
-        kt->sw = n;
-        kt->cap_sw = cap;
+    if (!grow((void **)&kt->sw_alias, &kt->cap_sw_alias, kt->n_sw_alias, sizeof(*kt->sw_alias)) ||
+        !grow((void **)&kt->sw, &kt->cap_sw, kt->n_sw, sizeof(*kt->sw)))
+        return -1;
+    size_t ai = alias_index(kt, addr);
+    memmove(&kt->sw_alias[ai + 1], &kt->sw_alias[ai],
+            (kt->n_sw_alias - ai) * sizeof(kt->sw_alias[0]));
+    kt->sw_alias[ai] = (struct sw_alias){ .addr = addr, .gpa = gpa };
+    kt->n_sw_alias++;
+    struct sw_bp *bp = kvm_target_planted(kt, gpa);
+    if (bp) { /* another alias of a planted byte: orig is already kept */
+        bp->refs++;
+        return 0;
     }
+    size_t pi = planted_index(kt, gpa);
+    memmove(&kt->sw[pi + 1], &kt->sw[pi], (kt->n_sw - pi) * sizeof(kt->sw[0]));
     /* Written through the monitor's view: text is write-protected for the
      * guest, not for us. */
-    kt->sw[kt->n_sw++] = (struct sw_bp){ .addr = addr, .gpa = gpa, .orig = kt->m->vm.mem[gpa] };
+    kt->sw[pi] = (struct sw_bp){ .gpa = gpa, .orig = kt->m->vm.mem[gpa], .refs = 1 };
+    kt->n_sw++;
     kt->m->vm.mem[gpa] = HLT;
     return 0;
 }
 
 static int remove_sw(struct kvm_target *kt, uint64_t addr)
 {
-    struct sw_bp *bp = sw_find(kt, addr);
-    if (!bp)
+    struct sw_alias *a = alias_find(kt, addr);
+    if (!a)
         return 0;
-    kt->m->vm.mem[bp->gpa] = bp->orig;
-    *bp = kt->sw[--kt->n_sw];
+    uint64_t gpa = a->gpa;
+    size_t ai = (size_t)(a - kt->sw_alias);
+    memmove(&kt->sw_alias[ai], &kt->sw_alias[ai + 1],
+            (kt->n_sw_alias - ai - 1) * sizeof(kt->sw_alias[0]));
+    kt->n_sw_alias--;
+    struct sw_bp *bp = kvm_target_planted(kt, gpa);
+    if (bp && --bp->refs == 0) {
+        kt->m->vm.mem[gpa] = bp->orig;
+        size_t pi = (size_t)(bp - kt->sw);
+        memmove(&kt->sw[pi], &kt->sw[pi + 1], (kt->n_sw - pi - 1) * sizeof(kt->sw[0]));
+        kt->n_sw--;
+    }
     return 0;
+}
+
+static bool refused_told;
+
+/* A watch refused for a limit: said once on stderr, then only replied. */
+static int refuse_watch(const char *why)
+{
+    if (!refused_told)
+        ukvm_err("gdb: watchpoint refused: %s (further refusals get an error reply only)", why);
+    refused_told = true;
+    return -1;
+}
+
+/* Slots needed by the watches (with the ghosts or not), less the one at
+ * index skip, plus extra; SIZE_MAX when out of memory. */
+static size_t slots_needed(struct kvm_target *kt, const struct watch *extra, long skip,
+        bool with_ghosts)
+{
+    struct prot_run *runs;
+    long n = watch_set_runs(&kt->watches, extra, skip, with_ghosts, &runs);
+    if (n < 0)
+        return SIZE_MAX;
+    size_t need = memslots_needed(runs, (size_t)n, kt->m->vm.mem_size);
+    free(runs);
+    return need;
 }
 
 static int add_watch(struct kvm_target *kt, enum ukvm_bp_type type, uint64_t addr, uint64_t len)
 {
     uint64_t gpa;
     if (len == 0 || addr + len < addr || !translate(kt, addr, &gpa) ||
-        gpa + len > kt->m->vm.mem_size)
+        !vm_range_ok(&kt->m->vm, gpa, len))
         return -1;
-    if (kt->n_watch == kt->cap_watch) {
-        size_t cap = kt->cap_watch ? kt->cap_watch * 2 : 8;
-        struct watch *n = realloc(kt->watch, cap * sizeof(*n));
-        if (!n)
-            return -1;
-        kt->watch = n;
-        kt->cap_watch = cap;
+    struct watch w = { .type = type, .addr = addr, .len = len, .gpa = gpa };
+    for (size_t i = 0; i < kt->watches.n; i++)
+        if (kt->watches.w[i].type == type && kt->watches.w[i].addr == addr &&
+            kt->watches.w[i].len == len) {
+            kt->watches.w[i].ghost = false; /* already there */
+            return 0;
+        }
+    if (kt->watches.n >= WATCH_MAX)
+        kvm_target_drop_ghosts(kt);
+    if (kt->watches.n >= WATCH_MAX)
+        return refuse_watch("too many watchpoints");
+    /* Plan the layout with the new watch before accepting it: past KVM's
+     * slot count it is refused and the layout in place stays. */
+    uint32_t limit = memslots_limit(&kt->m->vm);
+    if (slots_needed(kt, &w, -1, true) > limit) {
+        if (slots_needed(kt, &w, -1, false) > limit)
+            return refuse_watch("the watched ranges would need more memory slots than KVM has");
+        watch_set_drop_ghosts(&kt->watches);
     }
-    kt->watch[kt->n_watch++] = (struct watch){ .type = type, .addr = addr, .len = len, .gpa = gpa };
+    if (watch_set_add(&kt->watches, &w) != WATCH_ADDED)
+        return -1;
     kt->layout_dirty = true;
     return 0;
 }
 
+/* A remove after which the layout would no longer fit (an access watch
+ * that joined many write-watched runs into one unmapped run) leaves the
+ * watch as a ghost: its pages stay protected, it reports no hits, and it
+ * goes once the layout fits without it. So the watches in the set always
+ * fit the slots, and the layout applied at the next resume protects at
+ * least every live watch. */
 static int remove_watch(struct kvm_target *kt, enum ukvm_bp_type type, uint64_t addr, uint64_t len)
 {
-    for (size_t i = 0; i < kt->n_watch; i++) {
-        struct watch *w = &kt->watch[i];
-        if (w->type == type && w->addr == addr && w->len == len) {
-            *w = kt->watch[--kt->n_watch];
-            kt->layout_dirty = true;
-            return 0;
-        }
+    for (size_t i = 0; i < kt->watches.n; i++) {
+        struct watch *w = &kt->watches.w[i];
+        if (w->type != type || w->addr != addr || w->len != len || w->ghost)
+            continue;
+        if (slots_needed(kt, NULL, (long)i, true) > memslots_limit(&kt->m->vm))
+            w->ghost = true;
+        else
+            watch_set_remove(&kt->watches, type, addr, len);
+        kt->layout_dirty = true;
+        return 0;
     }
     return 0;
+}
+
+void kvm_target_drop_ghosts(struct kvm_target *kt)
+{
+    bool any = false;
+    for (size_t i = 0; i < kt->watches.n && !any; i++)
+        any = kt->watches.w[i].ghost;
+    if (any && slots_needed(kt, NULL, -1, false) <= memslots_limit(&kt->m->vm))
+        watch_set_drop_ghosts(&kt->watches);
 }
 
 static int kvm_target_insert_bp(struct ukvm_target *t, enum ukvm_bp_type type, uint64_t addr,
@@ -192,8 +337,12 @@ static int kvm_target_insert_bp(struct ukvm_target *t, enum ukvm_bp_type type, u
     struct kvm_target *kt = kt_of(t);
     switch (type) {
     case UKVM_BP_SOFTWARE:
+        if (len > 1)
+            return -1; /* x86: kind 1 (gdb sends it) */
         return insert_sw(kt, addr);
     case UKVM_BP_HARDWARE:
+        if (len > 1)
+            return -1;
         for (int i = 0; i < 4; i++)
             if (kt->hw_used[i] && kt->hw_addr[i] == addr)
                 return 0;
@@ -235,11 +384,14 @@ static int kvm_target_remove_bp(struct ukvm_target *t, enum ukvm_bp_type type, u
 /* Remove every breakpoint and watchpoint (detach). */
 void kvm_target_clear_all(struct kvm_target *kt)
 {
-    while (kt->n_sw)
-        remove_sw(kt, kt->sw[0].addr);
+    for (size_t i = 0; i < kt->n_sw; i++)
+        kt->m->vm.mem[kt->sw[i].gpa] = kt->sw[i].orig;
+    kt->n_sw = 0;
+    kt->n_sw_alias = 0;
     memset(kt->hw_used, 0, sizeof(kt->hw_used));
-    kt->n_watch = 0;
-    kt->layout_dirty = true;
+    if (kt->watches.n)
+        kt->layout_dirty = true;
+    watch_set_clear(&kt->watches);
 }
 
 static void kvm_target_interrupt(struct ukvm_target *t)
@@ -300,22 +452,27 @@ static void on_sigusr1(int sig)
 static void monitor_wrote(struct monitor *m, uint64_t gpa, uint64_t len)
 {
     struct kvm_target *kt = m->debugger;
-    if (kt->pending_watch >= 0 || len == 0)
+    if (kt->pending_hit)
         return;
-    for (size_t i = 0; i < kt->n_watch; i++) {
-        const struct watch *w = &kt->watch[i];
-        if ((w->type == UKVM_WP_WRITE || w->type == UKVM_WP_ACCESS) &&
-            gpa < w->gpa + w->len && w->gpa < gpa + len) {
-            kt->pending_watch = (int)i;
-            m->stop_pending = true;
-            return;
-        }
+    const struct watch *w = watch_set_hit(&kt->watches, gpa, len, true);
+    if (w) {
+        kt->pending = *w;
+        kt->pending_hit = true;
+        m->stop_pending = true;
     }
 }
 
 static bool hlt_is_breakpoint(struct monitor *m, uint64_t addr)
 {
-    return sw_find(m->debugger, addr) != NULL;
+    struct kvm_target *kt = m->debugger;
+    if (kt->n_sw == 0)
+        return false;
+    if (alias_find(kt, addr))
+        return true;
+    /* a patched instruction's trap (hot: every rdtsc) needs no translation */
+    if (!m->cfg->no_patch && intercept_find(m, addr))
+        return false;
+    return kvm_target_sw_at(kt, addr) != NULL;
 }
 
 void kvm_target_init(struct kvm_target *kt, struct monitor *m, const uint8_t *kernel,
@@ -330,7 +487,6 @@ void kvm_target_init(struct kvm_target *kt, struct monitor *m, const uint8_t *ke
     m->debugger = kt;
     m->is_breakpoint = hlt_is_breakpoint;
     m->guest_written = monitor_wrote;
-    kt->pending_watch = -1;
     kt->vcpu_thread = pthread_self();
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));

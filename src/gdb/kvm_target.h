@@ -2,8 +2,16 @@
  * The debug target for a KVM guest (struct ukvm_target over struct monitor):
  * registers, memory by guest-virtual address, software breakpoints (a
  * planted `hlt`, which exits on every KVM), hardware breakpoints (DR0-3),
- * watchpoints of any number and length (page protection through memory
- * slots), exact single-step over hypercalls and intercepted instructions.
+ * watchpoints of any length (page protection through memory slots), exact
+ * single-step over hypercalls and intercepted instructions.
+ *
+ * Limits, each refused with an error reply that leaves the guest as it was:
+ * SW_BP_MAX software breakpoints, four hardware ones, WATCH_MAX watchpoints,
+ * and no more memory slots than KVM has (watched ranges that touch or
+ * overlap share slots; a write watch needs one slot per separate run, and
+ * the memory between runs one more). Inserting a breakpoint or watchpoint
+ * that is already there answers OK and stores nothing; one remove takes it
+ * out (gdb inserts each location once).
  *
  * The same target serves the live run and the replay; the replay target
  * (src/gdb/replay_target.c) adds reverse execution on top of it.
@@ -16,30 +24,38 @@
 
 #include "monitor/monitor.h"
 #include "monitor/memslots.h"
+#include "gdb/watch_ranges.h"
 #include "ukvm/target.h"
 
+/* A planted `hlt`, one per guest-physical byte: breakpoints at virtual
+ * addresses that alias the same byte share it, and the original byte comes
+ * back when the last of them goes. kvm_target.sw is sorted by gpa. */
 struct sw_bp {
-    uint64_t addr;          /* guest-virtual */
     uint64_t gpa;
     uint8_t orig;           /* the byte under the planted hlt */
+    uint32_t refs;          /* breakpoints (virtual addresses) on it */
 };
 
-struct watch {
-    enum ukvm_bp_type type; /* UKVM_WP_WRITE, _READ or _ACCESS */
-    uint64_t addr, len;     /* as gdb gave them (guest-virtual) */
-    uint64_t gpa;           /* physical start (the guest is identity mapped) */
+/* A software breakpoint as gdb set it; kvm_target.sw_alias is sorted by addr. */
+struct sw_alias {
+    uint64_t addr;          /* guest-virtual */
+    uint64_t gpa;
 };
+
+/* At most this many software breakpoints at once. */
+#define SW_BP_MAX 16384
 
 struct kvm_target {
     struct ukvm_target base;
     struct monitor *m;
     size_t n_sw, cap_sw;
-    struct sw_bp *sw;
+    struct sw_bp *sw;               /* planted bytes, by gpa */
+    size_t n_sw_alias, cap_sw_alias;
+    struct sw_alias *sw_alias;      /* breakpoints, by virtual address */
     bool hw_used[4];
     uint64_t hw_addr[4];
-    size_t n_watch, cap_watch;
-    struct watch *watch;
-    bool layout_dirty;              /* watch pages changed since the last resume */
+    struct watch_set watches;
+    bool layout_dirty;              /* watches changed since the layout was applied */
     volatile sig_atomic_t interrupt_requested;
     pthread_t vcpu_thread;
     bool dead;                      /* the guest exited or cannot go on */
@@ -49,7 +65,8 @@ struct kvm_target {
      * with `ticked` set. 0: off. */
     uint64_t tick_interval_us;
     bool ticked;
-    int pending_watch;              /* watch hit by a monitor write, or -1 */
+    bool pending_hit;               /* a monitor write hit `pending` */
+    struct watch pending;
     /* Replay only: tells whether a stopped guest reached the end of the
      * trace (set by the replay target). */
     bool (*at_trace_end)(struct kvm_target *kt);
@@ -59,9 +76,21 @@ struct kvm_target {
 void kvm_target_init(struct kvm_target *kt, struct monitor *m, const uint8_t *kernel,
         size_t kernel_len, const char *kernel_name);
 
+/* The planted breakpoint that the guest executes at virtual address addr
+ * (one gdb set there, or at another alias of its physical byte), or NULL. */
+struct sw_bp *kvm_target_sw_at(struct kvm_target *kt, uint64_t addr);
+/* The planted byte at gpa, or NULL. */
+struct sw_bp *kvm_target_planted(struct kvm_target *kt, uint64_t gpa);
+/* Is the page at gpa write-protected on the host side (kernel text)? A
+ * guest store there is a translation fault, watched or not. */
+bool kvm_target_host_protected(struct kvm_target *kt, uint64_t gpa);
+
 /* The target's operations, for targets built on top of this one. */
 extern const struct ukvm_target_ops kvm_target_ops;
 long kvm_target_read_mem(struct ukvm_target *t, uint64_t addr, void *buf, size_t len);
+/* Forget removed watchpoints kept as ghosts when the layout fits without
+ * them (see remove_watch in kvm_target.c). */
+void kvm_target_drop_ghosts(struct kvm_target *kt);
 /* Take every breakpoint and watchpoint out. */
 void kvm_target_clear_all(struct kvm_target *kt);
 

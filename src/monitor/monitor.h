@@ -63,6 +63,11 @@ int kernel_parse(const uint8_t *file, size_t len, uint64_t mem_size,
 uint8_t *read_whole_file(const char *path, size_t *len, char *err, size_t errlen);
 
 /* ---- the VM ---- */
+struct vm_slot {
+    uint64_t gpa, size;             /* size 0: the slot id is free */
+    uint32_t flags;                 /* KVM_MEM_READONLY, KVM_MEM_LOG_DIRTY_PAGES */
+};
+
 struct vm {
     int kvm_fd, vm_fd, vcpu_fd;
     struct kvm_run *run;
@@ -78,8 +83,10 @@ struct vm {
     bool regs_cached;
     struct kvm_cpuid2 *cpuid;
     bool io_rip_advanced;           /* KVM_EXIT_IO reports rip past the `out` */
-    uint32_t n_slots;               /* memory slots in use (memslots.c) */
-    uint64_t slot_base[512], slot_size[512];
+    uint32_t n_slots;               /* slot ids in use are below this (memslots.c) */
+    struct vm_slot *slots;          /* by KVM slot id, size 0 when free; NULL:
+                                       vm_create's one slot 0 over all memory */
+    uint32_t slot_limit;            /* KVM_CAP_NR_MEMSLOTS (0: not asked yet) */
     bool dirty_log;                 /* slots log dirty pages (checkpoints) */
     uint64_t *dirty_bits;           /* pages written since the last harvest
                                        by the monitor, and by the guest once

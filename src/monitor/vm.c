@@ -86,8 +86,6 @@ int vm_create(struct vm *vm, uint64_t mem_size, char *err, size_t errlen)
     if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
         return fail(err, errlen, "KVM_SET_USER_MEMORY_REGION");
     vm->n_slots = 1;
-    vm->slot_base[0] = 0;
-    vm->slot_size[0] = mem_size;
 
     vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
     if (vm->vcpu_fd < 0)
@@ -282,6 +280,7 @@ void vm_destroy(struct vm *vm)
         close(vm->mem_fd);
     free(vm->cpuid);
     free(vm->dirty_bits);
+    free(vm->slots);
     memset(vm, 0, sizeof(*vm));
 }
 

@@ -549,6 +549,57 @@ static void test_breakpoints_and_continue(void **state)
     c_detach(x);
 }
 
+static int used_bps(const struct fake *f)
+{
+    int n = 0;
+    for (int i = 0; i < MAX_BPS; i++)
+        n += f->bps[i].used;
+    return n;
+}
+
+/* A client inserts points, removes one, and goes in the way `end` says:
+ * what it left must be taken out of the target before the next client. */
+static void points_left_by_client(struct fixture *x, char end)
+{
+    c_expect(&x->c, "Z0,100020,1", "OK");
+    c_expect(&x->c, "Z0,100020,1", "OK");      /* the same again: tracked once */
+    c_expect(&x->c, "Z1,100030,1", "OK");
+    c_expect(&x->c, "Z2,100100,4", "OK");
+    c_expect(&x->c, "Z4,100200,8", "OK");
+    c_expect(&x->c, "z4,100200,8", "OK");
+    assert_true(used_bps(&x->f) >= 3);
+    if (end == 'D') {
+        c_detach(x);
+    } else if (end == 'k') {
+        c_send(&x->c, "k", 1);
+        c_expect_byte(&x->c, '+');
+        assert_int_equal(finish(x), GDB_END_KILLED);
+    } else {
+        shutdown(x->c.fd, SHUT_RDWR);
+        assert_int_equal(finish(x), GDB_END_DISCONNECTED);
+    }
+    /* the duplicate Z0 the fake stored twice leaves one: gdb's single
+     * remove is what the session replays */
+    for (int i = 0; i < MAX_BPS; i++)
+        assert_false(x->f.bps[i].used && x->f.bps[i].type != UKVM_BP_SOFTWARE);
+    assert_true(used_bps(&x->f) <= 1);
+}
+
+static void test_points_released_on_detach(void **state)
+{
+    points_left_by_client(*state, 'D');
+}
+
+static void test_points_released_on_kill(void **state)
+{
+    points_left_by_client(*state, 'k');
+}
+
+static void test_points_released_on_disconnect(void **state)
+{
+    points_left_by_client(*state, 'x');
+}
+
 static void test_no_swbreak_without_gdb_support(void **state)
 {
     struct fixture *x = *state;
@@ -922,6 +973,9 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_registers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_breakpoints_and_continue, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_points_released_on_detach, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_points_released_on_kill, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_points_released_on_disconnect, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_swbreak_without_gdb_support, setup, teardown),
         cmocka_unit_test_setup_teardown(test_step_and_addresses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupt, setup, teardown),
