@@ -120,7 +120,7 @@ start_ukvm() {
         "$UKVM" "$mode" --gdb="$PORT" "$target" >"$T/ukvm.out" 2>"$T/ukvm.err" &
         UKVM_PID=$!
         for i in $(seq 100); do
-            if grep -q "waiting for gdb on 127.0.0.1:$PORT; connect with: gdb -ex 'target remote 127.0.0.1:$PORT'" "$T/ukvm.err"; then
+            if grep -Eq "waiting for gdb on 127.0.0.1:$PORT; connect with: gdb( -ex 'source [^']*')? -ex 'target remote 127.0.0.1:$PORT'" "$T/ukvm.err"; then
                 return 0
             fi
             alive "$UKVM_PID" || break
