@@ -13,8 +13,9 @@ static struct kvm_run *volatile signal_run;
 static void on_stop_signal(int sig)
 {
     ukvm_stop_signal = sig;
-    if (signal_run)
-        signal_run->immediate_exit = 1;
+    struct kvm_run *run = signal_run; /* read once: teardown may clear it */
+    if (run)
+        run->immediate_exit = 1;
 }
 
 void signals_install(struct vm *vm)
@@ -27,4 +28,10 @@ void signals_install(struct vm *vm)
     sa.sa_flags = 0; /* no SA_RESTART: KVM_RUN and ppoll must return */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+}
+
+void signals_forget_vm(const struct vm *vm)
+{
+    if (signal_run == vm->run)
+        signal_run = NULL;
 }

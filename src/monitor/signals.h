@@ -17,4 +17,8 @@ static inline bool ukvm_stop_requested(void)
 /* Install the handlers; a signal makes the running KVM_RUN return. */
 void signals_install(struct vm *vm);
 
+/* Before vm's kvm_run page goes away: a later signal must not write to it
+ * (a second SIGINT during teardown would otherwise crash the monitor). */
+void signals_forget_vm(const struct vm *vm);
+
 #endif

@@ -14,6 +14,7 @@
 
 #include "monitor/cpuid_msr.h"
 #include "monitor/monitor.h"
+#include "monitor/signals.h"
 
 #define X86_CR0_PE   (1ULL << 0)
 #define X86_CR0_NE   (1ULL << 5)
@@ -264,6 +265,7 @@ int vm_run(struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
+    signals_forget_vm(vm);
     if (vm->run)
         munmap(vm->run, vm->run_size);
     if (vm->mem)
