@@ -258,6 +258,9 @@ static int setup_sregs(struct pvm *v)
     return ioctl(v->vcpu, KVM_SET_SREGS, &s);
 }
 
+/* Set by the cpuid probe: clear RDRAND from the table, as ukvm does. */
+static bool cpuid_clear_rdrand;
+
 /* KVM refuses EFER.LME unless CPUID says long mode: give the guest what
  * KVM supports, as ukvm does. */
 static int setup_cpuid(struct pvm *v)
@@ -268,6 +271,9 @@ static int setup_cpuid(struct pvm *v)
         return -1;
     c->nent = cap;
     int r = ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c);
+    for (uint32_t i = 0; r == 0 && cpuid_clear_rdrand && i < c->nent; i++)
+        if (c->entries[i].function == 1)
+            c->entries[i].ecx &= ~(1u << 30);
     if (r == 0)
         r = ioctl(v->vcpu, KVM_SET_CPUID2, c);
     free(c);
@@ -876,6 +882,34 @@ static void probe_ro_write(struct result *r)
 
 /* 12. ukvm completes an MMIO exit with immediate_exit set, to stop there
  * with the guest state consistent. */
+/* Does a bit cleared from the CPUID table stay hidden from the guest? ukvm
+ * clears RDRAND/RDSEED (they are patched anyway); one KVM shows them still. */
+static void probe_cpuid_rdrand(struct result *r)
+{
+    struct code c = code_at(CODE);
+    mov_eax(&c, 1);
+    EMIT(&c, 0x31, 0xc9);       /* xor ecx, ecx */
+    EMIT(&c, 0x0f, 0xa2);       /* cpuid */
+    EMIT(&c, 0x89, 0xc8);       /* mov eax, ecx */
+    mov_edx(&c, PORT_OUT);
+    out_eax(&c);
+    finish(&c);
+    struct pvm v;
+    cpuid_clear_rdrand = true;
+    int opened = vm_open(&v, &c, r);
+    cpuid_clear_rdrand = false;
+    if (opened < 0)
+        return;
+    struct stop s = run_once(&v, false);
+    if (!is_io(&v, &s, PORT_OUT))
+        unexpected(r, &v, &s);
+    else if (get_rax(&v) & (1u << 30))
+        set_result(r, "shown", "CPUID 1 ECX bit 30 is set although the table cleared it");
+    else
+        set_result(r, "hidden", "CPUID 1 ECX bit 30 is clear, as the table says");
+    vm_close(&v);
+}
+
 static void probe_immediate_exit_mmio(struct result *r)
 {
     struct pvm v;
@@ -922,6 +956,7 @@ static const struct probe probes[] = {
     { "cpl0-sse", probe_cpl0_sse, NULL },
     { "readonly-slot-write", probe_ro_write, "mmio-exit" },
     { "immediate-exit-completes-mmio", probe_immediate_exit_mmio, NULL },
+    { "cpuid-hides-rdrand", probe_cpuid_rdrand, NULL }, /* rdrand is patched anyway */
 };
 #define NPROBES (sizeof(probes) / sizeof(probes[0]))
 

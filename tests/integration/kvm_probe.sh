@@ -24,7 +24,7 @@ fi
 
 names=(out-rip singlestep singlestep-after-setregs singlestep-after-out hlt-under-singlestep
     dr-exec-breakpoint dr-data-watchpoint sw-bp-int3 mxcsr-get-fpu cpl0-sse readonly-slot-write
-    immediate-exit-completes-mmio)
+    immediate-exit-completes-mmio cpuid-hides-rdrand)
 # The values each probe may report; anything else ("other", "unknown") fails.
 declare -A known=(
     [out-rip]="on-out past-out"
@@ -37,6 +37,7 @@ declare -A known=(
     [sw-bp-int3]="debug-exit internal-error guest-handler no-exit"
     [mxcsr-get-fpu]="agree fpu-reports-0 disagree"
     [cpl0-sse]="runs emulation-error no-exit"
+    [cpuid-hides-rdrand]="hidden shown"
     [readonly-slot-write]="mmio-exit written dropped efault internal-error no-exit"
     [immediate-exit-completes-mmio]="completes not-completed no-exit"
 )
