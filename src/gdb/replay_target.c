@@ -81,7 +81,9 @@ static int exec_step(struct replay_target *rt, struct ukvm_stop *stop)
 {
     uint64_t t0 = ukvm_now_ns();
     int r = kvm_target_step(&rt->kt, stop);
-    rt->exec_ns += ukvm_now_ns() - t0;
+    uint64_t took = ukvm_now_ns() - t0;
+    rt->exec_ns += took;
+    rt->now_ns += took;
     return r;
 }
 
@@ -89,7 +91,9 @@ static int exec_continue(struct replay_target *rt, struct ukvm_stop *stop)
 {
     uint64_t t0 = ukvm_now_ns();
     int r = kvm_target_continue(&rt->kt, stop);
-    rt->exec_ns += ukvm_now_ns() - t0;
+    uint64_t took = ukvm_now_ns() - t0;
+    rt->exec_ns += took;
+    rt->now_ns += took;
     return r;
 }
 
@@ -156,22 +160,57 @@ static bool stop_is_anchor(const struct replay_target *rt, const struct position
 
 /* ---- moving along the timeline ---- */
 
-/* Keep checkpoint memory under the budget by dropping the oldest ones
- * (checkpoint 0, the boot state, stays). A dropped checkpoint's successor is
- * then named by its registers, which works from any earlier checkpoint. */
+/* Everything the checkpoints hold, as --checkpoint-mem counts it. */
+static uint64_t checkpoint_memory(const struct replay_target *rt)
+{
+    return rt->st.bytes + rt->how_cap * sizeof(rt->how[0]) +
+        rt->st.cap * sizeof(rt->st.cp[0]);
+}
+
+/* Which checkpoint to drop: the one whose loss leaves the smallest gap
+ * relative to its distance from the present, so that the ones kept thin out
+ * geometrically with age and still cover the whole history (a reverse
+ * operation far back re-executes at most a stretch about as long as its
+ * distance, never the whole run). Checkpoint 0 (boot), the top one and
+ * bookmarked ones stay. 0 when none can go. */
+static size_t thinning_victim(const struct replay_target *rt)
+{
+    size_t best = 0;
+    double best_score = 0;
+    for (size_t i = 1; i + 1 < rt->st.n; i++) {
+        const struct checkpoint *cp = rt->st.cp[i];
+        if (cp->pins)
+            continue;
+        uint64_t gap = rt->st.cp[i + 1]->at_ns - rt->st.cp[i - 1]->at_ns;
+        uint64_t age = rt->now_ns > cp->at_ns ? rt->now_ns - cp->at_ns : 0;
+        double score = (double)gap / (double)(age + 1);
+        if (best == 0 || score < best_score) {
+            best = i;
+            best_score = score;
+        }
+    }
+    return best;
+}
+
+/* Keep checkpoint memory under the budget. A dropped checkpoint's successor
+ * is then named by its registers, which works from any earlier checkpoint. */
 static int thin_out(struct replay_target *rt)
 {
     char err[256];
-    while (rt->st.bytes > rt->memory_budget && rt->st.n > 2) {
-        if (checkpoint_drop(&rt->st, 1, err, sizeof(err)) < 0) {
+    while (checkpoint_memory(rt) > rt->memory_budget) {
+        size_t i = thinning_victim(rt);
+        if (i == 0)
+            break;
+        if (checkpoint_drop(&rt->st, i, err, sizeof(err)) < 0) {
             ukvm_err("%s", err);
             return -1;
         }
-        memmove(&rt->how[1], &rt->how[2], (rt->st.n - 1) * sizeof(rt->how[0]));
-        const struct checkpoint *cp = rt->st.cp[1];
+        rt->dropped++;
+        memmove(&rt->how[i], &rt->how[i + 1], (rt->st.n - i) * sizeof(rt->how[0]));
+        const struct checkpoint *cp = rt->st.cp[i];
         struct position p = { .kind = ANCHOR_UNKNOWN, .addr = cp->regs.rip, .k = 1 };
         identity_of_checkpoint(cp, &p.id);
-        rt->how[1] = p;
+        rt->how[i] = p;
         if (!rt->thinned) {
             fprintf(stderr, "ukvm: checkpoint memory over %llu MiB: thinning old checkpoints\n",
                     (unsigned long long)(rt->memory_budget >> 20));
@@ -196,9 +235,16 @@ static int push_checkpoint(struct replay_target *rt, const struct position *how)
         ukvm_err("%s", err);
         return -1;
     }
+    rt->st.cp[top(rt)]->at_ns = rt->now_ns;
     rt->how[top(rt)] = *how;
+    rt->pushed++;
     memset(&rt->cur, 0, sizeof(rt->cur));
     rt->cur.kind = ANCHOR_NONE;
+    /* A long continue pushes without end: keep the budget at every push.
+     * (Reverse operations hold checkpoint numbers while they push a bounded
+     * number of checkpoints; they thin when they finish.) */
+    if (rt->thin_at_push)
+        return thin_out(rt);
     return 0;
 }
 
@@ -212,6 +258,7 @@ static int restore(struct replay_target *rt, size_t i)
         return -1;
     }
     rt->kt.dead = false;
+    rt->now_ns = rt->st.cp[i]->at_ns;
     memset(&rt->cur, 0, sizeof(rt->cur));
     rt->cur.kind = ANCHOR_NONE;
     return 0;
@@ -690,9 +737,10 @@ static int replay_resume(struct ukvm_target *t, enum ukvm_resume_kind kind,
         static const char *const names[] = { "continue", "step", "reverse-continue",
             "reverse-step" };
         fprintf(stderr, "ukvm: stats: op=%s total_ns=%llu exec_ns=%llu checkpoints=%zu "
-                "checkpoint_bytes=%zu\n", names[kind],
+                "checkpoint_bytes=%llu pushed=%llu dropped=%llu\n", names[kind],
                 (unsigned long long)(ukvm_now_ns() - t0), (unsigned long long)rt->exec_ns,
-                rt->st.n, rt->st.bytes);
+                rt->st.n, (unsigned long long)checkpoint_memory(rt),
+                (unsigned long long)rt->pushed, (unsigned long long)rt->dropped);
     }
     return r;
 }
@@ -721,6 +769,7 @@ static int replay_resume_now(struct replay_target *rt, enum ukvm_resume_kind kin
             return 0;
         }
         rt->kt.tick_interval_us = rt->tick_us;
+        rt->thin_at_push = true;
         for (;;) {
             exec_continue(rt, stop);
             if (!rt->kt.ticked)
@@ -735,11 +784,13 @@ static int replay_resume_now(struct replay_target *rt, enum ukvm_resume_kind kin
             identity_now(rt, &here.id);
             if (push_checkpoint(rt, &here) < 0) {
                 rt->kt.tick_interval_us = 0;
+                rt->thin_at_push = false;
                 fail_stop(rt, stop);
                 return 0;
             }
         }
         rt->kt.tick_interval_us = 0;
+        rt->thin_at_push = false;
         after_forward_stop(rt, stop, false);
         return 0;
     case UKVM_RESUME_REVERSE_STEP:

@@ -54,7 +54,11 @@ struct replay_target {
     struct user_bp *user;
     uint64_t step_checkpoint_interval; /* while stepping long stretches */
     uint64_t tick_us;               /* checkpoint period while continuing */
-    uint64_t memory_budget;         /* bytes of checkpoint pages */
+    uint64_t memory_budget;         /* bytes of checkpoints (--checkpoint-mem) */
+    uint64_t now_ns;                /* the VM's place on the timeline, in guest run
+                                       time: spaces out the checkpoints kept */
+    bool thin_at_push;              /* safe to renumber checkpoints at a push */
+    uint64_t pushed, dropped;       /* checkpoints, for UKVM_REPLAY_STATS */
     bool stats;                     /* UKVM_REPLAY_STATS: one line per operation */
     uint64_t exec_ns;               /* time spent running the guest, this operation */
     bool thinned;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 
 #include "record/checkpoint.h"
 
@@ -114,14 +115,44 @@ static int cpu_restore(struct monitor *m, const struct checkpoint *cp, char *err
     return 0;
 }
 
+/* Page copies live in their own mappings, not on the malloc heap: thinning
+ * frees and merges them all the time, and heap fragments would keep the
+ * monitor's resident size growing although the budget is kept. */
+static uint8_t *pages_alloc(size_t n)
+{
+    if (n == 0)
+        return NULL;
+    void *p = mmap(NULL, n * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void pages_free(uint8_t *pages, size_t n)
+{
+    if (pages)
+        munmap(pages, n * PAGE);
+}
+
+size_t checkpoint_cost(const struct checkpoint *cp)
+{
+    return sizeof(*cp) + (cp->xsave ? sizeof(*cp->xsave) : 0) +
+        cp->n_pages * (PAGE + sizeof(uint64_t));
+}
+
 static void checkpoint_free(struct checkpoint *cp)
 {
     if (!cp)
         return;
     free(cp->xsave);
     free(cp->pfns);
-    free(cp->pages);
+    pages_free(cp->pages, cp->n_pages);
     free(cp);
+}
+
+/* Take cp off the stack's accounts and free it. */
+static void discard(struct checkpoint_stack *st, struct checkpoint *cp)
+{
+    st->bytes -= checkpoint_cost(cp);
+    checkpoint_free(cp);
 }
 
 static bool bit_test(const uint64_t *bits, uint64_t p)
@@ -130,7 +161,7 @@ static bool bit_test(const uint64_t *bits, uint64_t p)
 }
 
 /* Copy the dirty pages into cp and clear the bitmap. */
-static int save_dirty_pages(struct checkpoint_stack *st, struct monitor *m, struct checkpoint *cp,
+static int save_dirty_pages(struct monitor *m, struct checkpoint *cp,
         checkpoint_clean_fn clean, void *ctx, char *err, size_t errlen)
 {
     struct vm *vm = &m->vm;
@@ -140,9 +171,13 @@ static int save_dirty_pages(struct checkpoint_stack *st, struct monitor *m, stru
     size_t count = 0;
     for (size_t w = 0; w < words; w++)
         count += (size_t)__builtin_popcountll(vm->dirty_bits[w]);
-    cp->pfns = malloc((count ? count : 1) * sizeof(uint64_t));
-    cp->pages = malloc((count ? count : 1) * PAGE);
+    if (count == 0) /* a spinning guest: no page arrays at all */
+        return 0;
+    cp->pfns = malloc(count * sizeof(uint64_t));
+    cp->pages = pages_alloc(count);
     if (!cp->pfns || !cp->pages) {
+        free(cp->pfns);
+        cp->pfns = NULL;
         snprintf(err, errlen, "checkpoint: out of memory (%zu pages)", count);
         return -1;
     }
@@ -157,7 +192,6 @@ static int save_dirty_pages(struct checkpoint_stack *st, struct monitor *m, stru
         i++;
     }
     cp->n_pages = i;
-    st->bytes += i * PAGE;
     memset(vm->dirty_bits, 0, words * sizeof(uint64_t));
     return 0;
 }
@@ -181,7 +215,7 @@ static int push(struct checkpoint_stack *st, struct monitor *m, checkpoint_clean
         return -1;
     }
     if (cpu_save(m, cp, err, errlen) < 0 ||
-        save_dirty_pages(st, m, cp, clean, ctx, err, errlen) < 0) {
+        save_dirty_pages(m, cp, clean, ctx, err, errlen) < 0) {
         checkpoint_free(cp);
         return -1;
     }
@@ -190,6 +224,7 @@ static int push(struct checkpoint_stack *st, struct monitor *m, checkpoint_clean
     cp->stack_digest = checkpoint_stack_digest(m, cp->regs.rsp);
     cp->halted = m->halted;
     cp->exit_status = m->exit_status;
+    st->bytes += checkpoint_cost(cp);
     st->cp[st->n++] = cp;
     return 0;
 }
@@ -261,11 +296,8 @@ int checkpoint_restore(struct checkpoint_stack *st, struct monitor *m, size_t in
             memset(vm->mem + p * PAGE, 0, PAGE);
     }
     memset(vm->dirty_bits, 0, ((npages + 63) / 64) * sizeof(uint64_t));
-    while (st->n > index + 1) {
-        struct checkpoint *cp = st->cp[--st->n];
-        st->bytes -= cp->n_pages * PAGE;
-        checkpoint_free(cp);
-    }
+    while (st->n > index + 1)
+        discard(st, st->cp[--st->n]);
     const struct checkpoint *cp = st->cp[index];
     if (cpu_restore(m, cp, err, errlen) < 0)
         return -1;
@@ -287,8 +319,7 @@ int checkpoint_pop(struct checkpoint_stack *st, struct monitor *m)
     /* the pages it held may differ from the checkpoint below too */
     for (size_t j = 0; j < cp->n_pages; j++)
         vm_mark_dirty(&m->vm, cp->pfns[j] * PAGE, PAGE);
-    st->bytes -= cp->n_pages * PAGE;
-    checkpoint_free(cp);
+    discard(st, cp);
     return 0;
 }
 
@@ -299,40 +330,50 @@ int checkpoint_drop(struct checkpoint_stack *st, size_t index, char *err, size_t
         return -1;
     }
     struct checkpoint *lo = st->cp[index], *hi = st->cp[index + 1];
-    size_t n = lo->n_pages + hi->n_pages;
-    uint64_t *pfns = malloc((n ? n : 1) * sizeof(uint64_t));
-    uint8_t *pages = malloc((n ? n : 1) * PAGE);
-    if (!pfns || !pages) {
-        free(pfns);
-        free(pages);
-        snprintf(err, errlen, "checkpoint: out of memory while thinning");
-        return -1;
-    }
-    /* merge the two sorted page lists; the upper checkpoint's copy wins */
-    size_t i = 0, j = 0, k = 0;
-    while (i < lo->n_pages || j < hi->n_pages) {
-        bool take_hi = j < hi->n_pages && (i >= lo->n_pages || hi->pfns[j] <= lo->pfns[i]);
-        if (take_hi) {
-            if (i < lo->n_pages && lo->pfns[i] == hi->pfns[j])
-                i++;
-            pfns[k] = hi->pfns[j];
-            memcpy(pages + k * PAGE, hi->pages + j * PAGE, PAGE);
-            j++;
-        } else {
-            pfns[k] = lo->pfns[i];
-            memcpy(pages + k * PAGE, lo->pages + i * PAGE, PAGE);
+    /* the union of the two sorted page lists; the upper checkpoint's copy wins */
+    size_t n = 0;
+    for (size_t i = 0, j = 0; i < lo->n_pages || j < hi->n_pages; n++) {
+        if (j >= hi->n_pages || (i < lo->n_pages && lo->pfns[i] < hi->pfns[j]))
             i++;
-        }
-        k++;
+        else if (i < lo->n_pages && lo->pfns[i] == hi->pfns[j])
+            i++, j++;
+        else
+            j++;
     }
-    st->bytes -= (lo->n_pages + hi->n_pages) * PAGE;
-    st->bytes += k * PAGE;
-    free(hi->pfns);
-    free(hi->pages);
-    hi->pfns = pfns;
-    hi->pages = pages;
-    hi->n_pages = k;
-    checkpoint_free(lo);
+    if (n > hi->n_pages) { /* lo has pages hi lacks: hi takes them over */
+        uint64_t *pfns = malloc(n * sizeof(uint64_t));
+        uint8_t *pages = pages_alloc(n);
+        if (!pfns || !pages) {
+            free(pfns);
+            pages_free(pages, n);
+            snprintf(err, errlen, "checkpoint: out of memory while thinning");
+            return -1;
+        }
+        size_t i = 0, j = 0, k = 0;
+        while (i < lo->n_pages || j < hi->n_pages) {
+            bool take_hi = j < hi->n_pages && (i >= lo->n_pages || hi->pfns[j] <= lo->pfns[i]);
+            if (take_hi) {
+                if (i < lo->n_pages && lo->pfns[i] == hi->pfns[j])
+                    i++;
+                pfns[k] = hi->pfns[j];
+                memcpy(pages + k * PAGE, hi->pages + j * PAGE, PAGE);
+                j++;
+            } else {
+                pfns[k] = lo->pfns[i];
+                memcpy(pages + k * PAGE, lo->pages + i * PAGE, PAGE);
+                i++;
+            }
+            k++;
+        }
+        st->bytes -= checkpoint_cost(hi);
+        free(hi->pfns);
+        pages_free(hi->pages, hi->n_pages);
+        hi->pfns = pfns;
+        hi->pages = pages;
+        hi->n_pages = k;
+        st->bytes += checkpoint_cost(hi);
+    }
+    discard(st, lo);
     memmove(&st->cp[index], &st->cp[index + 1], (st->n - index - 1) * sizeof(st->cp[0]));
     st->n--;
     return 0;

@@ -28,8 +28,11 @@ struct checkpoint {
     uint64_t next_event;                /* the replayer's next event */
     uint64_t stack_digest;              /* checkpoint_stack_digest() when taken */
     size_t n_pages;
-    uint64_t *pfns;                     /* sorted page numbers */
-    uint8_t *pages;                     /* n_pages * 4096 bytes */
+    uint64_t *pfns;                     /* sorted page numbers (NULL when none) */
+    uint8_t *pages;                     /* n_pages * 4096 bytes, mmap'ed (NULL when none) */
+    /* For the owner of the stack (the replay target): */
+    uint64_t at_ns;                     /* where on the timeline, in guest run time */
+    uint32_t pins;                      /* bookmarks holding it: never thinned */
 };
 
 /* Undo the debugger's planted bytes in a copy of page `pfn` before it is
@@ -41,8 +44,12 @@ typedef void (*checkpoint_clean_fn)(void *ctx, uint64_t pfn, uint8_t *page);
 struct checkpoint_stack {
     size_t n, cap;
     struct checkpoint **cp;
-    size_t bytes;                       /* page memory held */
+    size_t bytes;                       /* every byte held (checkpoint_cost of each) */
 };
+
+/* What one checkpoint holds in memory: the struct, its XSAVE area, its
+ * pages and their numbers. */
+size_t checkpoint_cost(const struct checkpoint *cp);
 
 /* Start tracking dirty pages and push checkpoint 0 (the state right now,
  * which must be the boot state: pages below `initial_end` are stored). */
