@@ -92,6 +92,7 @@ static int exec_continue(struct replay_target *rt, struct ukvm_stop *stop)
     uint64_t t0 = ukvm_now_ns();
     int r = kvm_target_continue(&rt->kt, stop);
     uint64_t took = ukvm_now_ns() - t0;
+    rt->runs++;
     rt->exec_ns += took;
     rt->now_ns += took;
     return r;
@@ -730,6 +731,7 @@ static int replay_resume(struct ukvm_target *t, enum ukvm_resume_kind kind,
     struct replay_target *rt = rt_of(t);
     uint64_t t0 = ukvm_now_ns();
     rt->exec_ns = 0;
+    rt->runs = 0;
     int r = replay_resume_now(rt, kind, stop);
     thin_out(rt);
     /* For `make bench`: what each operation cost, and where the time went. */
@@ -737,10 +739,11 @@ static int replay_resume(struct ukvm_target *t, enum ukvm_resume_kind kind,
         static const char *const names[] = { "continue", "step", "reverse-continue",
             "reverse-step" };
         fprintf(stderr, "ukvm: stats: op=%s total_ns=%llu exec_ns=%llu checkpoints=%zu "
-                "checkpoint_bytes=%llu pushed=%llu dropped=%llu\n", names[kind],
+                "checkpoint_bytes=%llu pushed=%llu dropped=%llu runs=%llu\n", names[kind],
                 (unsigned long long)(ukvm_now_ns() - t0), (unsigned long long)rt->exec_ns,
                 rt->st.n, (unsigned long long)checkpoint_memory(rt),
-                (unsigned long long)rt->pushed, (unsigned long long)rt->dropped);
+                (unsigned long long)rt->pushed, (unsigned long long)rt->dropped,
+                (unsigned long long)rt->runs);
     }
     return r;
 }

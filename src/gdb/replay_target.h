@@ -59,6 +59,7 @@ struct replay_target {
                                        time: spaces out the checkpoints kept */
     bool thin_at_push;              /* safe to renumber checkpoints at a push */
     uint64_t pushed, dropped;       /* checkpoints, for UKVM_REPLAY_STATS */
+    uint64_t runs;                  /* KVM runs to a stop, this operation */
     bool stats;                     /* UKVM_REPLAY_STATS: one line per operation */
     uint64_t exec_ns;               /* time spent running the guest, this operation */
     bool thinned;

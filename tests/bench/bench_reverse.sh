@@ -56,6 +56,55 @@ for mem in 64 1024; do
     run_session "$mem" 4 95
     bytes=$(grep 'ukvm: stats' "$T/stats.$mem" | tail -1 | sed -n 's/.*checkpoint_bytes=\([0-9]*\).*/\1/p')
     cps=$(grep 'ukvm: stats' "$T/stats.$mem" | tail -1 | sed -n 's/.*checkpoints=\([0-9]*\).*/\1/p')
-    printf '  guest memory %5s MiB: %4s checkpoints hold %6.1f MiB (%s pages dirtied and saved)\n' \
-        "$mem" "${cps:-?}" "$(awk -v b="${bytes:-0}" 'BEGIN {print b/1048576}')" "$(( ${bytes:-0} / 4096 ))"
+    printf '  guest memory %5s MiB: %4s checkpoints hold %6.1f MiB (structs, XSAVE areas, pages dirtied)\n' \
+        "$mem" "${cps:-?}" "$(awk -v b="${bytes:-0}" 'BEGIN {print b/1048576}')"
 done
+
+# far_session ROUNDS NAME: compute ROUNDS recorded, then under gdb: continue
+# to count_primes (early), continue to checksum (the end): the forward
+# stretch; reverse-continue to count_primes across it; then reverse-stepi
+# there, at the far end of the history. Leaves $T/far.NAME.stats.
+far_session() {
+    local rounds=$1 name=$2
+    rm -f "$T/far$name.zst"
+    "$UKVM" record -o "$T/far$name.zst" "$GUEST" "$rounds" >/dev/null || return 1
+    cat >"$T/far.gdb" <<'GDB'
+break count_primes
+continue
+delete
+break checksum
+continue
+delete
+break count_primes
+reverse-continue
+delete
+reverse-stepi
+reverse-stepi
+GDB
+    (cd "$T" && UKVM_REPLAY_STATS=1 timeout 1800 "$UKVM" debug "$T/far$name.zst" -batch -x "$T/far.gdb" \
+        >"$T/far.$name.out" 2>"$T/far.$name.stats")
+}
+op_ms() { # FILE OP N: total ms of the N-th stats line of OP
+    grep "op=$2 " "$1" | sed -n "$3s/.* total_ns=\([0-9]*\).*/\1/p" | awk '{print $1/1e6}'
+}
+echo "== reverse-continue far back, against the forward run over the same stretch (compute 150)"
+far_session 150 short
+fwd=$(op_ms "$T/far.short.stats" continue 2)
+rev=$(op_ms "$T/far.short.stats" reverse-continue 1)
+runs=$(grep 'op=reverse-continue' "$T/far.short.stats" | head -1 | sed -n 's/.* runs=\([0-9]*\).*/\1/p')
+printf '%-58s %8.0f ms\n' "forward: continue from count_primes to checksum" "${fwd:-0}"
+printf '%-58s %8.0f ms   (%s stops on the way)\n' "reverse-continue from checksum back to count_primes" "${rev:-0}" "${runs:-?}"
+printf '%-58s %8.2f     (target <= 1.3: %s)\n' "reverse-continue / forward over the same stretch" \
+    "$(awk -v r="${rev:-0}" -v f="${fwd:-1}" 'BEGIN {print r/f}')" \
+    "$(awk -v r="${rev:-0}" -v f="${fwd:-1}" 'BEGIN {print (r/f <= 1.3) ? "PASS" : "MISS"}')"
+if [ -z "${BENCH_QUICK:-}" ]; then
+    rounds=${BENCH_FAR_ROUNDS:-1500}
+    echo "== reverse-stepi at the far end of a run 10x longer (compute $rounds, default --checkpoint-mem)"
+    far_session "$rounds" long
+    rs=$(grep 'op=reverse-step ' "$T/far.long.stats" | sed -n 's/.* total_ns=\([0-9]*\).*/\1/p' | sort -n | tail -1)
+    printf '%-58s %8s\n' "checkpoints pushed / dropped over the run" \
+        "$(grep 'ukvm: stats' "$T/far.long.stats" | tail -1 | sed -n 's/.* pushed=\([0-9]*\) dropped=\([0-9]*\).*/\1 \/ \2/p')"
+    printf '%-58s %8.0f ms\n' "reverse-continue to count_primes across the whole run" "$(op_ms "$T/far.long.stats" reverse-continue 1)"
+    printf '%-58s %8.1f ms   (target < 500: %s)\n' "slowest reverse-stepi there" "$(awk -v n="${rs:-0}" 'BEGIN {print n/1e6}')" \
+        "$(awk -v n="${rs:-0}" 'BEGIN {print (n > 0 && n/1e6 < 500) ? "PASS" : "MISS"}')"
+fi
