@@ -575,6 +575,50 @@ static int scan_segment(struct replay_target *rt, bool include_end, struct hit *
     return 0;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Where the next window of a reverse-continue starts, between t - 4w and
+ * t - w (or at 0). Its checkpoint becomes the end of the window after it,
+ * recognised by arrivals at its rip, and every arrival is a stop: prefer
+ * the checkpoint whose rip the periodic checkpoints sampled least often
+ * (they are taken at timer ticks, so a rip's share of them follows the
+ * time spent there, which follows how often it is reached). */
+static size_t window_start(struct replay_target *rt, size_t t, size_t w)
+{
+    size_t hi = t > w ? t - w : 0;
+    size_t lo = t > 4 * w ? t - 4 * w : 0;
+    if (hi == 0 || hi == lo)
+        return hi;
+    uint64_t *rips = malloc(t * sizeof(uint64_t));
+    if (!rips)
+        return hi;
+    for (size_t i = 0; i < t; i++)
+        rips[i] = rt->st.cp[i]->regs.rip;
+    qsort(rips, t, sizeof(uint64_t), cmp_u64);
+    size_t best = hi, best_n = SIZE_MAX;
+    for (size_t j = hi; j > lo; j--) {
+        uint64_t rip = rt->st.cp[j]->regs.rip;
+        size_t a = 0, b = t; /* the first and one past the last equal rip */
+        while (a < b) {
+            size_t mid = (a + b) / 2;
+            if (rips[mid] < rip) a = mid + 1; else b = mid;
+        }
+        size_t e = a;
+        while (e < t && rips[e] == rip)
+            e++;
+        if (e - a < best_n) {
+            best = j;
+            best_n = e - a;
+        }
+    }
+    free(rips);
+    return best;
+}
+
 static int reverse_continue(struct replay_target *rt, struct ukvm_stop *stop)
 {
     if (rt->n_user == 0) { /* nothing can stop us: straight to the start */
@@ -608,7 +652,7 @@ static int reverse_continue(struct replay_target *rt, struct ukvm_stop *stop)
              * state (recognised by its registers), so that a long stretch
              * without hits costs few restores. */
             size_t t = top(rt);
-            size_t j = t > window ? t - window : 0;
+            size_t j = window_start(rt, t, window);
             window *= 2;
             const struct checkpoint *cp = rt->st.cp[t];
             struct position end = { .kind = ANCHOR_UNKNOWN, .addr = cp->regs.rip, .k = 1 };
