@@ -204,6 +204,11 @@ static int cmd_info(const char *path)
 {
     struct ukvm_trace_reader *r = open_trace(path);
     const struct ukvm_trace_header *h = ukvm_trace_reader_header(r);
+    /* From the frame index: no event frame is decompressed (verify does). */
+    char err[256];
+    struct ukvm_trace_summary sum;
+    if (ukvm_trace_reader_summary(r, &sum, err, sizeof err) < 0)
+        die("%s", err);
     printf("format version: %u\n", h->format_version);
     printf("ukvm version: ");
     print_escaped(h->ukvm_version);
@@ -242,13 +247,8 @@ static int cmd_info(const char *path)
             printf(" %02x", p->orig[k]);
         putchar('\n');
     }
-    char err[256];
-    int rc = read_events(r, NULL, NULL, err, sizeof err);
-    if (rc < 0)
-        die("%s", err);
-    struct ukvm_trace_end end;
-    ukvm_trace_reader_end(r, &end);
-    print_end(&end);
+    print_end(&sum.end);
+    printf("event frames: %" PRIu64 "\n", sum.frames);
     ukvm_trace_reader_close(r);
     return 0;
 }
@@ -288,6 +288,9 @@ static int cmd_dump(int argc, char **argv)
         usage();
     struct ukvm_trace_reader *r = open_trace(argv[optind]);
     char err[256];
+    /* Start at the frame that holds event `from` (the frame index). */
+    if (d.from && ukvm_trace_reader_goto(r, d.from, err, sizeof err) < 0)
+        die("%s", err);
     if (read_events(r, dump_one, &d, err, sizeof err) < 0)
         die("%s", err);
     struct ukvm_trace_end end;
@@ -323,12 +326,26 @@ static int cmd_stats(const char *path)
     struct ukvm_trace_reader *r = open_trace(path);
     struct kind_stats ks[UKVM_EV_KIND_MAX] = { { 0, 0, 0 } };
     char err[256];
-    if (read_events(r, stat_one, ks, err, sizeof err) < 0)
-        die("%s", err);
+    struct ukvm_trace_summary sum;
     struct ukvm_trace_end end;
-    ukvm_trace_reader_end(r, &end);
-    struct ukvm_trace_event_info info;
-    ukvm_trace_reader_event_info(r, &info);
+    struct ukvm_trace_event_info info = { 0 };
+    if (ukvm_trace_reader_summary(r, &sum, err, sizeof err) < 0)
+        die("%s", err);
+    if (sum.has_kinds && sum.end.complete) {
+        /* the footer's per-frame summaries: nothing else to decompress */
+        for (unsigned k = 1; k < UKVM_EV_KIND_MAX; k++)
+            ks[k] = (struct kind_stats){ sum.kinds[k].count, sum.kinds[k].raw_bytes,
+                sum.kinds[k].comp_bytes };
+        end = sum.end;
+        info.file_bytes = sum.file_bytes;
+        info.header_bytes = sum.header_bytes;
+    } else {
+        /* a 1.0 trace or a cut-short one: count every event */
+        if (read_events(r, stat_one, ks, err, sizeof err) < 0)
+            die("%s", err);
+        ukvm_trace_reader_end(r, &end);
+        ukvm_trace_reader_event_info(r, &info);
+    }
     const struct ukvm_trace_header *h = ukvm_trace_reader_header(r);
 
     printf("%-12s %12s %14s %14s %10s %10s\n", "kind", "events", "raw bytes", "compressed",

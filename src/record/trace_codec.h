@@ -15,7 +15,7 @@
 /* First 8 bytes of the first frame's content, then u16 LE major, u16 LE minor. */
 #define TRACE_MAGIC          "\x89UKVMTR\n"
 #define TRACE_MAGIC_LEN      8u
-#define TRACE_VERSION_MINOR  0u
+#define TRACE_VERSION_MINOR  1u   /* 1.1: footer frame summaries, console text */
 #define TRACE_PREAMBLE_LEN   (TRACE_MAGIC_LEN + 4u)
 
 /* Record tags. 0x01-0x3f: structural, must be understood. 0x40-0x7f:
