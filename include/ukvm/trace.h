@@ -45,7 +45,13 @@ struct ukvm_event {
     uint64_t a[UKVM_EVENT_NARGS];
     const uint8_t *data;       /* owned by the reader; valid until the next call */
     uint32_t data_len;
+    /* PUTS only: the console bytes (a0 of them) when the trace holds them
+     * (format 1.1, at most UKVM_TRACE_MAX_TEXT bytes); else NULL and 0. */
+    const uint8_t *text;
+    uint32_t text_len;
 };
+
+#define UKVM_TRACE_MAX_TEXT (1u << 20)
 
 /* Name of an event kind ("walltime", "rdtsc", ...), or "?" when unknown. */
 const char *ukvm_event_kind_name(uint32_t kind);

@@ -27,6 +27,7 @@
 #define TAG_OPT_MAX  0x7fu
 #define TAG_EVENT    0x80u
 #define TAG_PAD      0x40u   /* optional: noise the writer adds (see TRACE_MAX_RATIO) */
+#define TAG_TEXT     0x41u   /* optional: the bytes of the PUTS event just before (1.1) */
 
 /* Limits a reader enforces (and a writer respects). */
 #define TRACE_MAX_FRAME_CONTENT  (64u << 20)   /* decompressed size of any frame */

@@ -276,6 +276,26 @@ static int footer(struct ukvm_trace_reader *r, const struct first_rec *fr, char 
     return 0;
 }
 
+/* A TAG_TEXT record right after a puts holds its bytes: they must be the
+ * ones the event's length and digest describe. */
+static int attach_text(struct ukvm_trace_reader *r, struct ukvm_event *ev, char *err,
+        size_t errlen)
+{
+    if (r->buf_pos >= r->buf_len || r->buf[r->buf_pos] != TAG_TEXT)
+        return 0;
+    uint8_t tag;
+    const uint8_t *payload;
+    size_t plen;
+    if (read_record(r, &tag, &payload, &plen, err, errlen) < 0)
+        return -1;
+    if (plen != ev->a[0] || ukvm_digest(payload, plen) != ev->a[1])
+        return set_err(r, err, errlen, "corrupt trace at byte %zu (event %llu): console text does "
+                "not match its puts", r->fr_off, (unsigned long long)r->evno);
+    ev->text = plen ? payload : NULL;
+    ev->text_len = (uint32_t)plen;
+    return 0;
+}
+
 int ukvm_trace_reader_next(struct ukvm_trace_reader *r, struct ukvm_event *ev,
         char *err, size_t errlen)
 {
@@ -334,6 +354,8 @@ int ukvm_trace_reader_next(struct ukvm_trace_reader *r, struct ukvm_event *ev,
                 return set_err(r, err, errlen, "corrupt trace at byte %zu (event %llu): %s",
                         r->fr_off, (unsigned long long)r->evno, why);
             }
+            if (ev->kind == UKVM_EV_PUTS && attach_text(r, ev, err, errlen) < 0)
+                return -1;
             r->last_rec_len = (uint32_t)(r->buf_pos - at);
             r->last_rec_frame = r->fr_off;
             r->evno++;

@@ -290,7 +290,7 @@ int ukvm_trace_writer_event(struct ukvm_trace_writer *w,
     }
     /* Keep every frame under the readers' size cap, with room for padding. */
     if (w->pend_events &&
-            w->pend.len + ev->data_len + 128 + TRACE_PAD_ROOM > TRACE_MAX_FRAME_CONTENT &&
+            w->pend.len + ev->data_len + ev->text_len + 128 + TRACE_PAD_ROOM > TRACE_MAX_FRAME_CONTENT &&
             ukvm_trace_writer_flush(w, err, errlen) < 0)
         return -1;
     size_t before = w->pend.len;
