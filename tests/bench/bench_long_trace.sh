@@ -22,21 +22,23 @@ row() { printf '  %-88s %12s  %-7s %s\n' "$1" "$2" "$3" "$4"; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a <= b)}'; }
 verdict() { if le "$1" "$2"; then echo PASS; else echo MISS; fi; }
 
-# peak RSS in KiB of a command (GNU time), its status in RC
+# runs a command under GNU time: its peak RSS in KiB in RSS, its status in RC
 peak_rss() {
     /usr/bin/time -f '%M' -o "$T/rss" "$@" >"$T/cmd.out" 2>"$T/cmd.err"
     RC=$?
-    tail -1 "$T/rss"
+    RSS=$(tail -1 "$T/rss")
 }
 
 for n in "$SMALL" "$BIG"; do
     t0=$(now_ns)
-    rss_rec=$(peak_rss "$UKVM" record -o "$T/cs$n.zst" "$G/clockstorm.elf" "$n")
+    peak_rss "$UKVM" record -o "$T/cs$n.zst" "$G/clockstorm.elf" "$n"
+    rss_rec=$RSS
     [ "$RC" = 0 ] && grep -q "^clockstorm: done $n calls" "$T/cmd.out" ||
         { echo "BUG: record clockstorm $n: status $RC"; exit 1; }
     t1=$(now_ns)
     cp "$T/cmd.out" "$T/rec$n.out"
-    rss=$(peak_rss "$UKVM" replay "$T/cs$n.zst")
+    peak_rss "$UKVM" replay "$T/cs$n.zst"
+    rss=$RSS
     t2=$(now_ns)
     cmp -s "$T/cmd.out" "$T/rec$n.out" || { echo "BUG: replay clockstorm $n: output differs"; exit 1; }
     eval "RSS_$n=$rss"
