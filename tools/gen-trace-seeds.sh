@@ -2,7 +2,8 @@
 # Regenerates the fuzzing seed corpus of the trace reader
 # (tests/fuzz/corpus/trace_reader/) with tools/ukvm-trace-synth: a few tiny
 # traces (under 4 KiB each) covering every event kind, several frames, a
-# cut-short trace and an empty one.
+# cut-short trace and an empty one (format 1.1, with the footer's frame
+# summaries), and a 1.0 trace kept from before (v1.0-all-kinds.zst).
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 SYNTH=${SYNTH:-$TOP/tools/ukvm-trace-synth}

@@ -14,6 +14,8 @@
  *     --version S      the ukvm version string (at most 31 bytes)
  *     --cmdline S      the command line
  *     --device-name S  the name of the block device (the net device is S2)
+ *     --puts-text S    the console text of every puts (default "hello world\n")
+ *     --no-text        puts events without console text (as format 1.0 wrote)
  *     --bomb N         instead of events: N frames of a few kilobytes that
  *                      each expand to 64 MiB, as a hostile file would (no footer)
  */
@@ -139,11 +141,14 @@ int main(int argc, char **argv)
         { "cmdline", required_argument, NULL, 'C' },
         { "device-name", required_argument, NULL, 'D' },
         { "bomb", required_argument, NULL, 'B' },
+        { "puts-text", required_argument, NULL, 'P' },
+        { "no-text", no_argument, NULL, 'T' },
         { NULL, 0, NULL, 0 },
     };
     uint64_t events = 100, flush_every = 0, bombs = 0;
     const char *version = "synth", *cmdline = "synthetic trace", *dev_name = NULL;
-    bool clock_only = false, cut = false, force = false;
+    bool clock_only = false, cut = false, force = false, text = true;
+    const char *puts_text = "hello world\n";
     const char *kernel_path = NULL;
     int exit_status = 0;
     rng = 1;
@@ -158,6 +163,8 @@ int main(int argc, char **argv)
         case 'e': exit_status = atoi(optarg); break;
         case 's': rng = strtoull(optarg, NULL, 0) * 0x9e3779b97f4a7c15ull | 1; break;
         case 'f': force = true; break;
+        case 'P': puts_text = optarg; break;
+        case 'T': text = false; break;
         case 'V': version = optarg; break;
         case 'C': cmdline = optarg; break;
         case 'D': dev_name = optarg; break;
@@ -235,7 +242,14 @@ int main(int argc, char **argv)
         case UKVM_EV_RDTSC: case UKVM_EV_RDMSR_TSC:
             tsc += 3000 + (rnd() & 2047); e.a[0] = tsc; break;
         case UKVM_EV_RDTSCP: tsc += 3000 + (rnd() & 2047); e.a[0] = tsc; e.a[1] = 0; break;
-        case UKVM_EV_PUTS: e.a[0] = 12; e.a[1] = ukvm_digest("hello world\n", 12); break;
+        case UKVM_EV_PUTS:
+            e.a[0] = strlen(puts_text);
+            e.a[1] = ukvm_digest(puts_text, e.a[0]);
+            if (text && e.a[0]) {
+                e.text = (const uint8_t *)puts_text;
+                e.text_len = (uint32_t)e.a[0];
+            }
+            break;
         case UKVM_EV_POLL: e.a[0] = 1000000; e.a[1] = (rnd() & 1) << 2; e.a[2] = e.a[1] != 0;
             break;
         case UKVM_EV_BLOCK_WRITE: e.a[0] = 1; e.a[1] = (i % 64) * 512; e.a[2] = 512;

@@ -4,6 +4,7 @@
  *   ukvm-trace info TRACE
  *   ukvm-trace dump [--from N] [--count M] TRACE
  *   ukvm-trace stats TRACE
+ *   ukvm-trace grep [-F] PATTERN TRACE   console lines matching (exit 3: none)
  *   ukvm-trace verify TRACE          exit 0 complete, 2 cut short, 1 corrupt
  *   ukvm-trace extract-kernel -o FILE TRACE
  *   ukvm-trace edit TRACE OUT --event N [--arg I=VALUE]... [--rip VALUE] [--kind K] [--force]
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <regex.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@
 #include "ukvm/hvt_abi.h"
 #include "ukvm/scan.h"
 #include "ukvm/trace.h"
+#include "record/console_lines.h"
 
 #define EXIT_CUT 2
 
@@ -43,6 +46,7 @@ static const char usage_text[] =
           "usage: ukvm-trace info TRACE\n"
           "       ukvm-trace dump [--from N] [--count M] TRACE\n"
           "       ukvm-trace stats TRACE\n"
+          "       ukvm-trace grep [-F] PATTERN TRACE\n"
           "       ukvm-trace verify TRACE\n"
           "       ukvm-trace extract-kernel -o FILE TRACE\n"
           "       ukvm-trace edit TRACE OUT --event N [--arg I=VALUE]... [--rip VALUE]\n"
@@ -112,6 +116,8 @@ static const struct field fields[UKVM_EV_KIND_MAX][UKVM_EVENT_NARGS] = {
     [UKVM_EV_RDMSR_TSC]   = { { "tsc", 'u' } },
 };
 
+static void print_escaped_n(const uint8_t *p, size_t n);
+
 static void print_event(uint64_t n, const struct ukvm_event *e)
 {
     printf("#%" PRIu64 " %s rip=0x%" PRIx64, n, ukvm_event_kind_name(e->kind), e->rip);
@@ -135,6 +141,12 @@ static void print_event(uint64_t n, const struct ukvm_event *e)
     }
     if (e->data_len)
         printf(" data=%u bytes digest=%016" PRIx64, e->data_len, ukvm_digest(e->data, e->data_len));
+    if (e->text_len) {
+        /* escaped: a trace must not drive the terminal */
+        fputs(" text=\"", stdout);
+        print_escaped_n(e->text, e->text_len);
+        putchar('"');
+    }
     putchar('\n');
 }
 
@@ -188,22 +200,32 @@ static void print_end(const struct ukvm_trace_end *end)
  * backslash doubled, every other byte as \xNN, so that a hostile trace
  * cannot send escape sequences to the terminal.
  */
+static void print_escaped_n(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '\\')
+            fputs("\\\\", stdout);
+        else if (p[i] >= 0x20 && p[i] < 0x7f)
+            putchar(p[i]);
+        else
+            printf("\\x%02x", p[i]);
+    }
+}
+
 static void print_escaped(const char *s)
 {
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '\\')
-            fputs("\\\\", stdout);
-        else if (*p >= 0x20 && *p < 0x7f)
-            putchar(*p);
-        else
-            printf("\\x%02x", *p);
-    }
+    print_escaped_n((const uint8_t *)s, strlen(s));
 }
 
 static int cmd_info(const char *path)
 {
     struct ukvm_trace_reader *r = open_trace(path);
     const struct ukvm_trace_header *h = ukvm_trace_reader_header(r);
+    /* From the frame index: no event frame is decompressed (verify does). */
+    char err[256];
+    struct ukvm_trace_summary sum;
+    if (ukvm_trace_reader_summary(r, &sum, err, sizeof err) < 0)
+        die("%s", err);
     printf("format version: %u\n", h->format_version);
     printf("ukvm version: ");
     print_escaped(h->ukvm_version);
@@ -242,13 +264,8 @@ static int cmd_info(const char *path)
             printf(" %02x", p->orig[k]);
         putchar('\n');
     }
-    char err[256];
-    int rc = read_events(r, NULL, NULL, err, sizeof err);
-    if (rc < 0)
-        die("%s", err);
-    struct ukvm_trace_end end;
-    ukvm_trace_reader_end(r, &end);
-    print_end(&end);
+    print_end(&sum.end);
+    printf("event frames: %" PRIu64 "\n", sum.frames);
     ukvm_trace_reader_close(r);
     return 0;
 }
@@ -288,6 +305,9 @@ static int cmd_dump(int argc, char **argv)
         usage();
     struct ukvm_trace_reader *r = open_trace(argv[optind]);
     char err[256];
+    /* Start at the frame that holds event `from` (the frame index). */
+    if (d.from && ukvm_trace_reader_goto(r, d.from, err, sizeof err) < 0)
+        die("%s", err);
     if (read_events(r, dump_one, &d, err, sizeof err) < 0)
         die("%s", err);
     struct ukvm_trace_end end;
@@ -323,12 +343,26 @@ static int cmd_stats(const char *path)
     struct ukvm_trace_reader *r = open_trace(path);
     struct kind_stats ks[UKVM_EV_KIND_MAX] = { { 0, 0, 0 } };
     char err[256];
-    if (read_events(r, stat_one, ks, err, sizeof err) < 0)
-        die("%s", err);
+    struct ukvm_trace_summary sum;
     struct ukvm_trace_end end;
-    ukvm_trace_reader_end(r, &end);
-    struct ukvm_trace_event_info info;
-    ukvm_trace_reader_event_info(r, &info);
+    struct ukvm_trace_event_info info = { 0 };
+    if (ukvm_trace_reader_summary(r, &sum, err, sizeof err) < 0)
+        die("%s", err);
+    if (sum.has_kinds && sum.end.complete) {
+        /* the footer's per-frame summaries: nothing else to decompress */
+        for (unsigned k = 1; k < UKVM_EV_KIND_MAX; k++)
+            ks[k] = (struct kind_stats){ sum.kinds[k].count, sum.kinds[k].raw_bytes,
+                sum.kinds[k].comp_bytes };
+        end = sum.end;
+        info.file_bytes = sum.file_bytes;
+        info.header_bytes = sum.header_bytes;
+    } else {
+        /* a 1.0 trace or a cut-short one: count every event */
+        if (read_events(r, stat_one, ks, err, sizeof err) < 0)
+            die("%s", err);
+        ukvm_trace_reader_end(r, &end);
+        ukvm_trace_reader_event_info(r, &info);
+    }
     const struct ukvm_trace_header *h = ukvm_trace_reader_header(r);
 
     printf("%-12s %12s %14s %14s %10s %10s\n", "kind", "events", "raw bytes", "compressed",
@@ -362,6 +396,88 @@ static int cmd_stats(const char *path)
     print_end(&end);
     ukvm_trace_reader_close(r);
     return 0;
+}
+
+/* ---- grep ---- */
+
+struct grep_state {
+    regex_t re;
+    const char *fixed;          /* -F: a plain substring */
+    uint64_t matches, puts, texts;
+};
+
+static void grep_line(uint64_t event, const uint8_t *line, size_t len, void *arg)
+{
+    struct grep_state *g = arg;
+    bool hit;
+    if (g->fixed) {
+        hit = memmem(line, len, g->fixed, strlen(g->fixed)) != NULL;
+    } else {
+        /* regexec wants a C string: a NUL in the line ends it */
+        char *s = strndup((const char *)line, len);
+        if (!s)
+            die("out of memory");
+        hit = regexec(&g->re, s, 0, NULL, 0) == 0;
+        free(s);
+    }
+    if (!hit)
+        return;
+    g->matches++;
+    printf("#%" PRIu64 " ", event);
+    print_escaped_n(line, len);
+    putchar('\n');
+}
+
+static int cmd_grep(int argc, char **argv)
+{
+    struct grep_state g = { 0 };
+    bool fixed = false;
+    int c;
+    while ((c = getopt(argc, argv, "F")) != -1) {
+        if (c == 'F')
+            fixed = true;
+        else
+            usage();
+    }
+    if (optind != argc - 2)
+        usage();
+    const char *pattern = argv[optind];
+    if (fixed) {
+        g.fixed = pattern;
+    } else {
+        int rc = regcomp(&g.re, pattern, REG_EXTENDED | REG_NOSUB);
+        if (rc) {
+            char msg[128];
+            regerror(rc, &g.re, msg, sizeof msg);
+            die("bad pattern '%s': %s", pattern, msg);
+        }
+    }
+    struct ukvm_trace_reader *r = open_trace(argv[optind + 1]);
+    struct console_lines cl = { 0 };
+    struct ukvm_event e;
+    char err[256];
+    int rc;
+    /* lines of the console as the guest wrote it, each named by the event
+     * that wrote its first byte (what `ukvm replay --mark-output` shows) */
+    while ((rc = ukvm_trace_reader_next(r, &e, err, sizeof err)) == 1) {
+        if (e.kind != UKVM_EV_PUTS)
+            continue;
+        g.puts++;
+        if (e.text_len) {
+            g.texts++;
+            console_lines_feed(&cl, ukvm_trace_reader_event_number(r) - 1, e.text, e.text_len,
+                    grep_line, &g);
+        }
+    }
+    console_lines_finish(&cl, grep_line, &g);
+    if (rc < 0)
+        die("%s", err);
+    if (g.puts && !g.texts)
+        die("%s holds no console text (recorded before trace format 1.1)", argv[optind + 1]);
+    if (!fixed)
+        regfree(&g.re);
+    ukvm_trace_reader_close(r);
+    return g.matches ? 0 : 3;
 }
 
 /* ---- verify ---- */
@@ -520,6 +636,12 @@ static int cmd_edit(int argc, char **argv)
             }
             if (set_rip)
                 e.rip = rip;
+            /* keep console text only while it still matches its puts */
+            if (e.text_len && (e.kind != UKVM_EV_PUTS || e.a[0] != e.text_len ||
+                        e.a[1] != ukvm_digest(e.text, e.text_len))) {
+                e.text = NULL;
+                e.text_len = 0;
+            }
             edited = true;
         }
         if (ukvm_trace_writer_event(w, &e, err, sizeof err) < 0) {
@@ -563,6 +685,8 @@ int main(int argc, char **argv)
         return cmd_dump(argc, argv);
     if (!strcmp(cmd, "stats") && argc == 2)
         return cmd_stats(argv[1]);
+    if (!strcmp(cmd, "grep"))
+        return cmd_grep(argc, argv);
     if (!strcmp(cmd, "verify") && argc == 2)
         return cmd_verify(argv[1]);
     if (!strcmp(cmd, "extract-kernel"))

@@ -45,7 +45,13 @@ struct ukvm_event {
     uint64_t a[UKVM_EVENT_NARGS];
     const uint8_t *data;       /* owned by the reader; valid until the next call */
     uint32_t data_len;
+    /* PUTS only: the console bytes (a0 of them) when the trace holds them
+     * (format 1.1, at most UKVM_TRACE_MAX_TEXT bytes); else NULL and 0. */
+    const uint8_t *text;
+    uint32_t text_len;
 };
+
+#define UKVM_TRACE_MAX_TEXT (1u << 20)
 
 /* Name of an event kind ("walltime", "rdtsc", ...), or "?" when unknown. */
 const char *ukvm_event_kind_name(uint32_t kind);
@@ -168,6 +174,39 @@ struct ukvm_trace_end {
 
 /* After next() returned 0: how the trace ended. */
 void ukvm_trace_reader_end(const struct ukvm_trace_reader *r, struct ukvm_trace_end *out);
+
+/* Per event kind: how many, and how many bytes their records take. */
+struct ukvm_trace_kind_stats {
+    uint64_t count;
+    uint64_t raw_bytes;         /* decompressed records (console text included) */
+    double comp_bytes;          /* their share of the compressed frames */
+};
+
+/*
+ * The whole trace at a glance, from the frame index (the footer, checked
+ * against the frames' zstd headers; rebuilt from those headers when the trace
+ * was cut short) without decompressing the event frames: fast on any length.
+ * It does not verify every frame's checksum (reading the events does).
+ */
+struct ukvm_trace_summary {
+    struct ukvm_trace_end end;
+    uint64_t frames;            /* event frames */
+    bool has_kinds;             /* kinds[] is filled (a format 1.1 footer) */
+    struct ukvm_trace_kind_stats kinds[UKVM_EV_KIND_MAX];
+    uint64_t header_bytes;      /* compressed size of the header frame */
+    uint64_t file_bytes;
+};
+
+/* Returns 0, or -1 with a one-line message (a corrupt or hostile index). */
+int ukvm_trace_reader_summary(struct ukvm_trace_reader *r, struct ukvm_trace_summary *out,
+        char *err, size_t errlen);
+
+/*
+ * Moves the reader to just before event n (or to the end when there are not
+ * that many), decoding only the frame that holds it. Returns 0, or -1 with
+ * a one-line message.
+ */
+int ukvm_trace_reader_goto(struct ukvm_trace_reader *r, uint64_t n, char *err, size_t errlen);
 
 /*
  * Where the event last returned by next() sits in the file (for statistics):

@@ -13,7 +13,7 @@
 const char ukvm_usage[] =
     "usage: ukvm run    [OPTIONS] [--] KERNEL.elf [ARGS...]\n"
     "       ukvm record [-o TRACE] [--force] [OPTIONS] [--] KERNEL.elf [ARGS...]\n"
-    "       ukvm replay [--gdb[=PORT]] [--gdb-listen=ADDR] [--checkpoint-mem=MB] TRACE\n"
+    "       ukvm replay [--gdb[=PORT]] [--gdb-listen=ADDR] [--checkpoint-mem=MB] [--mark-output] TRACE\n"
     "       ukvm debug  [--debugger=GDB] [--checkpoint-mem=MB] TRACE [GDB-ARGS...]\n"
     "       ukvm --help | --version\n"
     "\n"
@@ -33,6 +33,7 @@ const char ukvm_usage[] =
     "  --force                      (record) overwrite an existing trace\n"
     "  --checkpoint-mem=MB          (replay --gdb, debug) memory for checkpoints (default 256)\n"
     "  --debugger=GDB               (debug) the gdb to run (default gdb)\n"
+    "  --mark-output                (replay) begin each console line with the event that wrote it: [ev N]\n"
     "\n"
     "exit status: the guest's own; 1 when the monitor stops the guest or an input is bad;\n"
     "125 when a replayed guest diverges from its trace.\n";
@@ -164,6 +165,8 @@ static int parse_option(struct config *cfg, const char *arg, char *err, size_t e
             return -1;
         }
         cfg->checkpoint_mem = mb << 20;
+    } else if (strcmp(arg, "--mark-output") == 0 && cfg->mode == MODE_REPLAY) {
+        cfg->mark_output = true;
     } else if (strncmp(arg, "--gdb-listen=", 13) == 0) {
         cfg->gdb_addr = arg + 13;
     } else if (strcmp(arg, "--force") == 0 && cfg->mode == MODE_RECORD) {
@@ -233,9 +236,10 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
             return -1;
         }
         if (cfg->mode == MODE_REPLAY && strncmp(arg, "--gdb", 5) != 0 &&
-            strncmp(arg, "--checkpoint-mem=", 17) != 0) {
-            snprintf(err, errlen, "unknown replay option '%s': replay takes only --gdb options "
-                    "and --checkpoint-mem (devices and memory come from the trace)", arg);
+            strncmp(arg, "--checkpoint-mem=", 17) != 0 && strcmp(arg, "--mark-output") != 0) {
+            snprintf(err, errlen, "unknown replay option '%s': replay takes only --gdb options, "
+                    "--checkpoint-mem and --mark-output (devices and memory come from the trace)",
+                    arg);
             return -1;
         }
         if (parse_option(cfg, arg, err, errlen) < 0)

@@ -183,6 +183,7 @@ struct config {
     const char *debugger;           /* debug: the gdb to start (default "gdb") */
     int debugger_argc;              /* debug: arguments passed on to it */
     char **debugger_argv;
+    bool mark_output;               /* replay: "[ev N] " before each console line */
 };
 
 /* ---- the monitor ---- */

@@ -50,6 +50,8 @@ int mode_replay(struct config *cfg)
         return UKVM_EXIT_MONITOR_ERROR;
     }
     m.src = replayer_create(r);
+    if (cfg->mark_output)
+        replayer_mark_output(m.src);
     int status;
     if (cfg->gdb) {
         static struct replay_target rt;

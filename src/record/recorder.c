@@ -1,7 +1,8 @@
 /*
  * The recorder: an event source that asks the real world and appends every
  * result to the trace. Output data (puts, block and net writes) is logged as
- * a digest; input data (block and net reads) is logged whole.
+ * a digest, and console text also whole; input data (block and net reads) is
+ * logged whole.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,14 @@ static int recorder_service(struct ukvm_event_source *src, struct ukvm_io *io, i
     } else if (ev.kind == UKVM_EV_NET_READ && ev.a[2] == HVT_OK) {
         ev.data = io->buf;
         ev.data_len = (uint32_t)ev.a[3];
+    }
+    /* Console text, for `ukvm-trace dump/grep` (long writes: digest only). */
+    ev.text = NULL;
+    ev.text_len = 0;
+    if (ev.kind == UKVM_EV_PUTS && io->buf_len && io->buf_len <= UKVM_TRACE_MAX_TEXT &&
+            io->buf_len == ev.a[0]) {
+        ev.text = io->buf;
+        ev.text_len = (uint32_t)io->buf_len;
     }
     char err[256];
     if (ukvm_trace_writer_event(r->w, &ev, err, sizeof(err)) < 0) {

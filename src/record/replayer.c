@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "record/console_lines.h"
 #include "record/event_outputs.h"
 #include "record/replayer.h"
 
@@ -21,6 +22,7 @@ struct replayer {
     bool halt_released;         /* ...once: the next attempt goes through */
     uint64_t printed;           /* events below this one have been shown */
     uint32_t last_kind;         /* kind of the last event read */
+    bool mark_output, mid_line; /* --mark-output, and whether a line is open */
 };
 
 static void describe(char *buf, size_t len, const struct ukvm_event *ev)
@@ -127,8 +129,12 @@ static int replayer_service(struct ukvm_event_source *src, struct ukvm_io *io, i
         memcpy(io->buf, rec.data, rec.data_len);
     /* Console output is shown once: re-executions for reverse debugging
      * pass the same events again. */
-    if (ev->kind == UKVM_EV_PUTS && number >= rp->printed)
-        ukvm_write_all(STDOUT_FILENO, io->buf, io->buf_len);
+    if (ev->kind == UKVM_EV_PUTS && number >= rp->printed) {
+        if (rp->mark_output)
+            console_mark_write(STDOUT_FILENO, &rp->mid_line, number, io->buf, io->buf_len);
+        else
+            ukvm_write_all(STDOUT_FILENO, io->buf, io->buf_len);
+    }
     if (number >= rp->printed)
         rp->printed = number + 1;
     return 0;
@@ -170,6 +176,11 @@ uint64_t replayer_next_event(const struct ukvm_event_source *src)
 uint64_t replayer_end_rip(const struct ukvm_event_source *src)
 {
     return ((const struct replayer *)src)->end_rip;
+}
+
+void replayer_mark_output(struct ukvm_event_source *src)
+{
+    ((struct replayer *)src)->mark_output = true;
 }
 
 void replayer_hold_halt(struct ukvm_event_source *src)

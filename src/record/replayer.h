@@ -31,6 +31,9 @@ void replayer_clear_end(struct ukvm_event_source *src);
  * back from the end; the next attempt lets the guest exit. */
 void replayer_hold_halt(struct ukvm_event_source *src);
 
+/* Console lines begin with "[ev N] ", N the event that wrote their first byte. */
+void replayer_mark_output(struct ukvm_event_source *src);
+
 /* Set up cfg (memory, command line, devices) from a trace header. */
 int replayer_config(struct config *cfg, const struct ukvm_trace_header *h,
         char *err, size_t errlen);

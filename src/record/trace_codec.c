@@ -185,6 +185,9 @@ const char *trace_event_check(const struct ukvm_event *ev)
         return "data_len without data";
     if (ev->data_len > TRACE_MAX_FRAME_CONTENT - TRACE_PAD_ROOM - 128)
         return "event data too large";
+    if (ev->text_len && (ev->kind != UKVM_EV_PUTS || !ev->text || ev->text_len != ev->a[0] ||
+                ev->text_len > UKVM_TRACE_MAX_TEXT))
+        return "console text only for a puts, of its length (at most 1 MiB)";
     return NULL;
 }
 
@@ -221,6 +224,11 @@ void trace_event_encode(struct obuf *b, struct trace_delta *d, const struct ukvm
     obuf_bytes(b, tmp, n);
     if (data)
         obuf_bytes(b, ev->data, ev->data_len);
+    /* Console text rides in an optional record: a 1.0 reader skips it. */
+    if (ev->text_len) {
+        trace_record_begin(b, TAG_TEXT, ev->text_len);
+        obuf_bytes(b, ev->text, ev->text_len);
+    }
 
     d->rip = ev->rip;
     if (is_tsc_kind(ev->kind))

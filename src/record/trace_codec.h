@@ -15,7 +15,7 @@
 /* First 8 bytes of the first frame's content, then u16 LE major, u16 LE minor. */
 #define TRACE_MAGIC          "\x89UKVMTR\n"
 #define TRACE_MAGIC_LEN      8u
-#define TRACE_VERSION_MINOR  0u
+#define TRACE_VERSION_MINOR  1u   /* 1.1: footer frame summaries, console text */
 #define TRACE_PREAMBLE_LEN   (TRACE_MAGIC_LEN + 4u)
 
 /* Record tags. 0x01-0x3f: structural, must be understood. 0x40-0x7f:
@@ -27,6 +27,7 @@
 #define TAG_OPT_MAX  0x7fu
 #define TAG_EVENT    0x80u
 #define TAG_PAD      0x40u   /* optional: noise the writer adds (see TRACE_MAX_RATIO) */
+#define TAG_TEXT     0x41u   /* optional: the bytes of the PUTS event just before (1.1) */
 
 /* Limits a reader enforces (and a writer respects). */
 #define TRACE_MAX_FRAME_CONTENT  (64u << 20)   /* decompressed size of any frame */

@@ -118,6 +118,16 @@ long trace_input_peek(struct trace_input *in, uint64_t off, void *out, size_t n,
     return (long)n;
 }
 
+int trace_input_read(struct trace_input *in, uint64_t off, void *out, size_t n,
+        char *why, size_t whylen)
+{
+    if (off > in->len || n > in->len - off) {
+        snprintf(why, whylen, "read past the end of the trace");
+        return -1;
+    }
+    return read_exact(in, off, out, n, why, whylen);
+}
+
 static const char *zstd_why(size_t code)
 {
     if (ZSTD_getErrorCode(code) == ZSTD_error_checksum_wrong)

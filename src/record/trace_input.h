@@ -40,6 +40,11 @@ void trace_input_close(struct trace_input *in);
 long trace_input_peek(struct trace_input *in, uint64_t off, void *out, size_t n,
         char *why, size_t whylen);
 
+/* Reads exactly n bytes at off, bypassing the window (small reads spread
+ * over the file: the frame-header scan). 0, or -1 with why set. */
+int trace_input_read(struct trace_input *in, uint64_t off, void *out, size_t n,
+        char *why, size_t whylen);
+
 /* Fetches the frame that starts at off (off < in->len). */
 int trace_input_frame(struct trace_input *in, uint64_t off, struct trace_frame *f,
         char *why, size_t whylen);

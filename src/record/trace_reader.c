@@ -19,6 +19,7 @@
 #include <zstd_errors.h>
 
 #include "trace_codec.h"
+#include "trace_index.h"
 #include "trace_input.h"
 
 enum { ST_READING, ST_END, ST_CUT, ST_ERR };
@@ -56,6 +57,13 @@ struct ukvm_trace_reader {
 
     struct frame_known *fk;         /* event frames walked so far, in file order */
     size_t n_fk, cap_fk;
+    bool jumped;                    /* goto skipped frames: fk has gaps */
+
+    struct trace_index ix;          /* built on first use (summary, goto) */
+    int ix_state;                   /* 0 not built, 1 built, -1 failed (ix_err) */
+    uint8_t *ix_buf;                /* its scratch frame (the last one, looked-up ones) */
+    size_t ix_cap;
+    char ix_err[256];
 };
 
 /* One parsed record of a frame's start. */
@@ -188,8 +196,13 @@ static int frame_start(struct ukvm_trace_reader *r, struct first_rec *fr, char *
 static int remember_frame(struct ukvm_trace_reader *r, const struct first_rec *fr,
         char *err, size_t errlen)
 {
-    if (r->n_fk && r->fk[r->n_fk - 1].off >= r->fr_off)
-        return 0;           /* seen before (after a seek back) */
+    /* Kept sorted by offset: after a goto, frames may be met out of order. */
+    size_t at = r->n_fk;
+    while (at && r->fk[at - 1].off >= r->fr_off) {
+        if (r->fk[at - 1].off == r->fr_off)
+            return 0;       /* seen before (after a seek back) */
+        at--;
+    }
     if (r->n_fk == r->cap_fk) {
         size_t cap = r->cap_fk ? r->cap_fk * 2 : 64;
         struct frame_known *fk = realloc(r->fk, cap * sizeof *fk);
@@ -198,8 +211,9 @@ static int remember_frame(struct ukvm_trace_reader *r, const struct first_rec *f
         r->fk = fk;
         r->cap_fk = cap;
     }
-    r->fk[r->n_fk++] = (struct frame_known){ r->fr_off, r->fr_csize, fr->first_event,
-        fr->elapsed_ns };
+    memmove(r->fk + at + 1, r->fk + at, (r->n_fk - at) * sizeof *r->fk);
+    r->fk[at] = (struct frame_known){ r->fr_off, r->fr_csize, fr->first_event, fr->elapsed_ns };
+    r->n_fk++;
     return 0;
 }
 
@@ -216,17 +230,25 @@ static int footer(struct ukvm_trace_reader *r, const struct first_rec *fr, char 
     if (count != r->evno)
         return set_err(r, err, errlen, "corrupt trace at byte %zu: the footer counts %llu events, "
                 "the frames hold %llu", at, (unsigned long long)count, (unsigned long long)r->evno);
-    if (n != r->n_fk)
+    if (n != r->n_fk && (!r->jumped || n < r->n_fk || n > r->in.len))
         return set_err(r, err, errlen, "corrupt trace at byte %zu: the footer indexes %llu frames, "
                 "the file holds %zu", at, (unsigned long long)n, r->n_fk);
+    /* Every frame walked must be in the footer's index; after a goto the
+     * walk skipped some (the index checked them against the frame headers). */
     uint64_t off = 0, first = 0;
-    for (size_t i = 0; i < r->n_fk; i++) {
+    size_t j = 0;
+    for (uint64_t i = 0; i < n; i++) {
         off += ibuf_varint(&in);
         first += ibuf_varint(&in);
-        if (in.bad || off != r->fk[i].off || first != r->fk[i].first_event)
+        if (!in.bad && j < r->n_fk && off == r->fk[j].off && first == r->fk[j].first_event)
+            j++;
+        else if (in.bad || !r->jumped)
             return set_err(r, err, errlen, "corrupt trace at byte %zu: the footer's frame index "
-                    "does not match frame %zu", at, i);
+                    "does not match frame %llu", at, (unsigned long long)i);
     }
+    if (j != r->n_fk)
+        return set_err(r, err, errlen, "corrupt trace at byte %zu: the footer's frame index "
+                "misses a frame", at);
     /* Later minor versions may append fields: ignored. Only optional
      * records may follow the footer in its frame. */
     while (r->buf_pos < r->buf_len) {
@@ -251,6 +273,26 @@ static int footer(struct ukvm_trace_reader *r, const struct first_rec *fr, char 
     r->end.exit_status = (int)status;
     r->end.elapsed_ns = elapsed;
     r->end.valid_bytes = r->in.len;
+    return 0;
+}
+
+/* A TAG_TEXT record right after a puts holds its bytes: they must be the
+ * ones the event's length and digest describe. */
+static int attach_text(struct ukvm_trace_reader *r, struct ukvm_event *ev, char *err,
+        size_t errlen)
+{
+    if (r->buf_pos >= r->buf_len || r->buf[r->buf_pos] != TAG_TEXT)
+        return 0;
+    uint8_t tag;
+    const uint8_t *payload;
+    size_t plen;
+    if (read_record(r, &tag, &payload, &plen, err, errlen) < 0)
+        return -1;
+    if (plen != ev->a[0] || ukvm_digest(payload, plen) != ev->a[1])
+        return set_err(r, err, errlen, "corrupt trace at byte %zu (event %llu): console text does "
+                "not match its puts", r->fr_off, (unsigned long long)r->evno);
+    ev->text = plen ? payload : NULL;
+    ev->text_len = (uint32_t)plen;
     return 0;
 }
 
@@ -312,6 +354,8 @@ int ukvm_trace_reader_next(struct ukvm_trace_reader *r, struct ukvm_event *ev,
                 return set_err(r, err, errlen, "corrupt trace at byte %zu (event %llu): %s",
                         r->fr_off, (unsigned long long)r->evno, why);
             }
+            if (ev->kind == UKVM_EV_PUTS && attach_text(r, ev, err, errlen) < 0)
+                return -1;
             r->last_rec_len = (uint32_t)(r->buf_pos - at);
             r->last_rec_frame = r->fr_off;
             r->evno++;
@@ -444,6 +488,8 @@ void ukvm_trace_reader_close(struct ukvm_trace_reader *r)
     free(r->hdr_buf);
     free(r->buf);
     free(r->fk);
+    trace_index_free(&r->ix);
+    free(r->ix_buf);
     ZSTD_freeDCtx(r->dctx);
     free(r);
 }
@@ -484,6 +530,77 @@ void ukvm_trace_reader_event_info(const struct ukvm_trace_reader *r,
     }
     out->header_bytes = r->hdr_csize;
     out->file_bytes = r->in.len;
+}
+
+/* ---- the frame index: summary and goto ---- */
+
+static int need_index(struct ukvm_trace_reader *r, char *err, size_t errlen)
+{
+    if (r->ix_state == 0) {
+        r->ix_state = trace_index_build(&r->ix, &r->in, r->dctx, r->events_start, &r->ix_buf,
+                &r->ix_cap, r->ix_err, sizeof r->ix_err) < 0 ? -1 : 1;
+        /* the scratch frame is not needed again unless goto looks up frames */
+    }
+    if (r->ix_state < 0) {
+        snprintf(err, errlen, "%s", r->ix_err);
+        return -1;
+    }
+    return 0;
+}
+
+int ukvm_trace_reader_summary(struct ukvm_trace_reader *r, struct ukvm_trace_summary *out,
+        char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (need_index(r, err, errlen) < 0)
+        return -1;
+    out->end = r->ix.end;
+    out->frames = r->ix.n;
+    out->has_kinds = r->ix.has_kinds;
+    memcpy(out->kinds, r->ix.kinds, sizeof out->kinds);
+    out->header_bytes = r->hdr_csize;
+    out->file_bytes = r->in.len;
+    return 0;
+}
+
+int ukvm_trace_reader_goto(struct ukvm_trace_reader *r, uint64_t n, char *err, size_t errlen)
+{
+    if (r->state == ST_ERR)
+        return set_err(r, err, errlen, "%s", r->errmsg);
+    if (need_index(r, err, errlen) < 0)
+        return -1;
+    size_t lo = 0, hi = r->ix.n;
+    uint64_t first = 0;
+    /* the last frame whose first event is <= n */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        uint64_t f;
+        if (trace_index_first_event(&r->ix, mid, &r->in, r->dctx, &r->ix_buf, &r->ix_cap, &f,
+                    err, errlen) < 0)
+            return set_err(r, err, errlen, "%s", err);
+        if (f <= n)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    r->fr_loaded = false;
+    if (r->ix.n) {
+        r->fr_off = r->ix.f[lo].off;
+        first = r->ix.f[lo].first_event;
+        r->jumped = r->jumped || lo > 0 || r->n_fk > 0;
+    } else {
+        r->fr_off = r->events_start;
+    }
+    r->evno = first;
+    memset(&r->d, 0, sizeof r->d);
+    r->state = ST_READING;
+    struct ukvm_event ev;
+    while (r->evno < n) {
+        int rc = ukvm_trace_reader_next(r, &ev, err, errlen);
+        if (rc <= 0)
+            return rc;
+    }
+    return 0;
 }
 
 /* ---- positions ---- */

@@ -38,6 +38,10 @@ struct ukvm_trace_writer {
     struct frame_ix *ix;
     size_t n_ix, cap_ix;
     bool broken;                /* a write failed: the file ends at file_off */
+    /* Per-frame summaries for the footer (format 1.1): the pending frame's
+     * events and record bytes per kind, and those of the frames written. */
+    uint64_t kind_count[UKVM_EV_KIND_MAX], kind_bytes[UKVM_EV_KIND_MAX];
+    struct obuf sums;
 };
 
 static uint64_t now_ns(clockid_t c)
@@ -145,6 +149,26 @@ static void reset_pending(struct ukvm_trace_writer *w)
     w->pend_events = 0;
     w->frame_first = w->events;
     memset(&w->delta, 0, sizeof w->delta);
+    memset(w->kind_count, 0, sizeof w->kind_count);
+    memset(w->kind_bytes, 0, sizeof w->kind_bytes);
+}
+
+/* The frame summary: event bytes, a mask of the kinds present, then per kind
+ * (in increasing order) its count and record bytes. */
+static void add_summary(struct ukvm_trace_writer *w)
+{
+    uint64_t mask = 0;
+    obuf_varint(&w->sums, w->pend.len - FRAME_RESERVE);
+    for (unsigned k = 1; k < UKVM_EV_KIND_MAX; k++)
+        if (w->kind_count[k])
+            mask |= 1ull << k;
+    obuf_varint(&w->sums, mask);
+    for (unsigned k = 1; k < UKVM_EV_KIND_MAX; k++) {
+        if (!w->kind_count[k])
+            continue;
+        obuf_varint(&w->sums, w->kind_count[k]);
+        obuf_varint(&w->sums, w->kind_bytes[k]);
+    }
 }
 
 struct ukvm_trace_writer *ukvm_trace_writer_open(const char *path, bool force,
@@ -246,6 +270,7 @@ int ukvm_trace_writer_flush(struct ukvm_trace_writer *w, char *err, size_t errle
     w->ix[w->n_ix].off = off;
     w->ix[w->n_ix].first_event = w->frame_first;
     w->n_ix++;
+    add_summary(w);
     reset_pending(w);
     return 0;
 }
@@ -265,10 +290,13 @@ int ukvm_trace_writer_event(struct ukvm_trace_writer *w,
     }
     /* Keep every frame under the readers' size cap, with room for padding. */
     if (w->pend_events &&
-            w->pend.len + ev->data_len + 128 + TRACE_PAD_ROOM > TRACE_MAX_FRAME_CONTENT &&
+            w->pend.len + ev->data_len + ev->text_len + 128 + TRACE_PAD_ROOM > TRACE_MAX_FRAME_CONTENT &&
             ukvm_trace_writer_flush(w, err, errlen) < 0)
         return -1;
+    size_t before = w->pend.len;
     trace_event_encode(&w->pend, &w->delta, ev);
+    w->kind_count[ev->kind]++;
+    w->kind_bytes[ev->kind] += w->pend.len - before;
     if (w->pend.oom) {
         snprintf(err, errlen, "out of memory buffering trace events");
         w->pend.oom = false;
@@ -292,6 +320,7 @@ static void writer_free(struct ukvm_trace_writer *w)
     ZSTD_freeCCtx(w->cctx);
     obuf_free(&w->pend);
     obuf_free(&w->cbuf);
+    obuf_free(&w->sums);
     free(w->ix);
     free(w);
 }
@@ -324,11 +353,13 @@ int ukvm_trace_writer_close(struct ukvm_trace_writer *w, int exit_status,
         prev_off = w->ix[i].off;
         prev_ev = w->ix[i].first_event;
     }
+    if (w->sums.len)
+        obuf_bytes(&p, w->sums.p, w->sums.len);
     struct obuf rec = { 0 };
     trace_record_begin(&rec, TAG_FOOTER, p.len);
     obuf_bytes(&rec, p.p, p.len);
     int rc = 0;
-    if (p.oom || rec.oom) {
+    if (p.oom || rec.oom || w->sums.oom) {
         snprintf(err, errlen, "out of memory writing the trace footer");
         rc = -1;
     } else {

@@ -326,4 +326,15 @@ echo
 # The network service under load (needs root for a tap).
 echo
 UKVM=$UKVM TRACE_TOOL=$TRACE_TOOL G=$G bash "$(dirname "$0")/bench_net.sh" || bugs=$((bugs + 1))
+# Long traces: 1M and 10M recorded events (about 20 minutes on this machine;
+# BENCH_QUICK takes 100k and 1M), info/stats/dump --from, replay RSS.
+echo
+echo "long traces (tests/bench/bench_long_trace.sh)"
+if [ -n "${BENCH_QUICK:-}" ]; then
+    LONG_SMALL=100000 LONG_BIG=1000000 UKVM=$UKVM TRACE_TOOL=$TRACE_TOOL G=$G \
+        bash "$(dirname "$0")/bench_long_trace.sh" || bugs=$((bugs + 1))
+else
+    UKVM=$UKVM TRACE_TOOL=$TRACE_TOOL G=$G bash "$(dirname "$0")/bench_long_trace.sh" ||
+        bugs=$((bugs + 1))
+fi
 [ "$bugs" = 0 ]

@@ -1,6 +1,7 @@
 /*
  * libFuzzer target for the trace reader: open the input as a trace, read the
- * header and every event, try a tell/seek round trip, and ask how it ended.
+ * header and every event, try a tell/seek round trip, and ask how it ended;
+ * then the frame index: the summary, and goto into the middle.
  * Seeds: tests/fuzz/corpus/trace_reader/ (made with tools/ukvm-trace-synth).
  */
 #include <stddef.h>
@@ -56,6 +57,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             again++;
         if (rc == 0 && mark + again != end.events)
             __builtin_trap();
+    }
+    ukvm_trace_reader_close(r);
+
+    r = ukvm_trace_reader_open_mem(data, size, err, sizeof err);
+    struct ukvm_trace_summary sum;
+    if (r && ukvm_trace_reader_summary(r, &sum, err, sizeof err) == 0) {
+        sink += sum.frames + sum.kinds[1].count;
+        if (ukvm_trace_reader_goto(r, sum.end.events / 2, err, sizeof err) == 0)
+            while (ukvm_trace_reader_next(r, &ev, err, sizeof err) == 1)
+                sink++;
+        (void)ukvm_trace_reader_goto(r, 0, err, sizeof err);
     }
     (void)sink;
     ukvm_trace_reader_close(r);

@@ -83,7 +83,7 @@ if [ "$n_blk" -gt 0 ] && [ "$n_blk" = "$n_h1" ]; then pass tt_dump_blk_handle_1;
 tool_ok tt_dump_hello 0 dump "$T/hello.trace"
 D=$T/tt_dump_hello.out
 if [ "$(grep -c . "$D")" = 3 ] &&
-   sed -n 1p "$D" | grep -Eq "^#0 puts rip=0x[0-9a-f]+ len=$(wc -c <"$T/rec_hello.out") digest=[0-9a-f]{16}$" &&
+   sed -n 1p "$D" | grep -Eq "^#0 puts rip=0x[0-9a-f]+ len=$(wc -c <"$T/rec_hello.out") digest=[0-9a-f]{16} text=\"Hello, world! args: a b\\\\x0a\"$" &&
    sed -n 2p "$D" | grep -Eq '^#1 halt rip=0x[0-9a-f]+ status=0 cookie=0x0$' &&
    sed -n 3p "$D" | grep -Eq '^end: complete, 2 events, exit status 0, '; then
     pass tt_dump_hello_exact

@@ -109,6 +109,58 @@ static void assert_one_line(const char *msg)
     assert_null(strchr(msg, '\n'));
 }
 
+static void assert_one_line(const char *msg);
+
+/*
+ * The frame index (summary, goto) on the same bytes: a one-line error or an
+ * answer; when `want` (the sequential read's end) is given, the same answer,
+ * and goto lands on the right event.
+ */
+static void index_agrees(const uint8_t *buf, size_t len, bool check,
+        const struct ukvm_trace_end *want)
+{
+    char ierr[256];     /* err keeps the sequential read's message */
+    struct ukvm_trace_reader *r = ukvm_trace_reader_open_mem(buf, len, ierr, sizeof ierr);
+    if (!r)
+        return;
+    struct ukvm_trace_summary sum;
+    if (ukvm_trace_reader_summary(r, &sum, ierr, sizeof ierr) < 0) {
+        assert_one_line(ierr);
+        assert_null(want);
+        ukvm_trace_reader_close(r);
+        return;
+    }
+    if (want) {
+        assert_int_equal(sum.end.complete, want->complete);
+        assert_int_equal(sum.end.events, want->events);
+        assert_int_equal(sum.end.valid_bytes, want->valid_bytes);
+        if (want->complete)
+            assert_int_equal(sum.end.exit_status, want->exit_status);
+    }
+    for (uint64_t n = 0; n <= sum.end.events + 1 && n < 64; n += 5) {
+        struct ukvm_event e;
+        if (ukvm_trace_reader_goto(r, n, ierr, sizeof ierr) < 0) {
+            assert_one_line(ierr);
+            assert_null(want);
+            break;
+        }
+        int rc = ukvm_trace_reader_next(r, &e, ierr, sizeof ierr);
+        if (rc < 0) {
+            assert_one_line(ierr);
+            assert_null(want);
+            break;
+        }
+        if (want)
+            assert_int_equal(rc, n < sum.end.events);
+        if (check && rc == 1) {
+            struct ukvm_event w = ev_of(n);
+            assert_int_equal(e.kind, w.kind);
+            assert_true(e.rip == w.rip);
+        }
+    }
+    ukvm_trace_reader_close(r);
+}
+
 /*
  * Reads everything; returns 1 complete, 0 cut short, -1 error, 2 open failed.
  * When `check` is set, every event read must match ev_of().
@@ -141,6 +193,7 @@ static int read_all(const uint8_t *buf, size_t len, bool check, struct ukvm_trac
         /* the error sticks */
         assert_int_equal(ukvm_trace_reader_next(r, &e, err, sizeof err), -1);
         ukvm_trace_reader_close(r);
+        index_agrees(buf, len, false, NULL);
         return -1;
     }
     assert_int_equal(ukvm_trace_reader_next(r, &e, err, sizeof err), 0);
@@ -148,6 +201,8 @@ static int read_all(const uint8_t *buf, size_t len, bool check, struct ukvm_trac
     assert_int_equal(end->events, n);
     assert_true(end->valid_bytes <= len);
     ukvm_trace_reader_close(r);
+    /* an undamaged (maybe truncated) trace: the index must agree */
+    index_agrees(buf, len, check, check ? end : NULL);
     return end->complete ? 1 : 0;
 }
 
@@ -601,6 +656,87 @@ static void structural_errors(void **state)
     free(full);
 }
 
+/* One event frame (one rdtsc) and a footer with the given tail after
+ * event_count, exit status and elapsed time; returns the summary's result. */
+static int footer_case(const uint8_t *tail, size_t tlen, struct ukvm_trace_summary *sum,
+        char *msg, size_t msglen)
+{
+    struct obuf file = { 0 }, c = { 0 };
+    add_header(&file);
+    trace_record_begin(&c, TAG_FRAME, 2);
+    obuf_varint(&c, 0); obuf_varint(&c, 0);
+    trace_record_begin(&c, TAG_EVENT | UKVM_EV_RDTSC, 2);
+    obuf_bytes(&c, "\x02\x04", 2);
+    add_frame(&file, c.p, c.len);
+    c.len = 0;
+    trace_record_begin(&c, TAG_FOOTER, 3 + tlen);
+    obuf_varint(&c, 1); obuf_varint(&c, 0); obuf_varint(&c, 0);
+    obuf_bytes(&c, tail, tlen);
+    add_frame(&file, c.p, c.len);
+    struct ukvm_trace_reader *r = ukvm_trace_reader_open_mem(file.p, file.len, msg, msglen);
+    assert_non_null(r);
+    armed = 1;
+    max_alloc = 0;
+    int rc = ukvm_trace_reader_summary(r, sum, msg, msglen);
+    armed = 0;
+    assert_true(max_alloc < (1u << 20));
+    if (rc < 0)
+        assert_one_line(msg);
+    ukvm_trace_reader_close(r);
+    obuf_free(&file);
+    obuf_free(&c);
+    return rc;
+}
+
+static void hostile_index(void **state)
+{
+    (void)state;
+    struct ukvm_trace_summary sum;
+    char msg[256];
+    /* the header frame's size: the event frame's offset */
+    struct obuf h = { 0 };
+    add_header(&h);
+    uint8_t off[10];
+    size_t ol = varint_put(off, h.len);
+    obuf_free(&h);
+    uint8_t t[64];
+#define TAIL(...) do { const uint8_t b[] = { __VA_ARGS__ }; memcpy(t, b, sizeof b); tl = sizeof b; } while (0)
+    size_t tl;
+    /* 1.0 footer: n = 1, the right entry: complete, no summaries */
+    t[0] = 1; memcpy(t + 1, off, ol); t[1 + ol] = 0; tl = 2 + ol;
+    assert_int_equal(footer_case(t, tl, &sum, msg, sizeof msg), 0);
+    assert_true(sum.end.complete && !sum.has_kinds && sum.end.events == 1 && sum.frames == 1);
+    /* 1.1: with the frame's summary */
+    size_t base = tl;
+    uint8_t ok[] = { 4, 0x80, 0x04, 1, 4 };      /* 4 bytes, mask 1 << 9, count 1, 4 bytes */
+    memcpy(t + base, ok, sizeof ok);
+    assert_int_equal(footer_case(t, base + sizeof ok, &sum, msg, sizeof msg), 0);
+    assert_true(sum.has_kinds && sum.kinds[UKVM_EV_RDTSC].count == 1 &&
+            sum.kinds[UKVM_EV_RDTSC].raw_bytes == 4);
+    uint8_t two[] = { 4, 0x80, 0x04, 2, 4 };     /* counts 2 events in a frame of 1 */
+    memcpy(t + base, two, sizeof two);
+    assert_int_equal(footer_case(t, base + sizeof two, &sum, msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "frame summary"));
+    uint8_t kind[] = { 4, 0x80, 0x80, 0x01, 1, 4 };   /* an unknown kind (bit 14) */
+    memcpy(t + base, kind, sizeof kind);
+    assert_int_equal(footer_case(t, base + sizeof kind, &sum, msg, sizeof msg), -1);
+    uint8_t raw[] = { 4, 0x80, 0x04, 1, 9 };     /* more record bytes than the frame */
+    memcpy(t + base, raw, sizeof raw);
+    assert_int_equal(footer_case(t, base + sizeof raw, &sum, msg, sizeof msg), -1);
+    /* a wrong offset, a wrong first event, a huge frame count, nothing */
+    t[0] = 1; memcpy(t + 1, off, ol); t[1] ^= 1; t[1 + ol] = 0;
+    assert_int_equal(footer_case(t, 2 + ol, &sum, msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "does not match frame 0"));
+    t[0] = 1; memcpy(t + 1, off, ol); t[1 + ol] = 1;
+    assert_int_equal(footer_case(t, 2 + ol, &sum, msg, sizeof msg), -1);
+    TAIL(0xff, 0xff, 0xff, 0xff, 0x0f);
+    assert_int_equal(footer_case(t, tl, &sum, msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "frames"));
+    assert_int_equal(footer_case(t, 0, &sum, msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "malformed footer"));
+#undef TAIL
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -610,6 +746,7 @@ int main(void)
         cmocka_unit_test(forged_header_counts),
         cmocka_unit_test(oversized_frame),
         cmocka_unit_test(structural_errors),
+        cmocka_unit_test(hostile_index),
         cmocka_unit_test(decompression_bomb),
         cmocka_unit_test(zero_reads_are_padded),
         cmocka_unit_test(file_shrinks_while_read),

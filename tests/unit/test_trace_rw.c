@@ -369,7 +369,7 @@ static void header_validation(void **state)
     write_events(p, 10, 0);
     rewrite_header(p, tpath("v2.zst"), edit_major);
     assert_null(ukvm_trace_reader_open(tpath("v2.zst"), err, sizeof err));
-    assert_non_null(strstr(err, "version 2.0 is newer"));
+    assert_non_null(strstr(err, "version 2.1 is newer"));
     /* a newer minor version of the same major reads */
     rewrite_header(p, tpath("v1.7.zst"), edit_minor);
     struct ukvm_trace_reader *r = ukvm_trace_reader_open(tpath("v1.7.zst"), err, sizeof err);
