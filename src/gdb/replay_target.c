@@ -163,15 +163,20 @@ static int thin_out(struct replay_target *rt)
 {
     char err[256];
     while (rt->st.bytes > rt->memory_budget && rt->st.n > 2) {
-        if (checkpoint_drop(&rt->st, 1, err, sizeof(err)) < 0) {
+        size_t i = 1; /* the oldest one no bookmark pins */
+        while (i < rt->st.n - 1 && rt->st.cp[i]->pins)
+            i++;
+        if (i == rt->st.n - 1)
+            break;
+        if (checkpoint_drop(&rt->st, i, err, sizeof(err)) < 0) {
             ukvm_err("%s", err);
             return -1;
         }
-        memmove(&rt->how[1], &rt->how[2], (rt->st.n - 1) * sizeof(rt->how[0]));
-        const struct checkpoint *cp = rt->st.cp[1];
+        memmove(&rt->how[i], &rt->how[i + 1], (rt->st.n - i) * sizeof(rt->how[0]));
+        const struct checkpoint *cp = rt->st.cp[i];
         struct position p = { .kind = ANCHOR_UNKNOWN, .addr = cp->regs.rip, .k = 1 };
         identity_of_checkpoint(cp, &p.id);
-        rt->how[1] = p;
+        rt->how[i] = p;
         if (!rt->thinned) {
             fprintf(stderr, "ukvm: checkpoint memory over %llu MiB: thinning old checkpoints\n",
                     (unsigned long long)(rt->memory_budget >> 20));
@@ -822,4 +827,41 @@ int replay_target_init(struct replay_target *rt, struct monitor *m, const uint8_
         return -1;
     rt->cur.kind = ANCHOR_NONE;
     return 0;
+}
+
+/* ---- for the timeline navigation (replay_nav.c) ---- */
+
+int replay_target_restore(struct replay_target *rt, size_t i)
+{
+    return restore(rt, i);
+}
+
+int replay_target_checkpoint_here(struct replay_target *rt)
+{
+    return at_checkpoint(&rt->cur) ? 0 : push_checkpoint(rt, &rt->cur);
+}
+
+void replay_target_arm_user(struct replay_target *rt)
+{
+    arm_user(rt);
+}
+
+void replay_target_identity_now(struct replay_target *rt, struct identity *id)
+{
+    identity_now(rt, id);
+}
+
+void replay_target_identity_of(const struct checkpoint *cp, struct identity *id)
+{
+    identity_of_checkpoint(cp, id);
+}
+
+bool replay_target_identity_equal(const struct identity *a, const struct identity *b)
+{
+    return identity_equal(a, b);
+}
+
+bool replay_target_now_matches(struct replay_target *rt, const struct identity *id)
+{
+    return now_matches(rt, id);
 }

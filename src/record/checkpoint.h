@@ -27,6 +27,7 @@ struct checkpoint {
     int exit_status;
     uint64_t next_event;                /* the replayer's next event */
     uint64_t stack_digest;              /* checkpoint_stack_digest() when taken */
+    uint32_t pins;                      /* bookmarks on it: never thinned out */
     size_t n_pages;
     uint64_t *pfns;                     /* sorted page numbers */
     uint8_t *pages;                     /* n_pages * 4096 bytes */
@@ -70,7 +71,7 @@ int checkpoint_restore(struct checkpoint_stack *st, struct monitor *m, size_t in
  * restore rewrites them. */
 int checkpoint_pop(struct checkpoint_stack *st, struct monitor *m);
 
-/* Drop checkpoint `index` (0 < index < n - 1) to save memory: its pages
+/* Drop checkpoint `index` (0 < index < n - 1, not pinned) to save memory: its pages
  * move into the checkpoint above it (where that one has none of its own).
  * The caller re-expresses the position of the checkpoint above. */
 int checkpoint_drop(struct checkpoint_stack *st, size_t index, char *err, size_t errlen);
