@@ -162,7 +162,7 @@ static int parse_option(struct config *cfg, const char *arg, char *err, size_t e
         }
         cfg->gdb = true;
         cfg->gdb_port = (int)port;
-    } else if (strncmp(arg, "--checkpoint-mem=", 17) == 0 && cfg->mode == MODE_REPLAY) {
+    } else if (strncmp(arg, "--checkpoint-mem=", 17) == 0 && cfg->mode >= MODE_REPLAY) {
         uint64_t mb;
         if (!parse_u64(arg + 17, &mb) || mb < 1 || mb > (1ULL << 20)) {
             snprintf(err, errlen, "--checkpoint-mem: '%s' is not a size in MiB", arg + 17);
