@@ -737,9 +737,9 @@ void gdb_session_dispatch(struct gdb_session *s, uint8_t *buf, size_t len)
     case 'T':
         reply_only(s, "OK");
         return;
-    case '!':
-        s->extended = true;
-        reply_only(s, "OK");
+    case '!': /* extended mode: only a replay can be `run` again */
+        s->extended = s->t->can_reverse;
+        reply_only(s, s->extended ? "OK" : "");
         return;
     case 'k':
         if (s->extended && s->t->can_reverse)

@@ -223,6 +223,61 @@ static void test_rcmd_packets(void **state)
     gdb_session_free(s);
 }
 
+static char last_cmd[64];
+
+static int record_monitor(struct ukvm_target *t, const char *cmd, struct ukvm_outbuf *out)
+{
+    (void)t;
+    (void)out;
+    snprintf(last_cmd, sizeof(last_cmd), "%s", cmd);
+    return 0;
+}
+
+static int no_regs(struct ukvm_target *t, struct ukvm_regs *r)
+{
+    (void)t;
+    memset(r, 0, sizeof(*r));
+    return 0;
+}
+
+static void send(struct gdb_session *s, const char *pkt)
+{
+    char buf[64];
+    snprintf(buf, sizeof(buf), "%s", pkt);
+    sent_len = 0;
+    sent[0] = 0;
+    gdb_session_dispatch(s, (uint8_t *)buf, strlen(buf));
+}
+
+/* extended-remote on a replay: '!' OK, vKill keeps the session, vRun is
+ * `goto start` plus a stop reply */
+static void test_vrun(void **state)
+{
+    (void)state;
+    struct ukvm_target_ops ops = { .monitor = record_monitor, .read_regs = no_regs };
+    struct ukvm_target t = { .ops = &ops, .can_reverse = true };
+    struct gdb_session_io io = { .write = cap_write };
+    struct gdb_session *s = gdb_session_new(&t, &io, NULL);
+    send(s, "!");
+    assert_non_null(strstr(sent, "$OK#"));
+    send(s, "vKill;a410");
+    assert_non_null(strstr(sent, "$OK#"));
+    assert_int_equal(s->end, GDB_END_NONE);
+    send(s, "vRun;");
+    assert_string_equal(last_cmd, "goto start");
+    assert_non_null(strstr(sent, "$T05"));
+    gdb_session_free(s);
+    /* a live run: no extended mode, vRun refused */
+    t.can_reverse = false;
+    ops.monitor = monitor_cmd_live;
+    s = gdb_session_new(&t, &io, NULL);
+    send(s, "!");
+    assert_non_null(strstr(sent, "$#00"));
+    send(s, "vRun;");
+    assert_non_null(strstr(sent, "$E01#"));
+    gdb_session_free(s);
+}
+
 static void test_cli_goto(void **state)
 {
     (void)state;
@@ -254,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_goto_arithmetic),
         cmocka_unit_test(test_live_target),
         cmocka_unit_test(test_rcmd_packets),
+        cmocka_unit_test(test_vrun),
         cmocka_unit_test(test_cli_goto),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
