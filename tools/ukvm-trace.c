@@ -26,6 +26,7 @@
 #include "ukvm/scan.h"
 #include "ukvm/trace.h"
 #include "record/console_lines.h"
+#include "record/event_format.h"
 
 #define EXIT_CUT 2
 
@@ -93,56 +94,16 @@ static uint64_t parse_u64(const char *s, const char *what)
 
 /* ---- describing events ---- */
 
-/* Per kind: the name of each a[] and how to print it. */
-struct field {
-    const char *name;
-    char fmt;       /* 'u' decimal, 'd' signed, 'x' hex, 'h' 64-bit digest */
-};
-
-static const struct field fields[UKVM_EV_KIND_MAX][UKVM_EVENT_NARGS] = {
-    [UKVM_EV_WALLTIME]    = { { "nsecs", 'u' } },
-    [UKVM_EV_PUTS]        = { { "len", 'u' }, { "digest", 'h' } },
-    [UKVM_EV_POLL]        = { { "timeout_ns", 'u' }, { "ready", 'x' }, { "ret", 'd' } },
-    [UKVM_EV_BLOCK_WRITE] = { { "handle", 'u' }, { "offset", 'u' }, { "len", 'u' },
-                              { "digest", 'h' }, { "ret", 'd' } },
-    [UKVM_EV_BLOCK_READ]  = { { "handle", 'u' }, { "offset", 'u' }, { "len", 'u' }, { "ret", 'd' } },
-    [UKVM_EV_NET_WRITE]   = { { "handle", 'u' }, { "len", 'u' }, { "digest", 'h' }, { "ret", 'd' } },
-    [UKVM_EV_NET_READ]    = { { "handle", 'u' }, { "size", 'u' }, { "ret", 'd' }, { "len", 'u' } },
-    [UKVM_EV_HALT]        = { { "status", 'd' }, { "cookie", 'x' } },
-    [UKVM_EV_RDTSC]       = { { "tsc", 'u' } },
-    [UKVM_EV_RDTSCP]      = { { "tsc", 'u' }, { "aux", 'x' } },
-    [UKVM_EV_RDRAND]      = { { "value", 'x' }, { "bits", 'u' }, { "cf", 'u' } },
-    [UKVM_EV_RDSEED]      = { { "value", 'x' }, { "bits", 'u' }, { "cf", 'u' } },
-    [UKVM_EV_RDMSR_TSC]   = { { "tsc", 'u' } },
-};
-
 static void print_escaped_n(const uint8_t *p, size_t n);
 
+/* The shared event line (event_format.c, also `monitor events`), then the
+ * console text a puts carried, escaped: a trace must not drive the terminal. */
 static void print_event(uint64_t n, const struct ukvm_event *e)
 {
-    printf("#%" PRIu64 " %s rip=0x%" PRIx64, n, ukvm_event_kind_name(e->kind), e->rip);
-    for (unsigned i = 0; i < UKVM_EVENT_NARGS; i++) {
-        const struct field *f = e->kind < UKVM_EV_KIND_MAX ? &fields[e->kind][i] : NULL;
-        if (!f || !f->name)
-            break;
-        uint64_t v = e->a[i];
-        switch (f->fmt) {
-        case 'd':
-            /* hvt return values and exit statuses are 32-bit ints */
-            if (e->kind == UKVM_EV_HALT)
-                printf(" %s=%d", f->name, (int32_t)(uint32_t)v);
-            else
-                printf(" %s=%" PRId64, f->name, (int64_t)v);
-            break;
-        case 'x': printf(" %s=0x%" PRIx64, f->name, v); break;
-        case 'h': printf(" %s=%016" PRIx64, f->name, v); break;
-        default:  printf(" %s=%" PRIu64, f->name, v); break;
-        }
-    }
-    if (e->data_len)
-        printf(" data=%u bytes digest=%016" PRIx64, e->data_len, ukvm_digest(e->data, e->data_len));
+    char line[UKVM_EVENT_LINE_MAX];
+    ukvm_event_format(line, sizeof(line), n, e);
+    fputs(line, stdout);
     if (e->text_len) {
-        /* escaped: a trace must not drive the terminal */
         fputs(" text=\"", stdout);
         print_escaped_n(e->text, e->text_len);
         putchar('"');
@@ -616,7 +577,7 @@ static int cmd_edit(int argc, char **argv)
             if (kind && kind != e.kind) {
                 e.kind = kind;
                 for (unsigned i = 0; i < UKVM_EVENT_NARGS; i++)
-                    if (!fields[kind][i].name)
+                    if (!ukvm_event_field_name(kind, i))
                         e.a[i] = 0;
                 if (kind != UKVM_EV_BLOCK_READ && kind != UKVM_EV_NET_READ) {
                     e.data = NULL;
@@ -626,7 +587,7 @@ static int cmd_edit(int argc, char **argv)
             for (unsigned i = 0; i < UKVM_EVENT_NARGS; i++) {
                 if (!set_arg[i])
                     continue;
-                if (!fields[e.kind][i].name) {
+                if (!ukvm_event_field_name(e.kind, i)) {
                     ukvm_trace_writer_abandon(w, err, sizeof err);
                     unlink(out);
                     die("event %" PRIu64 " (%s) has no argument %u", n,

@@ -79,6 +79,7 @@ struct ukvm_stop {
 };
 
 struct ukvm_target;
+struct ukvm_outbuf;
 
 struct ukvm_target_ops {
     int (*read_regs)(struct ukvm_target *t, struct ukvm_regs *regs);
@@ -108,6 +109,10 @@ struct ukvm_target_ops {
     /* The debugger killed or detached: the target decides what that means. */
     void (*kill)(struct ukvm_target *t);
     void (*detach)(struct ukvm_target *t);
+    /* ukvm's own commands (gdb's `monitor CMD`, src/gdb/gdb_monitor_cmd.h):
+     * the text for the user goes to *out. 0, or -1 when the command failed
+     * (out then says why). NULL: the target has none. */
+    int (*monitor)(struct ukvm_target *t, const char *cmd, struct ukvm_outbuf *out);
 };
 
 struct ukvm_target {

@@ -358,13 +358,14 @@ static void handle_Z(struct gdb_session *s, bool insert, const char *args)
 
 /* ---- stops and resuming ---- */
 
-static void send_stop_reply(struct gdb_session *s, const struct ukvm_stop *stop)
+void gdb_send_stop_reply(struct gdb_session *s, const struct ukvm_stop *stop)
 {
     gdb_reply_reset(s);
     if (stop->reason == UKVM_STOP_EXITED) {
         gdb_reply_fmt(s, "W%02x", (unsigned)stop->exit_status & 0xff);
         gdb_reply_send(s);
-        gdb_session_set_end(s, GDB_END_EXITED);
+        if (!(s->extended && s->t->can_reverse)) /* else `run` replays again */
+            gdb_session_set_end(s, GDB_END_EXITED);
         return;
     }
     int sig = stop->reason == UKVM_STOP_INTERRUPT ? SIG_INT
@@ -430,7 +431,7 @@ static void do_resume(struct gdb_session *s, enum ukvm_resume_kind kind,
         return;
     }
     s->last_stop = stop;
-    send_stop_reply(s, &stop);
+    gdb_send_stop_reply(s, &stop);
 }
 
 /* c [addr], s [addr]: args is what follows the letter. */
@@ -630,6 +631,10 @@ static void handle_q(struct gdb_session *s, char *cmd)
         reply_only(s, "l");
         return;
     }
+    if (starts(cmd, "qRcmd,")) {
+        gdb_rcmd_handle(s, cmd + 6);
+        return;
+    }
     if (starts(cmd, "qSymbol")) {
         reply_only(s, "OK");
         return;
@@ -651,7 +656,15 @@ static void handle_v(struct gdb_session *s, char *cmd, size_t len)
         gdb_hostio_handle(s, cmd + 6, len - 6);
         return;
     }
+    if (starts(cmd, "vRun")) {
+        gdb_vrun_handle(s, cmd + 4);
+        return;
+    }
     if (!strcmp(cmd, "vKill") || starts(cmd, "vKill;")) {
+        if (s->extended && s->t->can_reverse) { /* `run` next: keep the replay */
+            reply_only(s, "OK");
+            return;
+        }
         s->t->ops->kill(s->t);
         reply_only(s, "OK");
         gdb_session_set_end(s, GDB_END_KILLED);
@@ -670,7 +683,7 @@ void gdb_session_dispatch(struct gdb_session *s, uint8_t *buf, size_t len)
     }
     switch (cmd[0]) {
     case '?':
-        send_stop_reply(s, &s->last_stop);
+        gdb_send_stop_reply(s, &s->last_stop);
         return;
     case 'g':
         handle_g(s);
@@ -724,7 +737,13 @@ void gdb_session_dispatch(struct gdb_session *s, uint8_t *buf, size_t len)
     case 'T':
         reply_only(s, "OK");
         return;
+    case '!': /* extended mode: only a replay can be `run` again */
+        s->extended = s->t->can_reverse;
+        reply_only(s, s->extended ? "OK" : "");
+        return;
     case 'k':
+        if (s->extended && s->t->can_reverse)
+            return; /* extended-remote: `run` restarts the replay */
         s->t->ops->kill(s->t);
         gdb_session_set_end(s, GDB_END_KILLED);
         return;

@@ -46,6 +46,7 @@ struct gdb_session {
     enum gdb_end end;
     bool no_ack;
     bool gdb_swbreak, gdb_hwbreak;  /* gdb said it understands these */
+    bool extended;                  /* '!': a kill in replay keeps the server */
     struct ukvm_stop last_stop;     /* for '?' */
     bool hostio_open[GDB_HOSTIO_FDS];
     size_t n_points, cap_points;
@@ -99,6 +100,13 @@ size_t gdb_reply_bin(struct gdb_session *s, const uint8_t *bytes, size_t len);
 size_t gdb_reply_room(const struct gdb_session *s);
 /* Frames and sends the reply built so far (kept for a resend on '-'). */
 void gdb_reply_send(struct gdb_session *s);
+
+/* Sends a stop reply for *stop ('?', after resuming, after vRun). */
+void gdb_send_stop_reply(struct gdb_session *s, const struct ukvm_stop *stop);
+
+/* qRcmd,HEX and vRun (gdb_rcmd.c): args follow "qRcmd," / "vRun". */
+void gdb_rcmd_handle(struct gdb_session *s, const char *hex);
+void gdb_vrun_handle(struct gdb_session *s, const char *args);
 
 /* vFile:... (gdb_hostio.c): args is what follows "vFile:". Builds the reply. */
 void gdb_hostio_handle(struct gdb_session *s, char *args, size_t len);

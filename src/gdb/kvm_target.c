@@ -10,6 +10,7 @@
 
 #include "gdb/kvm_regs.h"
 #include "gdb/kvm_target.h"
+#include "gdb/gdb_monitor_cmd.h"
 
 #define HLT 0xf4
 
@@ -439,6 +440,7 @@ const struct ukvm_target_ops kvm_target_ops = {
     .interrupt = kvm_target_interrupt,
     .kill = kvm_target_kill,
     .detach = kvm_target_detach,
+    .monitor = monitor_cmd_live,
 };
 
 static void on_sigusr1(int sig)

@@ -921,3 +921,40 @@ int replay_target_init(struct replay_target *rt, struct monitor *m, const uint8_
     rt->cur.kind = ANCHOR_NONE;
     return 0;
 }
+
+/* ---- for the timeline navigation (replay_nav.c) ---- */
+
+int replay_target_restore(struct replay_target *rt, size_t i)
+{
+    return restore(rt, i);
+}
+
+int replay_target_checkpoint_here(struct replay_target *rt)
+{
+    return at_checkpoint(&rt->cur) ? 0 : push_checkpoint(rt, &rt->cur);
+}
+
+void replay_target_arm_user(struct replay_target *rt)
+{
+    arm_user(rt);
+}
+
+void replay_target_identity_now(struct replay_target *rt, struct identity *id)
+{
+    identity_now(rt, id);
+}
+
+void replay_target_identity_of(const struct checkpoint *cp, struct identity *id)
+{
+    identity_of_checkpoint(cp, id);
+}
+
+bool replay_target_identity_equal(const struct identity *a, const struct identity *b)
+{
+    return identity_equal(a, b);
+}
+
+bool replay_target_now_matches(struct replay_target *rt, const struct identity *id)
+{
+    return now_matches(rt, id);
+}

@@ -43,6 +43,8 @@ struct user_bp {
     uint64_t addr, len;
 };
 
+struct replay_nav;
+
 struct replay_target {
     struct kvm_target kt;           /* first: a struct ukvm_target * is one of these */
     struct ukvm_target_ops ops;
@@ -63,10 +65,23 @@ struct replay_target {
     bool stats;                     /* UKVM_REPLAY_STATS: one line per operation */
     uint64_t exec_ns;               /* time spent running the guest, this operation */
     bool thinned;
+    struct replay_nav *nav;         /* goto, bookmarks, when (replay_nav.c) */
 };
 
 /* Set up over a booted replaying monitor; takes checkpoint 0. */
 int replay_target_init(struct replay_target *rt, struct monitor *m, const uint8_t *kernel,
         size_t kernel_len, const char *kernel_name, char *err, size_t errlen);
+
+/* ---- for the timeline navigation (replay_nav.c) ---- */
+/* Restore checkpoint i (dropping those above) with nothing armed. */
+int replay_target_restore(struct replay_target *rt, size_t i);
+/* Make the current position the top checkpoint (pushes one unless it is). */
+int replay_target_checkpoint_here(struct replay_target *rt);
+/* Arm the user's breakpoints and watchpoints again. */
+void replay_target_arm_user(struct replay_target *rt);
+void replay_target_identity_now(struct replay_target *rt, struct identity *id);
+void replay_target_identity_of(const struct checkpoint *cp, struct identity *id);
+bool replay_target_identity_equal(const struct identity *a, const struct identity *b);
+bool replay_target_now_matches(struct replay_target *rt, const struct identity *id);
 
 #endif

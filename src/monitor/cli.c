@@ -13,8 +13,9 @@
 const char ukvm_usage[] =
     "usage: ukvm run    [OPTIONS] [--] KERNEL.elf [ARGS...]\n"
     "       ukvm record [-o TRACE] [--force] [OPTIONS] [--] KERNEL.elf [ARGS...]\n"
-    "       ukvm replay [--gdb[=PORT]] [--gdb-listen=ADDR] [--checkpoint-mem=MB] [--mark-output] TRACE\n"
-    "       ukvm debug  [--debugger=GDB] [--checkpoint-mem=MB] TRACE [GDB-ARGS...]\n"
+    "       ukvm replay [--gdb[=PORT]] [--gdb-listen=ADDR] [--checkpoint-mem=MB] [--goto=EVENT|end]\n"
+    "                   [--mark-output] TRACE\n"
+    "       ukvm debug  [--debugger=GDB] [--checkpoint-mem=MB] [--goto=EVENT|end] TRACE [GDB-ARGS...]\n"
     "       ukvm --help | --version\n"
     "\n"
     "Runs a Solo5 hvt unikernel on KVM; records a run into a trace; replays it;\n"
@@ -34,6 +35,11 @@ const char ukvm_usage[] =
     "  --checkpoint-mem=MB          (replay --gdb, debug) memory for checkpoints (default 256)\n"
     "  --debugger=GDB               (debug) the gdb to run (default gdb)\n"
     "  --mark-output                (replay) begin each console line with the event that wrote it: [ev N]\n"
+    "  --goto=EVENT|end             (replay --gdb, debug) replay to just before event EVENT (or to\n"
+    "                               the stop before the final halt) before gdb's session starts\n"
+    "\n"
+    "In replay, gdb's `monitor help` lists ukvm's commands (when, goto, bookmark, events);\n"
+    "with `target extended-remote`, gdb's `run` restarts the replay from the start.\n"
     "\n"
     "exit status: the guest's own; 1 when the monitor stops the guest or an input is bad;\n"
     "125 when a replayed guest diverges from its trace.\n";
@@ -158,7 +164,7 @@ static int parse_option(struct config *cfg, const char *arg, char *err, size_t e
         }
         cfg->gdb = true;
         cfg->gdb_port = (int)port;
-    } else if (strncmp(arg, "--checkpoint-mem=", 17) == 0 && cfg->mode == MODE_REPLAY) {
+    } else if (strncmp(arg, "--checkpoint-mem=", 17) == 0 && cfg->mode >= MODE_REPLAY) {
         uint64_t mb;
         if (!parse_u64(arg + 17, &mb) || mb < 1 || mb > (1ULL << 20)) {
             snprintf(err, errlen, "--checkpoint-mem: '%s' is not a size in MiB", arg + 17);
@@ -167,6 +173,14 @@ static int parse_option(struct config *cfg, const char *arg, char *err, size_t e
         cfg->checkpoint_mem = mb << 20;
     } else if (strcmp(arg, "--mark-output") == 0 && cfg->mode == MODE_REPLAY) {
         cfg->mark_output = true;
+    } else if (strncmp(arg, "--goto=", 7) == 0 && cfg->mode >= MODE_REPLAY) {
+        uint64_t n;
+        const char *w = arg + 7;
+        if (strcmp(w, "end") && strcmp(w, "start") && !parse_u64(w, &n)) {
+            snprintf(err, errlen, "--goto: '%s' is not an event number, start or end", w);
+            return -1;
+        }
+        cfg->goto_target = w;
     } else if (strncmp(arg, "--gdb-listen=", 13) == 0) {
         cfg->gdb_addr = arg + 13;
     } else if (strcmp(arg, "--force") == 0 && cfg->mode == MODE_RECORD) {
@@ -230,16 +244,17 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
         if (arg[0] != '-' || arg[1] == 0)
             break;
         if (cfg->mode == MODE_DEBUG && strncmp(arg, "--checkpoint-mem=", 17) != 0 &&
-            strncmp(arg, "--debugger=", 11) != 0) {
-            snprintf(err, errlen, "unknown debug option '%s': debug takes --debugger and "
+            strncmp(arg, "--debugger=", 11) != 0 && strncmp(arg, "--goto=", 7) != 0) {
+            snprintf(err, errlen, "unknown debug option '%s': debug takes --debugger, --goto and "
                     "--checkpoint-mem before the trace; gdb's own options go after it", arg);
             return -1;
         }
         if (cfg->mode == MODE_REPLAY && strncmp(arg, "--gdb", 5) != 0 &&
-            strncmp(arg, "--checkpoint-mem=", 17) != 0 && strcmp(arg, "--mark-output") != 0) {
+            strncmp(arg, "--checkpoint-mem=", 17) != 0 && strncmp(arg, "--goto=", 7) != 0 &&
+            strcmp(arg, "--mark-output") != 0) {
             snprintf(err, errlen, "unknown replay option '%s': replay takes only --gdb options, "
-                    "--checkpoint-mem and --mark-output (devices and memory come from the trace)",
-                    arg);
+                    "--goto, --checkpoint-mem and --mark-output (devices and memory come from the "
+                    "trace)", arg);
             return -1;
         }
         if (parse_option(cfg, arg, err, errlen) < 0)
@@ -259,6 +274,10 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
                     cfg->devices[d].name, cfg->devices[d].name);
             return -1;
         }
+    }
+    if (cfg->goto_target && cfg->mode == MODE_REPLAY && !cfg->gdb) {
+        snprintf(err, errlen, "--goto starts gdb's session at that point: it needs --gdb");
+        return -1;
     }
     if (cfg->gdb && cfg->mode == MODE_RECORD) {
         snprintf(err, errlen, "record does not serve gdb: record first, then debug the "

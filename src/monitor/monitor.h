@@ -178,6 +178,7 @@ struct config {
     const char *gdb_addr;
     bool no_patch;                  /* debugging aid: do not patch rdtsc & co */
     uint64_t checkpoint_mem;        /* replay: checkpoint memory budget (0: default) */
+    const char *goto_target;        /* replay --gdb, debug: --goto=EVENT|start|end */
     int gdb_listen_fd;              /* when gdb_listen_fd_given: serve on this socket */
     bool gdb_listen_fd_given;
     const char *debugger;           /* debug: the gdb to start (default "gdb") */

@@ -325,8 +325,9 @@ int checkpoint_pop(struct checkpoint_stack *st, struct monitor *m)
 
 int checkpoint_drop(struct checkpoint_stack *st, size_t index, char *err, size_t errlen)
 {
-    if (index == 0 || index + 1 >= st->n) {
-        snprintf(err, errlen, "checkpoint: cannot drop checkpoint %zu of %zu", index, st->n);
+    if (index == 0 || index + 1 >= st->n || st->cp[index]->pins) {
+        snprintf(err, errlen, "checkpoint: cannot drop checkpoint %zu of %zu%s", index, st->n,
+                index + 1 < st->n && index && st->cp[index]->pins ? " (a bookmark pins it)" : "");
         return -1;
     }
     struct checkpoint *lo = st->cp[index], *hi = st->cp[index + 1];

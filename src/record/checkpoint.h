@@ -77,7 +77,7 @@ int checkpoint_restore(struct checkpoint_stack *st, struct monitor *m, size_t in
  * restore rewrites them. */
 int checkpoint_pop(struct checkpoint_stack *st, struct monitor *m);
 
-/* Drop checkpoint `index` (0 < index < n - 1) to save memory: its pages
+/* Drop checkpoint `index` (0 < index < n - 1, not pinned) to save memory: its pages
  * move into the checkpoint above it (where that one has none of its own).
  * The caller re-expresses the position of the checkpoint above. */
 int checkpoint_drop(struct checkpoint_stack *st, size_t index, char *err, size_t errlen);

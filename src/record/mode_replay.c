@@ -6,6 +6,7 @@
 #include "monitor/modes.h"
 #include "monitor/signals.h"
 #include "record/replayer.h"
+#include "gdb/replay_nav.h"
 #include "gdb/replay_target.h"
 
 static bool replay_at_end(struct kvm_target *kt)
@@ -63,6 +64,12 @@ int mode_replay(struct config *cfg)
             return UKVM_EXIT_MONITOR_ERROR;
         }
         rt.kt.at_trace_end = replay_at_end;
+        if (replay_nav_attach(&rt, cfg->trace_path, err, sizeof(err)) < 0) {
+            ukvm_err("%s", err);
+            return UKVM_EXIT_MONITOR_ERROR;
+        }
+        if (cfg->goto_target && replay_nav_start_at(&rt, cfg->goto_target) < 0)
+            return UKVM_EXIT_MONITOR_ERROR;
         status = kvm_target_serve(&rt.kt, cfg, true);
     } else {
         signals_install(&m.vm);

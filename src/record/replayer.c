@@ -23,6 +23,9 @@ struct replayer {
     uint64_t printed;           /* events below this one have been shown */
     uint32_t last_kind;         /* kind of the last event read */
     bool mark_output, mid_line; /* --mark-output, and whether a line is open */
+    uint64_t stop_before;       /* replayer_watch */
+    void (*watch_fn)(void *ctx, uint64_t number);
+    void *watch_ctx;
 };
 
 static void describe(char *buf, size_t len, const struct ukvm_event *ev)
@@ -54,6 +57,14 @@ static int replayer_service(struct ukvm_event_source *src, struct ukvm_io *io, i
 {
     struct replayer *rp = (struct replayer *)src;
     uint64_t number = ukvm_trace_reader_event_number(rp->r);
+    if (rp->watch_fn)
+        rp->watch_fn(rp->watch_ctx, number);
+    if (number == rp->stop_before) { /* a goto's destination: as the end */
+        rp->at_end = true;
+        rp->end_rip = io->ev.rip;
+        *exit_status = 0;
+        return -1;
+    }
     struct ukvm_trace_pos before;
     ukvm_trace_reader_tell(rp->r, &before);
     struct ukvm_event rec;
@@ -150,6 +161,7 @@ struct ukvm_event_source *replayer_create(struct ukvm_trace_reader *r)
     rp->base.ops = &replayer_ops;
     rp->base.wants_digest = true;
     rp->r = r;
+    rp->stop_before = UINT64_MAX;
     return &rp->base;
 }
 
@@ -186,6 +198,15 @@ void replayer_mark_output(struct ukvm_event_source *src)
 void replayer_hold_halt(struct ukvm_event_source *src)
 {
     ((struct replayer *)src)->hold_halt = true;
+}
+
+void replayer_watch(struct ukvm_event_source *src, uint64_t stop_before,
+        void (*fn)(void *ctx, uint64_t number), void *ctx)
+{
+    struct replayer *rp = (struct replayer *)src;
+    rp->stop_before = stop_before;
+    rp->watch_fn = fn;
+    rp->watch_ctx = ctx;
 }
 
 void replayer_clear_end(struct ukvm_event_source *src)

@@ -33,6 +33,11 @@ void replayer_hold_halt(struct ukvm_event_source *src);
 
 /* Console lines begin with "[ev N] ", N the event that wrote their first byte. */
 void replayer_mark_output(struct ukvm_event_source *src);
+/* Navigation: stop before event `stop_before` (UINT64_MAX: never), reported
+ * like the end of a cut-short trace; and call fn(ctx, number) before each
+ * event is served (fn may be NULL), e.g. for a progress line. */
+void replayer_watch(struct ukvm_event_source *src, uint64_t stop_before,
+        void (*fn)(void *ctx, uint64_t number), void *ctx);
 
 /* Set up cfg (memory, command line, devices) from a trace header. */
 int replayer_config(struct config *cfg, const struct ukvm_trace_header *h,

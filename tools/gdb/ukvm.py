@@ -10,6 +10,9 @@
 #   ukvm-goto WHERE    go to an event, start, end or a bookmark
 #                      (`monitor goto`), with completion
 #
+# and a post-hook on `monitor` that flushes gdb's register and memory caches,
+# so that a plain `monitor goto` is seen by gdb too.
+#
 # ukvm-last is a write watchpoint on EXPR's bytes and reverse-continue under
 # the hood: it needs no more of the server than gdb's own reverse commands.
 import gdb
@@ -137,3 +140,11 @@ Usage: ukvm-goto EVENT | +N | -N | start | end | BOOKMARK   (`monitor goto`)"""
 UkvmLast()
 UkvmWhen()
 UkvmGoto()
+
+# A `monitor goto` moves the replay behind gdb's back: after any monitor
+# command, make gdb read registers and memory again (gdb keeps them cached
+# across a monitor command otherwise).
+gdb.execute("define hookpost-monitor\n"
+            "maintenance flush register-cache\n"
+            "maintenance flush dcache\n"
+            "end")

@@ -1,0 +1,26 @@
+/*
+ * Moving along a replay's timeline by event: `monitor when/goto/bookmark/
+ * bookmarks/delete/events` (gdb_monitor_cmd.h), on top of the replay
+ * target's checkpoints. A bookmark is a moment named by its registers,
+ * next event and stack digest (as an interrupted stop is); its checkpoint
+ * is pinned against thinning while it is in the stack, and the moment is
+ * found again by re-execution once going backwards has dropped it.
+ */
+#ifndef UKVM_REPLAY_NAV_H
+#define UKVM_REPLAY_NAV_H
+
+#include "gdb/replay_target.h"
+#include "ukvm/outbuf.h"
+
+/* Give rt the monitor commands; the trace is read again (its own reader)
+ * from trace_path. 0, or -1 with a message. */
+int replay_nav_attach(struct replay_target *rt, const char *trace_path, char *err, size_t errlen);
+
+/* `ukvm replay --goto=WHERE`: go there before serving gdb; says where on
+ * stderr. 0, or -1 after a one-line error. */
+int replay_nav_start_at(struct replay_target *rt, const char *where);
+
+/* The monitor op of the replay target. */
+int replay_nav_monitor(struct ukvm_target *t, const char *cmd, struct ukvm_outbuf *out);
+
+#endif

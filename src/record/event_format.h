@@ -1,0 +1,25 @@
+/*
+ * One event as a line of text, in the words of `ukvm-trace dump`
+ * ("#12 walltime rip=0x100219 nsecs=..."), shared by the trace tool and the
+ * debugger's `monitor events`.
+ */
+#ifndef UKVM_EVENT_FORMAT_H
+#define UKVM_EVENT_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ukvm/trace.h"
+
+/* Enough for any event's line. */
+#define UKVM_EVENT_LINE_MAX 512
+
+/* Writes event number n's line (no newline) into buf; returns its length
+ * (cut short to len - 1 when buf is too small). */
+size_t ukvm_event_format(char *buf, size_t len, uint64_t n, const struct ukvm_event *e);
+
+/* The name of argument a[i] of events of `kind` ("nsecs", "tsc"...), or NULL
+ * when that kind has no such argument. */
+const char *ukvm_event_field_name(uint32_t kind, unsigned i);
+
+#endif
