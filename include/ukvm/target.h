@@ -79,6 +79,7 @@ struct ukvm_stop {
 };
 
 struct ukvm_target;
+struct ax_cond_list;            /* src/gdb/agent_expr.h */
 
 struct ukvm_target_ops {
     int (*read_regs)(struct ukvm_target *t, struct ukvm_regs *regs);
@@ -108,6 +109,13 @@ struct ukvm_target_ops {
     /* The debugger killed or detached: the target decides what that means. */
     void (*kill)(struct ukvm_target *t);
     void (*detach)(struct ukvm_target *t);
+    /* Optional (NULL: ConditionalBreakpoints is not offered to gdb). The
+     * breakpoint at addr stops only when one of conds (gdb's agent
+     * expressions) is true; an empty list makes it unconditional again.
+     * Replaces what was set before at addr (conditions are per address).
+     * The target takes the list's contents over and leaves *conds empty.
+     * 0, or -1 (out of memory: the breakpoint stays unconditional). */
+    int (*set_bp_conditions)(struct ukvm_target *t, uint64_t addr, struct ax_cond_list *conds);
 };
 
 struct ukvm_target {
