@@ -1,7 +1,7 @@
 # Freestanding test unikernels, built with the system gcc and no Solo5 code.
 # `make guests` builds build/guests/NAME.elf for every NAME in GUESTS, from
 # tests/guests/NAME.c and the shared runtime in tests/guests/rt/.
-GUESTS := hello time blk net compute abort fault nullptr badcall loop hypercalls sse udpsvc \
+GUESTS := hello time blk net compute abort fault nullptr badcall loop hypercalls sse udpsvc condloop \
           det_cpuid det_rdtsc_gen det_bigread fpu_hostile
 .PHONY: guests
 guests: $(GUESTS:%=$(BUILD)/guests/%.elf)
