@@ -80,6 +80,7 @@ struct ukvm_stop {
 
 struct ukvm_target;
 struct ukvm_outbuf;
+struct ax_cond_list;            /* src/gdb/agent_expr.h */
 
 struct ukvm_target_ops {
     int (*read_regs)(struct ukvm_target *t, struct ukvm_regs *regs);
@@ -113,6 +114,13 @@ struct ukvm_target_ops {
      * the text for the user goes to *out. 0, or -1 when the command failed
      * (out then says why). NULL: the target has none. */
     int (*monitor)(struct ukvm_target *t, const char *cmd, struct ukvm_outbuf *out);
+    /* Optional (NULL: ConditionalBreakpoints is not offered to gdb). The
+     * breakpoint at addr stops only when one of conds (gdb's agent
+     * expressions) is true; an empty list makes it unconditional again.
+     * Replaces what was set before at addr (conditions are per address).
+     * The target takes the list's contents over and leaves *conds empty.
+     * 0, or -1 (out of memory: the breakpoint stays unconditional). */
+    int (*set_bp_conditions)(struct ukvm_target *t, uint64_t addr, struct ax_cond_list *conds);
 };
 
 struct ukvm_target {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent_expr.h"
 #include "gdb_regs.h"
 #include "gdb_tdesc.h"
 
@@ -318,10 +319,25 @@ static bool track_point(struct gdb_session *s, uint64_t type, uint64_t addr, uin
     return true;
 }
 
+/* The condition list of a breakpoint goes to the target with the insert
+ * (and an empty one with an unconditional insert or a remove: a re-sent Z0
+ * replaces the conditions). */
+static void set_conditions(struct gdb_session *s, uint64_t type, uint64_t addr,
+                           struct ax_cond_list *conds)
+{
+    if (s->t->ops->set_bp_conditions &&
+        (type == UKVM_BP_SOFTWARE || type == UKVM_BP_HARDWARE))
+        s->t->ops->set_bp_conditions(s->t, addr, conds);
+    ax_cond_list_free(conds);
+}
+
 void gdb_session_release_points(struct gdb_session *s)
 {
-    for (size_t i = 0; i < s->n_points; i++)
+    for (size_t i = 0; i < s->n_points; i++) {
+        struct ax_cond_list none = { 0, NULL };
         s->t->ops->remove_bp(s->t, s->points[i].type, s->points[i].addr, s->points[i].kind);
+        set_conditions(s, s->points[i].type, s->points[i].addr, &none);
+    }
     s->n_points = 0;
 }
 
@@ -340,6 +356,14 @@ static void handle_Z(struct gdb_session *s, bool insert, const char *args)
         reply_only(s, "");
         return;
     }
+    /* ";X len,bytecode..." on a breakpoint insert: its conditions */
+    struct ax_cond_list conds = { 0, NULL };
+    if (insert && *args) {
+        if (type > UKVM_BP_HARDWARE || ax_cond_list_parse(args, &conds) < 0) {
+            reply_only(s, E_INVAL);
+            return;
+        }
+    }
     long known = find_point(s, type, addr, kind);
     if (insert && known < 0 && s->n_points >= GDB_POINTS_MAX) {
         reply_only(s, E_FAIL);
@@ -353,6 +377,9 @@ static void handle_Z(struct gdb_session *s, bool insert, const char *args)
     }
     if (!insert && known >= 0)
         s->points[known] = s->points[--s->n_points];
+    if (rc == 0 || !insert)
+        set_conditions(s, type, addr, &conds);
+    ax_cond_list_free(&conds);
     reply_only(s, rc == 0 ? "OK" : rc == -2 ? "" : E_FAIL);
 }
 
@@ -529,6 +556,8 @@ static void handle_qsupported(struct gdb_session *s, const char *args)
                   RSP_PACKET_SIZE);
     if (s->t->can_reverse)
         gdb_reply_str(s, ";ReverseStep+;ReverseContinue+");
+    if (s->t->ops->set_bp_conditions)
+        gdb_reply_str(s, ";ConditionalBreakpoints+");
     gdb_reply_send(s);
 }
 

@@ -415,21 +415,43 @@ int kvm_target_continue(struct kvm_target *kt, struct ukvm_stop *stop)
     return rc;
 }
 
+/* Is the breakpoint stop at rip one? Not when gdb gave it a condition
+ * that is false now (bp_cond.h): the continue then goes on, no round trip. */
+static bool bp_stop_wanted(struct kvm_target *kt)
+{
+    return !kt->cond_filter || bp_condition_holds(kt, rip_now(kt));
+}
+
 static int kvm_target_continue_untimed(struct kvm_target *kt, struct ukvm_stop *stop)
 {
     if (kt->dead) {
         *stop = kt->dead_stop;
         return 0;
     }
+    bool timer_armed = false;
+    uint64_t rip;
+resume: /* also after a hit whose condition was false */
     /* Leave a breakpoint we are sitting on with one exact step. */
-    uint64_t rip = rip_now(kt);
+    rip = rip_now(kt);
     if (kvm_target_sw_at(kt, rip) || hw_bp_at(kt, rip)) {
+        sig_atomic_t asked = kt->interrupt_requested; /* the step forgets it */
         if (kvm_target_step(kt, stop) < 0)
             return -1;
+        if (asked)
+            kt->interrupt_requested = 1;
         if (stop->reason != UKVM_STOP_STEP)
             return 0;
-        if (kvm_target_bp_stop(kt, stop))
+        if (kvm_target_bp_stop(kt, stop)) {
+            if (bp_stop_wanted(kt))
+                return 0;
+            goto resume;
+        }
+        if (timer_armed && tick_due) { /* a periodic stop fell during the step */
+            tick_due = 0;
+            kt->ticked = true;
+            stop_with(stop, UKVM_STOP_INTERRUPT);
             return 0;
+        }
     }
     kt->m->vm.run->immediate_exit = 0;
     if (apply_layout(kt) < 0 || set_guest_debug(kt, false, ~0ULL) < 0) {
@@ -437,8 +459,10 @@ static int kvm_target_continue_untimed(struct kvm_target *kt, struct ukvm_stop *
         kt->m->exit_status = UKVM_EXIT_MONITOR_ERROR;
         return finish(kt, VCPU_ERROR, stop);
     }
-    if (kt->tick_interval_us)
+    if (kt->tick_interval_us && !timer_armed) {
         tick_timer(kt, kt->tick_interval_us);
+        timer_armed = true;
+    }
     for (;;) {
         if (kt->interrupt_requested) {
             kt->interrupt_requested = 0;
@@ -455,6 +479,8 @@ static int kvm_target_continue_untimed(struct kvm_target *kt, struct ukvm_stop *
             uint64_t at = rip_now(kt) - 1;
             if (kvm_target_sw_at(kt, at)) {
                 set_rip(kt, at);
+                if (!bp_stop_wanted(kt))
+                    goto resume;
                 stop_with(stop, UKVM_STOP_SWBREAK);
                 return 0;
             }
@@ -466,6 +492,8 @@ static int kvm_target_continue_untimed(struct kvm_target *kt, struct ukvm_stop *
         case VCPU_DEBUG: {
             struct kvm_debug_exit_arch *d = &kt->m->vm.run->debug.arch;
             if (d->dr6 & 0xf) {
+                if (!bp_stop_wanted(kt))
+                    goto resume;
                 stop_with(stop, UKVM_STOP_HWBREAK);
                 return 0;
             }

@@ -441,6 +441,7 @@ const struct ukvm_target_ops kvm_target_ops = {
     .kill = kvm_target_kill,
     .detach = kvm_target_detach,
     .monitor = monitor_cmd_live,
+    .set_bp_conditions = kvm_target_set_bp_conditions,
 };
 
 static void on_sigusr1(int sig)
@@ -486,6 +487,7 @@ void kvm_target_init(struct kvm_target *kt, struct monitor *m, const uint8_t *ke
     kt->base.exec_file_len = kernel_len;
     kt->base.exec_file_name = kernel_name;
     kt->m = m;
+    kt->cond_filter = true;
     m->debugger = kt;
     m->is_breakpoint = hlt_is_breakpoint;
     m->guest_written = monitor_wrote;

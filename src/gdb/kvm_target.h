@@ -24,6 +24,7 @@
 
 #include "monitor/monitor.h"
 #include "monitor/memslots.h"
+#include "gdb/bp_cond.h"
 #include "gdb/watch_ranges.h"
 #include "ukvm/target.h"
 
@@ -67,6 +68,11 @@ struct kvm_target {
     bool ticked;
     bool pending_hit;               /* a monitor write hit `pending` */
     struct watch pending;
+    /* Breakpoint conditions from gdb (bp_cond.h). With cond_filter (the
+     * live run; the replay sets it only while continuing forward), a
+     * continue resumes from a hit whose condition is false. */
+    struct bp_cond_table conds;
+    bool cond_filter;
     /* Replay only: tells whether a stopped guest reached the end of the
      * trace (set by the replay target). */
     bool (*at_trace_end)(struct kvm_target *kt);

@@ -496,7 +496,8 @@ static int scan_segment(struct replay_target *rt, bool include_end, struct hit *
         return -1;
     arm_user(rt);
     /* the checkpoint's own state counts when it sits on a breakpoint */
-    if (is_user_bp_at(rt, regs(rt)->rip) && !at_checkpoint(&end)) {
+    if (is_user_bp_at(rt, regs(rt)->rip) && !at_checkpoint(&end) &&
+        bp_condition_holds(&rt->kt, regs(rt)->rip)) {
         struct position p = { .kind = ANCHOR_NONE };
         struct ukvm_stop s = { .reason = UKVM_STOP_SWBREAK };
         note_hit(last, &p, &s);
@@ -542,7 +543,8 @@ static int scan_segment(struct replay_target *rt, bool include_end, struct hit *
         }
         bool is_end = anchor && arrivals == end.k && end.s == 0 && !include_end;
         bool user = watch ? is_user_watch(rt, &s) : is_user_bp_at(rt, addr);
-        if (user && !is_end && c < 64) {
+        /* a false condition: still an arrival (counted above), not a hit */
+        if (user && !is_end && c < 64 && (watch || bp_condition_holds(&rt->kt, addr))) {
             struct position p = { .kind = watch ? ANCHOR_WATCH : ANCHOR_ADDR, .addr = addr,
                 .k = counts[c].n };
             if (watch) {
@@ -567,7 +569,8 @@ static int scan_segment(struct replay_target *rt, bool include_end, struct hit *
         p.s = i;
         if (s.reason == UKVM_STOP_WATCH && is_user_watch(rt, &s))
             note_hit(last, &p, &s);
-        else if (is_user_bp_at(rt, regs(rt)->rip)) {
+        else if (is_user_bp_at(rt, regs(rt)->rip) &&
+                 bp_condition_holds(&rt->kt, regs(rt)->rip)) {
             struct ukvm_stop b = { .reason = UKVM_STOP_SWBREAK };
             note_hit(last, &p, &b);
         }
@@ -727,7 +730,9 @@ static void after_forward_stop(struct replay_target *rt, struct ukvm_stop *stop,
         break;
     case UKVM_STOP_SWBREAK:
     case UKVM_STOP_HWBREAK: {
-        struct position p = { .kind = ANCHOR_ADDR, .addr = regs(rt)->rip, .k = 1 };
+        /* arrivals resumed for a false condition came first */
+        struct position p = { .kind = ANCHOR_ADDR, .addr = regs(rt)->rip,
+            .k = 1 + bp_cond_skips(&rt->kt, regs(rt)->rip) };
         rt->cur = p;
         break;
     }
@@ -817,12 +822,15 @@ static int replay_resume_now(struct replay_target *rt, enum ukvm_resume_kind kin
         }
         rt->kt.tick_interval_us = rt->tick_us;
         rt->thin_at_push = true;
+        rt->kt.cond_filter = true; /* false conditions resume (bp_cond.h) */
+        bp_cond_reset_skips(&rt->kt);
         for (;;) {
             exec_continue(rt, stop);
             if (!rt->kt.ticked)
                 break;
             /* the tick came just before a breakpoint: that is the stop */
-            if (kvm_target_bp_stop(&rt->kt, stop))
+            if (kvm_target_bp_stop(&rt->kt, stop) &&
+                bp_condition_holds(&rt->kt, regs(rt)->rip))
                 break;
             if (inside_rep_string(rt))
                 continue; /* no arrival at rip could name this moment */
@@ -832,12 +840,15 @@ static int replay_resume_now(struct replay_target *rt, enum ukvm_resume_kind kin
             if (push_checkpoint(rt, &here) < 0) {
                 rt->kt.tick_interval_us = 0;
                 rt->thin_at_push = false;
+                rt->kt.cond_filter = false;
                 fail_stop(rt, stop);
                 return 0;
             }
+            bp_cond_reset_skips(&rt->kt); /* arrivals now count from here */
         }
         rt->kt.tick_interval_us = 0;
         rt->thin_at_push = false;
+        rt->kt.cond_filter = false;
         after_forward_stop(rt, stop, false);
         return 0;
     case UKVM_RESUME_REVERSE_STEP:
@@ -899,6 +910,7 @@ int replay_target_init(struct replay_target *rt, struct monitor *m, const uint8_
     rt->ops.remove_bp = replay_remove_bp;
     rt->kt.base.ops = &rt->ops;
     rt->kt.base.can_reverse = true;
+    rt->kt.cond_filter = false; /* only forward continues filter (see resume) */
     replayer_hold_halt(m->src);
     rt->stats = getenv("UKVM_REPLAY_STATS") != NULL;
     rt->step_checkpoint_interval = 512;

@@ -323,6 +323,11 @@ echo
 # The long-run reverse-execution figures (a 5-million-instruction replay,
 # latency by distance, checkpoint memory for 64 MiB and 1 GiB guests).
 [ -n "${BENCH_QUICK:-}" ] || bash "$(dirname "$0")/bench_reverse.sh"
+# Conditional breakpoints: reverse-continue past 10,000 false hits, the
+# condition evaluated by ukvm and by gdb (BENCH_QUICK: 1,000 hits).
+echo
+UKVM=$UKVM G=$G BENCH_COND_N=${BENCH_COND_N:-$([ -n "${BENCH_QUICK:-}" ] && echo 1000 || echo 10000)} \
+    bash "$(dirname "$0")/bench_condition.sh" || bugs=$((bugs + 1))
 # The network service under load (needs root for a tap).
 echo
 UKVM=$UKVM TRACE_TOOL=$TRACE_TOOL G=$G bash "$(dirname "$0")/bench_net.sh" || bugs=$((bugs + 1))

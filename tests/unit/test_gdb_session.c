@@ -30,6 +30,7 @@
 
 #include <cmocka.h>
 
+#include "../../src/gdb/agent_expr.h"
 #include "../../src/gdb/gdb_server.h"
 #include "../../src/gdb/gdb_tdesc.h"
 #include "../../src/gdb/rsp_packet.h"
@@ -62,6 +63,11 @@ struct fake {
     int hw_max;                 /* hardware breakpoints available */
     uint8_t *exec;
     size_t exec_len;
+    int cond_calls;             /* set_bp_conditions() calls */
+    uint64_t cond_addr;         /* and the last one's address, list length, */
+    size_t cond_n;              /* first expression's length and first byte */
+    size_t cond_len0;
+    uint8_t cond_byte0;
 };
 
 static struct fake *F(struct ukvm_target *t)
@@ -215,6 +221,29 @@ static const struct ukvm_target_ops fake_ops = {
     .insert_bp = fk_insert_bp, .remove_bp = fk_remove_bp,
     .resume = fk_resume, .interrupt = fk_interrupt,
     .kill = fk_kill, .detach = fk_detach,
+};
+
+static int fk_set_bp_conditions(struct ukvm_target *t, uint64_t addr,
+        struct ax_cond_list *conds)
+{
+    struct fake *f = F(t);
+    f->cond_calls++;
+    f->cond_addr = addr;
+    f->cond_n = conds->n;
+    f->cond_len0 = conds->n ? conds->e[0].len : 0;
+    f->cond_byte0 = conds->n ? conds->e[0].code[0] : 0;
+    ax_cond_list_free(conds);
+    return 0;
+}
+
+/* The same target, offering conditional breakpoints. */
+static const struct ukvm_target_ops fake_cond_ops = {
+    .read_regs = fk_read_regs, .write_regs = fk_write_regs,
+    .read_mem = fk_read_mem, .write_mem = fk_write_mem,
+    .insert_bp = fk_insert_bp, .remove_bp = fk_remove_bp,
+    .resume = fk_resume, .interrupt = fk_interrupt,
+    .kill = fk_kill, .detach = fk_detach,
+    .set_bp_conditions = fk_set_bp_conditions,
 };
 
 static const uint8_t fake_kernel[] = "\x7f" "ELF fake kernel bytes # $ } * end";
@@ -545,8 +574,50 @@ static void test_breakpoints_and_continue(void **state)
     /* Malformed or unknown kinds. */
     c_expect(&x->c, "Z5,100300,2", "");
     c_expect(&x->c, "Z0,100300", "E16");
-    c_expect(&x->c, "Z0,100300,1;X2,ab", "OK");  /* conditions ignored */
+    c_expect(&x->c, "Z0,100300,1;X1,ab", "OK");  /* conditions ignored: not offered */
+    c_expect(&x->c, "z0,100300,1", "OK");
+    c_expect(&x->c, "Z0,100300,1;X2,ab", "E16"); /* unparseable: refused */
     c_detach(x);
+}
+
+/* Z0/Z1 condition lists reach a target that offers them: replaced by each
+ * insert (an unconditional one clears them), cleared by the remove, and
+ * refused with E16 when they do not parse; watchpoints take none. */
+static void test_conditions(void **state)
+{
+    struct fixture *x = *state;
+    assert_null(strstr(c_cmd(&x->c, "qSupported:swbreak+"), "ConditionalBreakpoints+"));
+    x->f.t.ops = &fake_cond_ops;
+    assert_non_null(strstr(c_cmd(&x->c, "qSupported:swbreak+"), "ConditionalBreakpoints+"));
+    c_expect(&x->c, "Z0,100020,1;X3,220127X4,2200272a", "OK");
+    assert_int_equal(x->f.cond_calls, 1);
+    assert_int_equal(x->f.cond_addr, 0x100020);
+    assert_int_equal(x->f.cond_n, 2);
+    assert_int_equal(x->f.cond_len0, 3);
+    assert_int_equal(x->f.cond_byte0, 0x22);
+    /* re-inserted with one condition: replaced, still one breakpoint */
+    c_expect(&x->c, "Z0,100020,1;X2,2627", "OK");
+    assert_int_equal(x->f.cond_calls, 2);
+    assert_int_equal(x->f.cond_n, 1);
+    assert_int_equal(x->f.cond_byte0, 0x26);
+    c_expect(&x->c, "Z0,100020,1", "OK");
+    assert_int_equal(x->f.cond_calls, 3);
+    assert_int_equal(x->f.cond_n, 0);
+    c_expect(&x->c, "Z1,100030,1;X3,220127", "OK");
+    assert_int_equal(x->f.cond_addr, 0x100030);
+    assert_int_equal(x->f.cond_n, 1);
+    c_expect(&x->c, "z1,100030,1", "OK");
+    assert_int_equal(x->f.cond_n, 0);
+    int calls = x->f.cond_calls;
+    static const char *const bad[] = { "Z0,100040,1;", "Z0,100040,1;X3,2201", "Z0,100040,1;Y3,220127",
+        "Z0,100040,1;X3,220127;cmds:0,X3,220127", "Z2,100100,4;X3,220127", "Z0,100040,1;X0," };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        c_expect(&x->c, bad[i], "E16");
+    assert_int_equal(x->f.cond_calls, calls);   /* nothing reached the target */
+    c_detach(x);
+    assert_int_equal(x->f.cond_calls, calls + 1);
+    assert_int_equal(x->f.cond_addr, 0x100020);
+    assert_int_equal(x->f.cond_n, 0);           /* released with the point */
 }
 
 static int used_bps(const struct fake *f)
@@ -990,6 +1061,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_bad_checksum_and_nak, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversized, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_client_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conditions, setup, teardown),
     };
     return cmocka_run_group_tests_name("gdb_session", tests, NULL, NULL);
 }
