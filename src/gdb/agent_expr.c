@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gdb/agent_expr.h"
+#include "gdb/rsp_packet.h"
 
 enum {
     OP_FLOAT = 0x01, OP_ADD = 0x02, OP_SUB = 0x03, OP_MUL = 0x04,
@@ -262,17 +263,6 @@ enum ax_status ax_eval(const uint8_t *code, size_t len, const struct ax_env *env
 
 /* ---- condition lists ---- */
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 void ax_cond_list_free(struct ax_cond_list *l)
 {
     for (size_t i = 0; i < l->n; i++)
@@ -290,7 +280,7 @@ static int parse_one(const char **sp, struct ax_expr *e)
         return -1;
     size_t len = 0;
     int digits = 0;
-    for (int d; (d = hex_digit(*s)) >= 0; s++) {
+    for (int d; (d = rsp_hex_value((unsigned char)*s)) >= 0; s++) {
         if (++digits > 8)
             return -1;
         len = len << 4 | (size_t)d;
@@ -301,7 +291,7 @@ static int parse_one(const char **sp, struct ax_expr *e)
     if (!code)
         return -1;
     for (size_t i = 0; i < len; i++) {
-        int hi = hex_digit(s[0]), lo = hi < 0 ? -1 : hex_digit(s[1]);
+        int hi = rsp_hex_value((unsigned char)s[0]), lo = hi < 0 ? -1 : rsp_hex_value((unsigned char)s[1]);
         if (lo < 0) {
             free(code);
             return -1;
