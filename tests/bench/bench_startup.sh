@@ -18,7 +18,7 @@ PAIRS=$TOP/tests/bench/startup_pairs.py
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 
-echo "- 9. start-up (hello.elf, median of $N interleaved runs)"
+echo "- 10. start-up (hello.elf, median of $N interleaved runs)"
 if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then echo "bench_startup: SKIP: /dev/kvm is not usable"; exit 0; fi
 TMP=$(mktemp -d /tmp/ukvm-bench-startup.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
