@@ -9,6 +9,7 @@
 
 #include "monitor/boot.h"
 #include "monitor/signals.h"
+#include "monitor/startup_report.h"
 
 int monitor_boot(struct monitor *m, const uint8_t *kernel, size_t kernel_len,
         const struct kvm_cpuid_entry2 *cpuid, uint32_t n_cpuid, uint64_t tsc_hz,
@@ -19,21 +20,27 @@ int monitor_boot(struct monitor *m, const uint8_t *kernel, size_t kernel_len,
         snprintf(err, errlen, "%s: %s", m->cfg->kernel_path ? m->cfg->kernel_path : "kernel", why);
         return -1;
     }
+    startup_mark(STARTUP_ELF_PARSE);
     if (devices_attach(m, err, errlen) < 0)
         return -1;
-    if (vm_create(&m->vm, m->cfg->mem_size, err, errlen) < 0)
+    startup_mark(STARTUP_DEVICES);
+    if (vm_create(&m->vm, m->cfg->mem_size, err, errlen) < 0) /* marks its phases */
         return -1;
     if (tsc_hz)
         m->vm.tsc_hz = tsc_hz; /* replay: the recorded machine's frequency */
     if (vm_set_cpuid(&m->vm, cpuid, n_cpuid, err, errlen) < 0)
         return -1;
+    startup_mark(STARTUP_CPUID_MSR);
     if (kernel_load(m, err, errlen) < 0)
         return -1;
+    startup_mark(STARTUP_ELF_LOAD);
     if (intercept_patch(m, err, errlen) < 0)
         return -1;
+    startup_mark(STARTUP_SCAN_PATCH);
     if (boot_info_write(m, err, errlen) < 0)
         return -1;
-    return vm_setup_cpu(&m->vm, m->kernel.entry, err, errlen);
+    startup_mark(STARTUP_BOOT_INFO);
+    return vm_setup_cpu(&m->vm, m->kernel.entry, err, errlen); /* marks its phases */
 }
 
 uint8_t *monitor_boot_file(struct monitor *m, size_t *len)
@@ -44,6 +51,7 @@ uint8_t *monitor_boot_file(struct monitor *m, size_t *len)
         ukvm_err("%s", err);
         return NULL;
     }
+    startup_mark(STARTUP_READ_KERNEL);
     if (monitor_boot(m, kernel, *len, NULL, 0, 0, err, sizeof(err)) < 0) {
         ukvm_err("%s", err);
         free(kernel);
@@ -54,10 +62,8 @@ uint8_t *monitor_boot_file(struct monitor *m, size_t *len)
 
 int monitor_run_to_end(struct monitor *m)
 {
-    /* For `make bench`: how long ukvm took to reach the first instruction. */
-    if (getenv("UKVM_REPORT_STARTUP"))
-        fprintf(stderr, "ukvm: startup %llu ns to the first guest instruction\n",
-                (unsigned long long)(ukvm_now_ns() - ukvm_start_ns));
+    /* UKVM_REPORT_STARTUP: where the time to the first instruction went. */
+    startup_report();
     for (;;) {
         switch (vcpu_loop(m)) {
         case VCPU_HALTED:

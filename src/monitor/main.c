@@ -6,10 +6,11 @@
 #include "monitor/boot.h"
 #include "monitor/cli.h"
 #include "monitor/modes.h"
+#include "monitor/startup_report.h"
 
 int main(int argc, char **argv)
 {
-    ukvm_start_ns = ukvm_now_ns();
+    startup_begin();
     if (argc < 2) {
         fputs(ukvm_usage, stderr);
         return 1;
@@ -47,6 +48,7 @@ int main(int argc, char **argv)
         ukvm_err("%s", err);
         return 1;
     }
+    startup_mark(STARTUP_CLI);
     switch (cfg.mode) {
     case MODE_RUN: return mode_run(&cfg);
     case MODE_RECORD: return mode_record(&cfg);

@@ -7,6 +7,6 @@ LIB_SRCS += src/monitor/util.c src/monitor/vm.c src/monitor/cpuid_msr.c src/moni
             src/monitor/signals.c src/monitor/memslots.c \
             src/monitor/fpu_complete.c src/monitor/fpu_exec.c src/monitor/fpu_checks.c \
             src/monitor/fpu_host.c src/monitor/fpu_pagewalk.c src/monitor/mode_debug.c \
-            src/monitor/outbuf.c
+            src/monitor/outbuf.c src/monitor/startup_report.c
 PROGRAMS += ukvm
 ukvm_SRCS := src/monitor/main.c

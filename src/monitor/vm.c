@@ -15,6 +15,7 @@
 #include "monitor/cpuid_msr.h"
 #include "monitor/monitor.h"
 #include "monitor/signals.h"
+#include "monitor/startup_report.h"
 
 #define X86_CR0_PE   (1ULL << 0)
 #define X86_CR0_NE   (1ULL << 5)
@@ -56,6 +57,7 @@ int vm_create(struct vm *vm, uint64_t mem_size, char *err, size_t errlen)
         return fail(err, errlen, "KVM_CREATE_VM");
     /* Before the vCPU exists: no virtual PMU, rdpmc faults (cpuid_msr.c). */
     vm_disable_pmu(vm);
+    startup_mark(STARTUP_KVM_OPEN);
 
     /* One memfd, mapped twice: KVM's view can be write-protected where the
      * kernel's segments say so, while the monitor keeps a writable view for
@@ -87,6 +89,7 @@ int vm_create(struct vm *vm, uint64_t mem_size, char *err, size_t errlen)
     if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
         return fail(err, errlen, "KVM_SET_USER_MEMORY_REGION");
     vm->n_slots = 1;
+    startup_mark(STARTUP_MEMORY);
 
     vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
     if (vm->vcpu_fd < 0)
@@ -109,6 +112,7 @@ int vm_create(struct vm *vm, uint64_t mem_size, char *err, size_t errlen)
     if (khz <= 0)
         return fail(err, errlen, "KVM_GET_TSC_KHZ");
     vm->tsc_hz = (uint64_t)khz * 1000;
+    startup_mark(STARTUP_VCPU_CREATE);
     return 0;
 }
 
@@ -154,6 +158,7 @@ int vm_setup_cpu(struct vm *vm, uint64_t entry, char *err, size_t errlen)
 {
     write_page_tables(vm);
     write_gdt(vm);
+    startup_mark(STARTUP_BOOT_INFO);
 
     struct kvm_sregs sregs;
     if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
@@ -207,6 +212,7 @@ int vm_setup_cpu(struct vm *vm, uint64_t entry, char *err, size_t errlen)
     if (vm->sync_regs)
         vm->run->s.regs.regs = regs; /* valid before the first KVM_RUN too */
     vm->regs_cached = false;
+    startup_mark(STARTUP_VCPU_STATE);
     return 0;
 }
 
@@ -260,7 +266,9 @@ int vm_run(struct vm *vm)
     }
     vm->regs_dirty = false;
     vm->regs_cached = false;
-    return ioctl(vm->vcpu_fd, KVM_RUN, 0);
+    int r = ioctl(vm->vcpu_fd, KVM_RUN, 0);
+    startup_after_run();
+    return r;
 }
 
 void vm_destroy(struct vm *vm)

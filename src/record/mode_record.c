@@ -4,6 +4,7 @@
 #include "monitor/boot.h"
 #include "monitor/modes.h"
 #include "monitor/signals.h"
+#include "monitor/startup_report.h"
 #include "record/recorder.h"
 
 int mode_record(struct config *cfg)
@@ -23,6 +24,7 @@ int mode_record(struct config *cfg)
     struct ukvm_trace_writer *w = ukvm_trace_writer_open(cfg->trace_path, cfg->force, &h,
             err, sizeof(err));
     recorder_header_free(&h);
+    startup_mark(STARTUP_TRACE_HEADER);
     if (!w) {
         ukvm_err("%s", err);
         return UKVM_EXIT_MONITOR_ERROR;

@@ -69,21 +69,64 @@ static size_t decode_one(const ZydisDecoder *dec, const uint8_t *code,
     return insn.length;
 }
 
+/* The mnemonics the scan patches. */
+static bool wanted(ZydisMnemonic m)
+{
+    return m == ZYDIS_MNEMONIC_RDTSC || m == ZYDIS_MNEMONIC_RDTSCP ||
+           m == ZYDIS_MNEMONIC_RDRAND || m == ZYDIS_MNEMONIC_RDSEED;
+}
+
+/*
+ * One past the last offset where a wanted instruction could begin: every
+ * encoding of rdtsc (0F 31), rdtscp (0F 01 F9), rdrand and rdseed (0F C7)
+ * holds its two opcode bytes side by side, with only prefixes before them,
+ * so no site starts after the last such pair. 0: there is none, and the
+ * sweep (the costly part) has nothing to find.
+ */
+static size_t sweep_end(const uint8_t *code, size_t len)
+{
+    for (size_t i = len; i >= 2; i--) {
+        const uint8_t *p = code + i - 2;
+        if (p[0] == 0x0f && (p[1] == 0x31 || p[1] == 0xc7 ||
+                    (p[1] == 0x01 && i < len && p[2] == 0xf9)))
+            return i - 1;
+    }
+    return 0;
+}
+
 int ukvm_scan_code(const uint8_t *code, size_t len, uint64_t base,
         struct ukvm_scan_site **sites, size_t *n)
 {
-    ZydisDecoder dec;
+    ZydisDecoder dec, sweep;
     struct ukvm_scan_site *found = NULL, *grown;
     size_t nfound = 0, cap = 0, off = 0;
 
-    if (decoder_init(&dec) < 0)
+    /* The sweep only needs lengths and mnemonics: Zydis's minimal mode
+     * skips the rest of the decoding (start-up time is proportional to the
+     * text scanned); the few hits are decoded again in full. */
+    if (decoder_init(&dec) < 0 || decoder_init(&sweep) < 0 ||
+            !ZYAN_SUCCESS(ZydisDecoderEnableMode(&sweep, ZYDIS_DECODER_MODE_MINIMAL, ZYAN_TRUE)))
         return -1;
 
-    while (off < len) {
+    /* Lengths still come from all the bytes (len - off): only where the
+     * sweep stops changes. */
+    size_t end = sweep_end(code, len);
+    while (off < end) {
         struct ukvm_scan_site s;
-        size_t l = decode_one(&dec, code + off, len - off, base + off, &s);
+        ZydisDecodedInstruction insn;
+        size_t l;
 
-        if (l == 0) {           /* undecodable: skip one byte */
+        if (!ZYAN_SUCCESS(ZydisDecoderDecodeInstruction(&sweep, NULL, code + off,
+                        len - off, &insn))) {
+            off++;              /* undecodable: skip one byte */
+            continue;
+        }
+        if (!wanted(insn.mnemonic)) {
+            off += insn.length;
+            continue;
+        }
+        l = decode_one(&dec, code + off, len - off, base + off, &s);
+        if (l == 0) {           /* cannot happen: the same bytes decoded above */
             off++;
             continue;
         }

@@ -3,15 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
+#include "record/sha256.h"
 #include "trace_codec.h"
 
 void trace_sha256(const void *data, size_t len, uint8_t out[32])
 {
-    unsigned int n = 32;
-    if (!EVP_Digest(data, len, out, &n, EVP_sha256(), NULL))
-        memset(out, 0, 32);
+    sha256(data, len, out);
 }
 
 static void put_str(struct obuf *b, const char *s, size_t len)

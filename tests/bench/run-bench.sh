@@ -331,6 +331,11 @@ UKVM=$UKVM G=$G BENCH_COND_N=${BENCH_COND_N:-$([ -n "${BENCH_QUICK:-}" ] && echo
 # The network service under load (needs root for a tap).
 echo
 UKVM=$UKVM TRACE_TOOL=$TRACE_TOOL G=$G bash "$(dirname "$0")/bench_net.sh" || bugs=$((bugs + 1))
+# Start-up by phase at 64 MiB and 2 GiB, and against Solo5's tender when
+# SOLO5_HVT and SOLO5_HELLO name it and its hello kernel.
+echo
+UKVM=$UKVM G=$G BENCH_STARTUP_N=$([ -n "${BENCH_QUICK:-}" ] && echo 3 || echo 7) \
+    bash "$(dirname "$0")/bench_startup.sh" || bugs=$((bugs + 1))
 # Long traces: 1M and 10M recorded events (about 20 minutes on this machine;
 # BENCH_QUICK takes 100k and 1M), info/stats/dump --from, replay RSS.
 echo

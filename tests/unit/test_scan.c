@@ -285,6 +285,62 @@ static void test_many_sites(void **state)
     free(b);
 }
 
+/*
+ * The scan stops after the last opcode pair a wanted instruction could hold
+ * (and skips code with none): on random code with such pairs sprinkled in,
+ * it finds exactly what a full linear sweep with ukvm_scan_one finds.
+ */
+static void test_sweep_end_changes_nothing(void **state)
+{
+    (void)state;
+    static const uint8_t seeds[][4] = {
+        { 0x0f, 0x31 }, { 0x0f, 0x01, 0xf9 }, { 0x0f, 0xc7, 0xf0 }, { 0x48, 0x0f, 0xc7, 0xf9 },
+        { 0x66, 0x0f, 0xc7, 0xf3 }, { 0x0f, 0xc7, 0x08 }, { 0x0f, 0x01, 0xd0 }, { 0x0f, 0x01 },
+    };
+    uint64_t x = 0x243f6a8885a308d3ULL;
+    for (int round = 0; round < 300; round++) {
+        size_t len = 1 + round * 7 % 1500;
+        uint8_t *code = malloc(len);
+        for (size_t i = 0; i < len; i++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            code[i] = (uint8_t)x;
+        }
+        /* Most rounds: no 0F at all but near the end, so the early stop matters */
+        if (round % 3)
+            for (size_t i = 0; i < len; i++)
+                if (code[i] == 0x0f)
+                    code[i] = 0x90;
+        for (int k = round % 4; k > 0; k--) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            const uint8_t *sd = seeds[x % 8];
+            size_t at = (size_t)(x >> 32) % len;
+            for (size_t j = 0; j < 4 && at + j < len && (j < 2 || sd[j]); j++)
+                code[at + j] = sd[j];
+        }
+        struct ukvm_scan_site *got = NULL;
+        size_t n = 0;
+        assert_int_equal(ukvm_scan_code(code, len, BASE, &got, &n), 0);
+        size_t m = 0;
+        for (size_t off = 0; off < len;) {
+            struct ukvm_scan_site one;
+            size_t l = ukvm_scan_one(code + off, len - off, BASE + off, &one);
+            if (l && one.kind) {
+                assert_true(m < n);
+                assert_int_equal(got[m].addr, one.addr);
+                assert_int_equal(got[m].len, one.len);
+                assert_int_equal(got[m].kind, one.kind);
+                assert_int_equal(got[m].reg, one.reg);
+                assert_int_equal(got[m].operand_bits, one.operand_bits);
+                m++;
+            }
+            off += l ? l : 1;
+        }
+        assert_int_equal(m, n);
+        free(got);
+        free(code);
+    }
+}
+
 static void test_scan_one(void **state)
 {
     (void)state;
@@ -583,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_jmp_over_data_limitation),
         cmocka_unit_test(test_undecodable_then_rdtsc),
         cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_sweep_end_changes_nothing),
         cmocka_unit_test(test_site_at_end),
         cmocka_unit_test(test_truncated_at_end),
         cmocka_unit_test(test_appends),
