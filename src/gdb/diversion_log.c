@@ -18,6 +18,14 @@ void diversion_log_reset(struct diversion_log *log, const struct ukvm_regs *star
     diversion_log_free(log);
     memset(log, 0, sizeof(*log));
     log->start = *start;
+    log->lowest_rsp = start->gpr[7];
+}
+
+void diversion_log_regs(struct diversion_log *log, const struct ukvm_regs *regs)
+{
+    log->reg_writes++;
+    if (regs->gpr[7] < log->lowest_rsp)
+        log->lowest_rsp = regs->gpr[7];
 }
 
 void diversion_log_write(struct diversion_log *log, uint64_t addr, const uint8_t *orig,
@@ -68,11 +76,13 @@ bool diversion_regs_equal(const struct ukvm_regs *a, const struct ukvm_regs *b)
         a->cr8 == b->cr8 && a->efer == b->efer;
 }
 
-/* Where gdb builds an inferior call's frame: below the red zone. */
+/* Where gdb builds an inferior call's frame: between the stack pointer it
+ * set and the red zone. */
 static bool dead_stack(const struct diversion_log *log, uint64_t addr)
 {
     uint64_t rsp = log->start.gpr[7];
-    return addr < rsp && rsp - addr > DIVERSION_RED_ZONE && rsp - addr <= DIVERSION_DEAD_STACK;
+    return addr >= log->lowest_rsp && addr < rsp && rsp - addr > DIVERSION_RED_ZONE &&
+        rsp - addr <= DIVERSION_DEAD_STACK;
 }
 
 /* Did an earlier write (whose orig is the older value) cover addr? */

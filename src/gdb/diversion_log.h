@@ -3,9 +3,11 @@
  * when gdb has put everything back: the registers at the diversion's start
  * and the original bytes under every memory write. An inferior call
  * (`print f(1)`) writes registers and builds a frame on the stack, runs,
- * then writes the registers back but not the stack below rsp; the ABI lets
- * anything clobber the stack beyond the 128-byte red zone, so writes there
- * (up to DIVERSION_DEAD_STACK bytes below the start's rsp) do not count.
+ * then writes the registers back but not the stack below rsp. So writes
+ * to the frame gdb built do not count: below the 128-byte red zone under
+ * the start's rsp, and at or above the lowest rsp gdb wrote (at most
+ * DIVERSION_DEAD_STACK bytes down). The ABI lets anything clobber the
+ * stack there.
  */
 #ifndef UKVM_DIVERSION_LOG_H
 #define UKVM_DIVERSION_LOG_H
@@ -35,6 +37,7 @@ struct diversion_log {
     bool overflow;              /* a write could not be logged */
     uint64_t bytes;             /* written, for `monitor diversion` */
     uint64_t reg_writes;
+    uint64_t lowest_rsp;        /* the lowest rsp gdb wrote (or the start's) */
 };
 
 /* Forget everything and start from these registers. */
@@ -44,6 +47,9 @@ void diversion_log_free(struct diversion_log *log);
 /* gdb writes len bytes at addr, which held orig[0..len). */
 void diversion_log_write(struct diversion_log *log, uint64_t addr, const uint8_t *orig,
         size_t len);
+
+/* gdb writes these registers. */
+void diversion_log_regs(struct diversion_log *log, const struct ukvm_regs *regs);
 
 /* Are a and b the same registers (rflags' TF and RF aside: debugging leaves
  * them behind)? */

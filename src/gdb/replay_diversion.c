@@ -83,7 +83,7 @@ static int div_write_regs(struct ukvm_target *t, const struct ukvm_regs *regs)
         if (begin(d) < 0)
             return -1;
     }
-    d->log.reg_writes++;
+    diversion_log_regs(&d->log, regs);
     return d->inner.write_regs(t, regs);
 }
 
