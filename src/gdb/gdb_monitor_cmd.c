@@ -20,6 +20,8 @@ const char monitor_help_text[] =
     "  monitor bookmarks         list the bookmarks with their positions\n"
     "  monitor delete NAME       forget a bookmark\n"
     "  monitor events [N|-N]     the next (or previous) N events, as ukvm-trace dump\n"
+    "  monitor diversion [end]   whether gdb's writes diverted the replay; end: back to\n"
+    "                            the recording (as a reverse command or goto does)\n"
     "  monitor help              this text\n"
     "After a plain `monitor goto`, run `maintenance flush register-cache` (or use the\n"
     "extension's ukvm-goto, which does it) so that gdb reads registers and memory again.\n";
@@ -124,7 +126,7 @@ int monitor_cmd_parse(const char *line, struct monitor_cmd *c, char *err, size_t
     const table[] = {
         { "when", MON_WHEN, 0 }, { "goto", MON_GOTO, 2 }, { "bookmark", MON_BOOKMARK, 1 },
         { "bookmarks", MON_BOOKMARKS, 0 }, { "delete", MON_DELETE, 2 },
-        { "events", MON_EVENTS, 1 },
+        { "events", MON_EVENTS, 1 }, { "diversion", MON_DIVERSION, 1 },
     };
     size_t i;
     for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
@@ -159,6 +161,13 @@ int monitor_cmd_parse(const char *line, struct monitor_cmd *c, char *err, size_t
             return -1;
         }
         snprintf(c->name, sizeof(c->name), "%.*s", MON_NAME_MAX, arg);
+        return 0;
+    case MON_DIVERSION:
+        if (arg[0] && strcmp(arg, "end")) {
+            snprintf(err, errlen, "diversion: '%s' is not 'end' (try 'monitor help')", arg);
+            return -1;
+        }
+        c->n = arg[0] != 0;
         return 0;
     case MON_EVENTS: {
         c->count = MON_EVENTS_DEFAULT;

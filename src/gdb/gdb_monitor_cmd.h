@@ -21,6 +21,7 @@ enum mon_verb {
     MON_BOOKMARKS,
     MON_DELETE,
     MON_EVENTS,
+    MON_DIVERSION,      /* n: 0 = status, 1 = end it */
 };
 
 enum mon_where {

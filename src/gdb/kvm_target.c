@@ -154,6 +154,8 @@ static void write_chunk(struct kvm_target *kt, uint64_t gpa, size_t off, size_t 
         struct sw_bp *bp = kt->n_sw ? kvm_target_planted(kt, gpa + i) : NULL;
         if (bp) {
             bp->orig = in[i]; /* the hlt stays planted */
+            /* the byte changes once the hlt goes: a restore must know */
+            vm_mark_dirty(&kt->m->vm, gpa + i, 1);
         } else {
             kt->m->vm.mem[gpa + i] = in[i];
             vm_mark_dirty(&kt->m->vm, gpa + i, 1);

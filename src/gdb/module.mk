@@ -6,3 +6,4 @@ LIB_SRCS += src/gdb/rsp_packet.c src/gdb/gdb_regs.c src/gdb/gdb_tdesc.c \
 LIB_SRCS += src/gdb/kvm_regs.c src/gdb/watch_ranges.c src/gdb/kvm_target.c src/gdb/kvm_exec.c src/gdb/kvm_serve.c
 LIB_SRCS += src/gdb/replay_target.c src/gdb/gdb_extension.c src/gdb/replay_nav.c
 LIB_SRCS += src/gdb/agent_expr.c src/gdb/bp_cond.c
+LIB_SRCS += src/gdb/diversion_log.c src/gdb/replay_diversion.c

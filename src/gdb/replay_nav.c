@@ -481,6 +481,24 @@ int replay_nav_monitor(struct ukvm_target *t, const char *line, struct ukvm_outb
     }
 }
 
+int replay_nav_clock_now(struct replay_target *rt, uint64_t *wall_ns, uint64_t *tsc,
+        uint64_t *tsc_hz)
+{
+    struct replay_nav *nav = rt->nav;
+    struct ukvm_outbuf out = { 0 };
+    struct guest_clock c;
+    char err[200];
+    *wall_ns = *tsc = *tsc_hz = 0;
+    int r = nav ? index_ready(nav, &out) : -1;
+    ukvm_outbuf_free(&out);
+    if (r < 0 || trace_nav_clock(nav->ti, next_event(nav), &c, err, sizeof(err)) < 0)
+        return -1;
+    *wall_ns = c.have_wall ? c.wall_ns : 0;
+    *tsc = c.have_tsc ? c.tsc : 0;
+    *tsc_hz = trace_nav_header(nav->ti)->tsc_hz;
+    return 0;
+}
+
 int replay_nav_attach(struct replay_target *rt, const char *trace_path, char *err, size_t errlen)
 {
     struct replay_nav *nav = calloc(1, sizeof(*nav));

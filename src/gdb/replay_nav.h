@@ -20,6 +20,12 @@ int replay_nav_attach(struct replay_target *rt, const char *trace_path, char *er
  * stderr. 0, or -1 after a one-line error. */
 int replay_nav_start_at(struct replay_target *rt, const char *where);
 
+/* The guest's clock as recorded before the next event (0 where unknown):
+ * its last walltime, its last TSC value and the TSC's frequency. 0, or -1
+ * when the trace cannot be read again. */
+int replay_nav_clock_now(struct replay_target *rt, uint64_t *wall_ns, uint64_t *tsc,
+        uint64_t *tsc_hz);
+
 /* The monitor op of the replay target. */
 int replay_nav_monitor(struct ukvm_target *t, const char *cmd, struct ukvm_outbuf *out);
 

@@ -66,6 +66,7 @@ struct replay_target {
     uint64_t exec_ns;               /* time spent running the guest, this operation */
     bool thinned;
     struct replay_nav *nav;         /* goto, bookmarks, when (replay_nav.c) */
+    struct replay_diversion *div;   /* gdb's writes (replay_diversion.c) */
 };
 
 /* Set up over a booted replaying monitor; takes checkpoint 0. */

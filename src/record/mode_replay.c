@@ -6,6 +6,7 @@
 #include "monitor/modes.h"
 #include "monitor/signals.h"
 #include "record/replayer.h"
+#include "gdb/replay_diversion.h"
 #include "gdb/replay_nav.h"
 #include "gdb/replay_target.h"
 
@@ -64,7 +65,8 @@ int mode_replay(struct config *cfg)
             return UKVM_EXIT_MONITOR_ERROR;
         }
         rt.kt.at_trace_end = replay_at_end;
-        if (replay_nav_attach(&rt, cfg->trace_path, err, sizeof(err)) < 0) {
+        if (replay_nav_attach(&rt, cfg->trace_path, err, sizeof(err)) < 0 ||
+            replay_diversion_attach(&rt, err, sizeof(err)) < 0) {
             ukvm_err("%s", err);
             return UKVM_EXIT_MONITOR_ERROR;
         }

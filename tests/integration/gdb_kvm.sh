@@ -116,7 +116,7 @@ start_ukvm() {
     local mode=$1 guest=$2 target try i
     if [ "$mode" = run ]; then target=$GUESTS/$guest.elf; else target=$T/$guest.trace; fi
     for try in 1 2 3 4 5 6 7 8; do
-        PORT=$((40000 + RANDOM % 20000))
+        PORT=$((${UKVM_TEST_PORT_BASE:-40000} + RANDOM % ${UKVM_TEST_PORT_SPAN:-20000}))
         "$UKVM" "$mode" --gdb="$PORT" "$target" >"$T/ukvm.out" 2>"$T/ukvm.err" &
         UKVM_PID=$!
         for i in $(seq 100); do

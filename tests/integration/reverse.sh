@@ -144,7 +144,7 @@ start_ukvm() {
     local name=$1 trace=$2 i
     ERR=$T/$name.err
     for _ in 1 2 3 4 5 6 7 8; do
-        PORT=$((40000 + RANDOM % 20000))
+        PORT=$((${UKVM_TEST_PORT_BASE:-40000} + RANDOM % ${UKVM_TEST_PORT_SPAN:-20000}))
         "$UKVM" replay --gdb="$PORT" "$trace" >"$T/$name.ukvm.out" 2>"$ERR" &
         UKVM_PID=$!
         for i in $(seq 100); do

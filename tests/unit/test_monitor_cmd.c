@@ -40,6 +40,15 @@ static void test_verbs(void **state)
     assert_int_equal(parse("delete crash_1"), 0);
     assert_int_equal(c.verb, MON_DELETE);
     assert_string_equal(c.name, "crash_1");
+    assert_int_equal(parse("diversion"), 0);
+    assert_int_equal(c.verb, MON_DIVERSION);
+    assert_int_equal(c.n, 0);
+    assert_int_equal(parse("diversion end"), 0);
+    assert_int_equal(c.verb, MON_DIVERSION);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(parse("diversion stop"), -1);
+    assert_non_null(strstr(err, "'stop' is not 'end'"));
+    assert_int_equal(parse("diversion end now"), -1);
 }
 
 static void test_goto_places(void **state)
