@@ -116,6 +116,17 @@ static void note_landing(struct replay_nav *nav, uint64_t event)
     nav->have_landing = true;
 }
 
+/* A goto to the final halt is the stop a continue makes there: the next
+ * continue lets the guest exit, as it does after that stop. */
+static void release_if_final_halt(struct replay_nav *nav, uint64_t n)
+{
+    struct ukvm_event ev;
+    char err[200];
+    if (n == trace_nav_end_event(nav->ti) &&
+        trace_nav_read(nav->ti, n, &ev, err, sizeof(err)) == 0 && ev.kind == UKVM_EV_HALT)
+        replayer_release_halt(src_of(nav));
+}
+
 /* Just before event n (n <= the trace's end event). */
 static int goto_event(struct replay_nav *nav, uint64_t n, struct ukvm_outbuf *out)
 {
@@ -139,6 +150,7 @@ static int goto_event(struct replay_nav *nav, uint64_t n, struct ukvm_outbuf *ou
     }
     if (replay_target_checkpoint_here(rt) < 0)
         goto failed;
+    release_if_final_halt(nav, n);
     replay_target_arm_user(rt);
     note_landing(nav, n);
     repin(nav);
@@ -244,8 +256,10 @@ static int cmd_goto(struct replay_nav *nav, const struct monitor_cmd *c, struct 
         }
         r = goto_bookmark(nav, b, out);
         nav->have_landing = false;
-        if (r == 0 && b->landing)
+        if (r == 0 && b->landing) {
             note_landing(nav, b->id.next_event);
+            release_if_final_halt(nav, b->id.next_event);
+        }
     } else if (c->where == WHERE_START) {
         r = goto_start(nav, out);
     } else {
