@@ -920,6 +920,8 @@ static int replay_resume_now(struct replay_target *rt, enum ukvm_resume_kind kin
                 return 0;
             }
             bp_cond_reset_skips(&rt->kt); /* arrivals now count from here */
+            if (rt->on_tick)
+                rt->on_tick(rt->on_tick_ctx);
         }
         rt->kt.tick_interval_us = 0;
         rt->thin_at_push = false;

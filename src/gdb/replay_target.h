@@ -66,6 +66,8 @@ struct replay_target {
     uint64_t exec_ns;               /* time spent running the guest, this operation */
     bool thinned;
     struct replay_nav *nav;         /* goto, bookmarks, when (replay_nav.c) */
+    void (*on_tick)(void *ctx);     /* at each periodic checkpoint of a continue */
+    void *on_tick_ctx;
 };
 
 /* Set up over a booted replaying monitor; takes checkpoint 0. */

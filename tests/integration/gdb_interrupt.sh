@@ -17,6 +17,13 @@
 # signal. Afterwards reverse-continue to mark_start and continue to mark_end
 # must land in exactly the state a fresh replay shows there, and ukvm ends
 # cleanly.
+# Then `monitor goto` (issue 10): a raw client's 0x03 during the qRcmd, and
+# its next packet sent without waiting for the reply, each stop the goto
+# within ANSWER_BOUND s with the protocol in step; real gdb's Ctrl-C during
+# `monitor goto end` (gdb 13 sends no 0x03 then: it gives up after its
+# remote timeouts and sends its next packet) leaves a valid position from
+# which continue reaches mark_end with the recording's digest; a goto over a
+# second, and `replay --goto=end`, print progress lines on stderr.
 # Environment: ANSWER_BOUND, GDB_TIMEOUT (default 120), CTLC_KEEP=1 keeps
 # the outputs.
 . "$(dirname "$0")/../lib.sh"
@@ -52,7 +59,7 @@ start() {
     local i
     for _ in 1 2 3 4 5 6; do
         PORT=$((45000 + RANDOM % 1000))
-        UKVM_TICK_US=1000000 "$UKVM" replay --gdb="$PORT" "$W/t.trace" >"$W/$1.out" 2>"$W/$1.err" &
+        UKVM_TICK_US=1000000 "$UKVM" replay --gdb="$PORT" "${TRACE:-$W/t.trace}" >"$W/$1.out" 2>"$W/$1.err" &
         UKVM_PID=$!
         for i in $(seq 100); do
             grep -q "waiting for gdb on 127.0.0.1:$PORT" "$W/$1.err" && return 0
@@ -137,5 +144,85 @@ if [ "$got" = "$REF_END" ]; then
     pass "gdb_interrupt: continue to mark_end after that: the fresh replay's state"
 else
     fail "gdb_interrupt: continue to mark_end after that" "got [$got], fresh replay [$REF_END]"
+fi
+
+# ---- monitor goto (issue 10): interrupted, and a progress line
+# A raw client: 0x03 during a qRcmd, and a next packet during one (what gdb
+# 13 sends after a Ctrl-C: it never sends 0x03 while waiting for a qRcmd
+# reply, but gives up after three remote timeouts and sends its next packet).
+start rawgoto || exit 0
+timeout -k 5 60 python3 "$HELPERS/goto_interrupt.py" "$PORT" 1.0 "$ANSWER_BOUND" >"$W/rawgoto.txt" 2>&1
+while read -r _ name; do
+    case $name in
+        *" OK") pass "gdb_interrupt: ${name% OK}" ;;
+        *) fail "gdb_interrupt: ${name%% BAD*}" "${name#* BAD }" ;;
+    esac
+done < <(grep '^CHECK ' "$W/rawgoto.txt")
+grep -q '^CHECK ' "$W/rawgoto.txt" || fail "gdb_interrupt: raw goto client" "$(tail -5 "$W/rawgoto.txt" | tr '\n' '|')"
+echo "    measured: $(grep '^TIME ' "$W/rawgoto.txt" | tr '\n' ' ')"
+finish rawgoto
+
+# A longer run for the gdb goto: its goto end takes about 10 s here, well
+# beyond the time gdb takes to give up (a reply sent just as gdb gives up
+# would answer gdb's next packet: a race the server cannot see).
+LONG=3000
+if ! run_capture "$W/rec3.out" "$W/rec3.err" "$UKVM" record -o "$W/t3.trace" "$G" spin $LONG; then
+    fail gdb_interrupt_record_long "$(head -c 300 "$W/rec3.err")"; exit 0
+fi
+DIGEST3=$(sed -n 's/.*digest \([0-9a-f]*\)$/\1/p' "$W/rec3.out")
+MARK_END=$(nm "$G" | awk '$3 == "mark_end" {print "0x" $1}' | sed 's/0x0*/0x/')
+
+# Real gdb: Ctrl-C 1 s into `monitor goto end`. gdb 13 answers "Quit" after
+# its remote timeouts (3 x 2 s); then the replay must stand at a valid place
+# (when answers, continue lands on mark_end in the fresh replay's state) and
+# `goto end` + continue still end the guest.
+TRACE=$W/t3.trace start gdbgoto || exit 0
+session "$W/gdbgoto.gdb" \
+    -ex 'ctlc-run goto 1.0 monitor goto end' \
+    -ex 'maintenance flush register-cache' -ex 'echo WHEN=' -ex 'monitor when' \
+    -ex 'break mark_end' -ex 'ctlc-run fwd -1 continue' -ex 'ctlc-state end' \
+    -ex 'monitor goto end' -ex 'continue'
+finish_rc=$(grep -c 'exited normally' "$W/gdbgoto.gdb")
+read -r _ _ took after _ stop <<<"$(timed "$W/gdbgoto.gdb" goto)"
+if [ "$stop" = Quit ]; then
+    pass "gdb_interrupt: gdb's Ctrl-C during monitor goto: gdb answers Quit ${after} s after the signal (its own remote timeouts)"
+else
+    fail "gdb_interrupt: gdb's Ctrl-C during monitor goto" "stop '$stop' after ${after:-?} s: $(grep '^OUT goto' "$W/gdbgoto.gdb" | head -c 300)"
+fi
+if grep -Eq '^WHEN=event 0 of 2 ' "$W/gdbgoto.gdb"; then
+    pass "gdb_interrupt: after the interrupted goto, when answers: still before event 1 (the protocol is in step)"
+else
+    fail "gdb_interrupt: after the interrupted goto, when answers" "$(grep -A2 '^WHEN=' "$W/gdbgoto.gdb" | tr '\n' '|' | head -c 300)"
+fi
+got=$(state "$W/gdbgoto.gdb" end)
+if [[ "$got" == *" rcx=0x$DIGEST3 "*" rip=$MARK_END rounds=$LONG" ]]; then
+    pass "gdb_interrupt: continue after the interrupted goto: mark_end, with the recording's digest"
+else
+    fail "gdb_interrupt: continue after the interrupted goto" "got [$got], want rcx=0x$DIGEST3 rip=$MARK_END rounds=$LONG"
+fi
+if [ "$finish_rc" = 0 ]; then # the kill at the end comes after the guest exited
+    fail "gdb_interrupt: goto end + continue after that: the guest exits" "$(tail -4 "$W/gdbgoto.gdb" | tr '\n' '|')"
+else
+    pass "gdb_interrupt: goto end + continue after that: the guest exits"
+fi
+UKVM_PID_SAVED=$UKVM_PID
+i=0; while alive "$UKVM_PID" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+kill -9 "$UKVM_PID_SAVED" 2>/dev/null; wait "$UKVM_PID_SAVED" 2>/dev/null; UKVM_PID=""
+if grep -Eq '^ukvm: goto: event [0-9]+ of [0-9]+, going to event [0-9]+ \([0-9.]+ s\)\.\.\.$' "$W/gdbgoto.err"; then
+    pass "gdb_interrupt: a goto over a second prints a progress line on stderr"
+else
+    fail "gdb_interrupt: goto progress line" "$(grep -v waiting "$W/gdbgoto.err" | head -3 | tr '\n' '|')"
+fi
+
+# ukvm replay --goto=end: the same progress line before gdb's session starts
+timeout -k 5 60 "$UKVM" replay --gdb=0 --goto=end "$W/t.trace" >"$W/startgoto.out" 2>"$W/startgoto.err" &
+pid=$!
+for _ in $(seq 600); do grep -q 'waiting for gdb' "$W/startgoto.err" && break; sleep 0.05; done
+kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+if grep -Eq '^ukvm: goto: event 0 of 2, going to event 1 \([0-9.]+ s\)\.\.\.$' "$W/startgoto.err" &&
+    grep -q '^ukvm: replay starts at event 1 of 2' "$W/startgoto.err"; then
+    pass "gdb_interrupt: replay --goto=end: a progress line, then where it starts"
+else
+    fail "gdb_interrupt: replay --goto=end progress" "$(head -4 "$W/startgoto.err" | tr '\n' '|')"
 fi
 exit 0

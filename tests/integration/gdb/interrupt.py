@@ -5,8 +5,8 @@
 #   ctlc-run LABEL DELAY CMD...  runs CMD; DELAY seconds after it starts
 #                                (DELAY < 0: never) gdb gets SIGINT. Prints
 #                                "TIMED LABEL <secs> <after-sigint> <pc> <stop>"
-#                                where stop is the signal gdb reported (SIGINT)
-#                                or "other".
+#                                where stop is the signal gdb reported (SIGINT),
+#                                Quit (gdb gave up a command) or "other".
 #   ctlc-state LABEL             prints "STATE LABEL <registers> <rounds_done>"
 import os
 import signal
@@ -50,6 +50,9 @@ class CtlcRun(gdb.Command):
             out = gdb.execute(cmd, to_string=True)
         except gdb.error as e:
             out = "error: %s" % e
+        except KeyboardInterrupt:  # gdb's Quit: a Ctrl-C outside a resume
+            out = "Quit"
+            last_stop.append("Quit")
         took = time.time() - t0
         if timer:
             timer.cancel()
