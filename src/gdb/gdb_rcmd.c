@@ -5,6 +5,7 @@
  * packets (O + hex), then OK, or E01 when the command failed: gdb prints
  * the text either way, and makes a failure an error (a script stops).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,7 +62,15 @@ void gdb_rcmd_handle(struct gdb_session *s, const char *hex)
         finish(s, &out, -1);
         return;
     }
-    int rc = s->t->ops->monitor(s->t, line, &out);
+    bool abandoned = false;
+    int rc = s->io.monitor ? s->io.monitor(s->io.ctx, s->t, line, &out, &abandoned)
+                           : s->t->ops->monitor(s->t, line, &out);
+    if (abandoned) { /* a reply now would answer the client's next packet */
+        if (s->log)
+            fprintf(s->log, "gdb: monitor command abandoned by the client: no reply\n");
+        ukvm_outbuf_free(&out);
+        return;
+    }
     finish(s, &out, rc);
 }
 

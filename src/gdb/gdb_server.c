@@ -41,6 +41,8 @@ struct conn {
     bool initial_interrupt;
     struct rsp_scan scan;
     bool disconnected;
+    bool in_monitor;            /* a monitor command runs, not resume() */
+    bool abandoned;             /* ...and the client sent its next packet */
     size_t npending;
     uint8_t pending[PENDING_CAP];   /* bytes read while the target ran */
 };
@@ -195,6 +197,14 @@ static void *watcher_main(void *arg)
                 continue;
             }
             for (ssize_t i = 0; i < got; i++) {
+                /* A packet while a monitor command runs: the client gave
+                 * up waiting for its reply (gdb sends no 0x03 then). Stop
+                 * the command; the packet is served next. */
+                if (c->in_monitor && buf[i] == '$' && !c->abandoned) {
+                    logf_(c->log, "<- a packet during a monitor command: interrupting it", NULL);
+                    c->abandoned = true;
+                    want_irq = true;
+                }
                 if (rsp_scan_byte(&c->scan, buf[i])) {
                     if (!want_irq)
                         logf_(c->log, "<- interrupt (0x03)", NULL);
@@ -208,11 +218,10 @@ static void *watcher_main(void *arg)
     return NULL;
 }
 
-/* Runs resume() with the watcher thread looking at the socket. */
-static int conn_resume(void *ctx, struct ukvm_target *t,
-                       enum ukvm_resume_kind kind, struct ukvm_stop *stop)
+/* The watcher thread looks at the socket while the server's thread runs
+ * the target (resume() or a monitor command). */
+static int watch_start(struct conn *c, pthread_t *th)
 {
-    struct conn *c = ctx;
     /* An interrupt may already sit in the input after the resuming packet. */
     struct rsp_scan scan = { 0 };
     bool irq = false;
@@ -221,6 +230,7 @@ static int conn_resume(void *ctx, struct ukvm_target *t,
     c->scan = scan;
     c->initial_interrupt = irq;
     c->disconnected = false;
+    c->abandoned = false;
 
     uint8_t drain[64];
     while (read(c->wake[0], drain, sizeof(drain)) > 0)
@@ -229,13 +239,14 @@ static int conn_resume(void *ctx, struct ukvm_target *t,
     c->running = true;
     pthread_mutex_unlock(&c->mu);
 
-    pthread_t th;
-    int perr = pthread_create(&th, NULL, watcher_main, c);
+    int perr = pthread_create(th, NULL, watcher_main, c);
     if (perr)
         logf_(c->log, "cannot start the interrupt watcher", strerror(perr));
+    return perr;
+}
 
-    int rc = t->ops->resume(t, kind, stop);
-
+static void watch_stop(struct conn *c, pthread_t th, int perr)
+{
     pthread_mutex_lock(&c->mu);
     c->running = false;
     pthread_mutex_unlock(&c->mu);
@@ -246,6 +257,32 @@ static int conn_resume(void *ctx, struct ukvm_target *t,
     }
     if (c->disconnected)
         gdb_session_set_end(c->sess, GDB_END_DISCONNECTED);
+}
+
+/* Runs resume() with the watcher thread looking at the socket. */
+static int conn_resume(void *ctx, struct ukvm_target *t,
+                       enum ukvm_resume_kind kind, struct ukvm_stop *stop)
+{
+    struct conn *c = ctx;
+    pthread_t th;
+    int perr = watch_start(c, &th);
+    int rc = t->ops->resume(t, kind, stop);
+    watch_stop(c, th, perr);
+    return rc;
+}
+
+/* The same for a monitor command (a goto can run the guest for long). */
+static int conn_monitor(void *ctx, struct ukvm_target *t, const char *cmd,
+                        struct ukvm_outbuf *out, bool *abandoned)
+{
+    struct conn *c = ctx;
+    pthread_t th;
+    c->in_monitor = true;
+    int perr = watch_start(c, &th);
+    int rc = t->ops->monitor(t, cmd, out);
+    watch_stop(c, th, perr);
+    c->in_monitor = false;
+    *abandoned = c->abandoned || c->disconnected;
     return rc;
 }
 
@@ -266,7 +303,8 @@ enum gdb_end gdb_serve_fd(int fd, int listen_fd, struct ukvm_target *t,
     if (pipe2(c->wake, O_CLOEXEC | O_NONBLOCK) < 0)
         goto out_free;
     pthread_mutex_init(&c->mu, NULL);
-    struct gdb_session_io io = { .write = conn_write, .resume = conn_resume, .ctx = c };
+    struct gdb_session_io io = { .write = conn_write, .resume = conn_resume,
+                                 .monitor = conn_monitor, .ctx = c };
     c->sess = gdb_session_new(t, &io, c->log);
     if (!c->sess)
         goto out_pipe;

@@ -26,6 +26,13 @@ struct gdb_session_io {
      * the session calls the target directly. */
     int (*resume)(void *ctx, struct ukvm_target *t, enum ukvm_resume_kind kind,
                   struct ukvm_stop *stop);
+    /* Runs t->ops->monitor(t, cmd, out) and returns its result, watching
+     * for interrupts as resume does. Sets *abandoned when the client sent
+     * its next packet meanwhile: it gave up waiting (gdb 13 does after a
+     * Ctrl-C and its remote timeout), so no reply must go out. NULL: the
+     * session calls the target directly. */
+    int (*monitor)(void *ctx, struct ukvm_target *t, const char *cmd,
+                   struct ukvm_outbuf *out, bool *abandoned);
     void *ctx;
 };
 

@@ -86,6 +86,8 @@ static void repin(struct replay_nav *nav)
     }
 }
 
+/* A goto that takes more than a second says how far it is, once a second
+ * (at events, and at the continue's periodic checkpoints between them). */
 static void progress(void *ctx, uint64_t number)
 {
     struct replay_nav *nav = ctx;
@@ -93,8 +95,15 @@ static void progress(void *ctx, uint64_t number)
     if (now - nav->run_t0 < 1000000000ULL || now - nav->run_last < 1000000000ULL)
         return;
     nav->run_last = now;
-    fprintf(stderr, "ukvm: goto: replaying to event %" PRIu64 ": at event %" PRIu64
-            " (%.1f s)\n", nav->run_to, number, (double)(now - nav->run_t0) / 1e9);
+    fprintf(stderr, "ukvm: goto: event %" PRIu64 " of %" PRIu64 ", going to event %" PRIu64
+            " (%.1f s)...\n", number, trace_nav_count(nav->ti), nav->run_to,
+            (double)(now - nav->run_t0) / 1e9);
+}
+
+static void progress_tick(void *ctx)
+{
+    struct replay_nav *nav = ctx;
+    progress(nav, next_event(nav));
 }
 
 /* The latest checkpoint whose next event is below (or, with `or_equal`, at
@@ -116,6 +125,17 @@ static void note_landing(struct replay_nav *nav, uint64_t event)
     nav->have_landing = true;
 }
 
+/* A goto to the final halt is the stop a continue makes there: the next
+ * continue lets the guest exit, as it does after that stop. */
+static void release_if_final_halt(struct replay_nav *nav, uint64_t n)
+{
+    struct ukvm_event ev;
+    char err[200];
+    if (n == trace_nav_end_event(nav->ti) &&
+        trace_nav_read(nav->ti, n, &ev, err, sizeof(err)) == 0 && ev.kind == UKVM_EV_HALT)
+        replayer_release_halt(src_of(nav));
+}
+
 /* Just before event n (n <= the trace's end event). */
 static int goto_event(struct replay_nav *nav, uint64_t n, struct ukvm_outbuf *out)
 {
@@ -128,9 +148,20 @@ static int goto_event(struct replay_nav *nav, uint64_t n, struct ukvm_outbuf *ou
     nav->run_to = n;
     nav->run_t0 = nav->run_last = ukvm_now_ns();
     replayer_watch(src_of(nav), n, progress, nav);
+    rt->on_tick = progress_tick;
+    rt->on_tick_ctx = nav;
     struct ukvm_stop stop;
     int r = rt->ops.resume(&rt->kt.base, UKVM_RESUME_CONTINUE, &stop);
+    rt->on_tick = NULL;
     replayer_watch(src_of(nav), UINT64_MAX, NULL, NULL);
+    if (r == 0 && stop.reason == UKVM_STOP_INTERRUPT) {
+        /* gdb's Ctrl-C (or the client moved on): the continue named this
+         * stop, as any interrupted one */
+        ukvm_outbuf_printf(out, "ukvm: goto %" PRIu64 ": interrupted at event %" PRIu64
+                " of %" PRIu64 "\n", n, next_event(nav), trace_nav_count(nav->ti));
+        replay_target_arm_user(rt);
+        return -1;
+    }
     if (r < 0 || stop.reason != UKVM_STOP_REPLAY_END || next_event(nav) != n) {
         ukvm_outbuf_printf(out, "ukvm: goto %" PRIu64 ": the replay stopped at event %"
                 PRIu64 " instead (stop %d)\n", n, next_event(nav), stop.reason);
@@ -139,6 +170,7 @@ static int goto_event(struct replay_nav *nav, uint64_t n, struct ukvm_outbuf *ou
     }
     if (replay_target_checkpoint_here(rt) < 0)
         goto failed;
+    release_if_final_halt(nav, n);
     replay_target_arm_user(rt);
     note_landing(nav, n);
     repin(nav);
@@ -192,15 +224,16 @@ static int goto_bookmark(struct replay_nav *nav, const struct bookmark *b,
     if (replay_target_restore(rt, from) < 0)
         goto failed;
     uint64_t rip = b->id.regs.rip;
-    bool found = replay_target_now_matches(rt, &b->id);
+    bool found = replay_target_now_matches(rt, &b->id), irq = false;
     if (!found) {
         kvm_target_ops.insert_bp(&rt->kt.base, UKVM_BP_SOFTWARE, rip, 1);
         replayer_watch(src_of(nav), e, NULL, NULL); /* never past its event */
         for (;;) {
             struct ukvm_stop stop;
             kvm_target_continue(&rt->kt, &stop);
-            if (stop.reason == UKVM_STOP_INTERRUPT && !kvm_target_bp_stop(&rt->kt, &stop))
-                continue;
+            irq = stop.reason == UKVM_STOP_INTERRUPT && !kvm_target_bp_stop(&rt->kt, &stop);
+            if (irq)
+                break; /* gdb's Ctrl-C: back to the checkpoint below */
             bool at = (stop.reason == UKVM_STOP_SWBREAK || stop.reason == UKVM_STOP_HWBREAK) &&
                 vm_regs(&rt->kt.m->vm)->rip == rip;
             if (!at)
@@ -216,8 +249,12 @@ static int goto_bookmark(struct replay_nav *nav, const struct bookmark *b,
     if (!found) {
         replay_target_restore(rt, from);
         replay_target_arm_user(rt);
-        ukvm_outbuf_printf(out, "ukvm: goto %s: its moment was not found again before "
-                "event %" PRIu64 "\n", b->name, e);
+        if (irq)
+            ukvm_outbuf_printf(out, "ukvm: goto %s: interrupted (back at event %" PRIu64
+                    ")\n", b->name, next_event(nav));
+        else
+            ukvm_outbuf_printf(out, "ukvm: goto %s: its moment was not found again before "
+                    "event %" PRIu64 "\n", b->name, e);
         return -1;
     }
     struct position here = { .kind = ANCHOR_UNKNOWN, .addr = rip, .k = 1, .id = b->id };
@@ -244,8 +281,10 @@ static int cmd_goto(struct replay_nav *nav, const struct monitor_cmd *c, struct 
         }
         r = goto_bookmark(nav, b, out);
         nav->have_landing = false;
-        if (r == 0 && b->landing)
+        if (r == 0 && b->landing) {
             note_landing(nav, b->id.next_event);
+            release_if_final_halt(nav, b->id.next_event);
+        }
     } else if (c->where == WHERE_START) {
         r = goto_start(nav, out);
     } else {
@@ -450,6 +489,9 @@ int replay_nav_monitor(struct ukvm_target *t, const char *line, struct ukvm_outb
     struct replay_nav *nav = rt->nav;
     struct monitor_cmd c;
     char err[200];
+    /* a request left over from the last resume (the server repeats one
+     * that is still wanted) */
+    rt->kt.interrupt_requested = 0;
     if (monitor_cmd_parse(line, &c, err, sizeof(err)) < 0) {
         ukvm_outbuf_printf(out, "ukvm: %s\n", err);
         return -1;

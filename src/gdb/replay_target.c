@@ -75,6 +75,28 @@ static bool at_checkpoint(const struct position *p)
     return p->kind != ANCHOR_UNKNOWN && p->k == 0 && p->s == 0;
 }
 
+/* ---- gdb's Ctrl-C during a reverse operation ---- */
+
+/* Has the user asked the operation to stop? A single step forgets the
+ * request (kvm_target_step clears it), so loops of steps look between
+ * them; the server's watcher repeats it every few ms until resume()
+ * returns. */
+static bool interrupt_wanted(struct replay_target *rt)
+{
+    return rt->kt.interrupt_requested || ukvm_stop_requested();
+}
+
+/* A re-execution from the top checkpoint was interrupted: it stays where
+ * it is, named by its registers as a forward continue's interrupt is (a
+ * later counting run names it exactly). Returns 1, the callers' "interrupted". */
+static int interrupted_here(struct replay_target *rt)
+{
+    struct position here = { .kind = ANCHOR_UNKNOWN, .addr = regs(rt)->rip, .k = 1 };
+    identity_now(rt, &here.id);
+    rt->cur = here;
+    return 1;
+}
+
 /* ---- forward execution, timed for the statistics ---- */
 
 static int exec_step(struct replay_target *rt, struct ukvm_stop *stop)
@@ -266,8 +288,9 @@ static int restore(struct replay_target *rt, size_t i)
 }
 
 /* From the state right after a restore (or a checkpoint push), run to the
- * k-th arrival of p's anchor with only the anchor armed. 0, or -1 when the
- * run stopped elsewhere (*stop says how). */
+ * k-th arrival of p's anchor with only the anchor armed. 0, -1 when the
+ * run stopped elsewhere (*stop says how), 1 when interrupted (cur names
+ * where it stopped). */
 static int run_to_anchor(struct replay_target *rt, const struct position *p, struct ukvm_stop *stop)
 {
     if (p->k == 0)
@@ -275,14 +298,17 @@ static int run_to_anchor(struct replay_target *rt, const struct position *p, str
     arm_anchor(rt, p);
     for (uint64_t n = 0; n < p->k;) {
         exec_continue(rt, stop);
-        if (stop->reason == UKVM_STOP_INTERRUPT && !kvm_target_bp_stop(&rt->kt, stop))
-            continue; /* a bounded run to a known place: finish it */
+        bool irq = stop->reason == UKVM_STOP_INTERRUPT;
+        if (irq && !kvm_target_bp_stop(&rt->kt, stop))
+            return interrupted_here(rt);
         if (stop_is_anchor(rt, p, stop)) {
             n++;
             if (p->kind == ANCHOR_UNKNOWN) {
                 if (now_matches(rt, &p->id))
                     break;
             }
+            if (irq && n < p->k)
+                return interrupted_here(rt);
             continue;
         }
         return -1;
@@ -291,17 +317,12 @@ static int run_to_anchor(struct replay_target *rt, const struct position *p, str
     return 0;
 }
 
-/* Go to position p (relative to checkpoint cpi), taking intermediate
- * checkpoints while single-stepping a long way. */
-static int go_to(struct replay_target *rt, size_t cpi, const struct position *p)
+/* At the k-th arrival of p's anchor (or at the top checkpoint when k is
+ * 0), single-step p->s instructions, taking intermediate checkpoints on a
+ * long way. 0, -1, or 1 when interrupted (cur names the step reached). */
+static int step_from_anchor(struct replay_target *rt, const struct position *p)
 {
     struct ukvm_stop stop;
-    if (restore(rt, cpi) < 0)
-        return -1;
-    if (run_to_anchor(rt, p, &stop) < 0) {
-        ukvm_err("reverse execution: re-execution did not reach its anchor (stop %d)", stop.reason);
-        return -1;
-    }
     struct position reached = *p;
     reached.s = 0;
     if (p->k > 0) {
@@ -318,6 +339,8 @@ static int go_to(struct replay_target *rt, size_t cpi, const struct position *p)
             if (push_checkpoint(rt, &here) < 0)
                 return -1;
         }
+        if (interrupt_wanted(rt))
+            return 1;
         exec_step(rt, &stop);
         if (stop.reason != UKVM_STOP_STEP && stop.reason != UKVM_STOP_WATCH) {
             ukvm_err("reverse execution: re-execution stopped early (stop %d)", stop.reason);
@@ -328,8 +351,33 @@ static int go_to(struct replay_target *rt, size_t cpi, const struct position *p)
     return 0;
 }
 
+/* Go to position p (relative to checkpoint cpi), taking intermediate
+ * checkpoints while single-stepping a long way. 0, -1, or 1 when
+ * interrupted (cur names where it stopped). */
+static int go_to(struct replay_target *rt, size_t cpi, const struct position *p)
+{
+    struct ukvm_stop stop;
+    if (restore(rt, cpi) < 0)
+        return -1;
+    int r = run_to_anchor(rt, p, &stop);
+    if (r > 0)
+        return 1;
+    if (r < 0) {
+        ukvm_err("reverse execution: re-execution did not reach its anchor (stop %d)", stop.reason);
+        return -1;
+    }
+    return step_from_anchor(rt, p);
+}
+
+/* A long counting run leaves a checkpoint at an arrival this often, so
+ * that after an interrupt little is left to count again. */
+#define COUNT_TRAIL_NS 200000000ULL
+
 /* Name an unknown current position by a counting run from the top
- * checkpoint: count arrivals at its rip until the registers match. */
+ * checkpoint: count arrivals at its rip until the registers match. 0, -1,
+ * or 1 when interrupted (cur then names where the run stopped: an arrival,
+ * exactly, or a moment named by its registers again, closer to a
+ * checkpoint). */
 static int resolve(struct replay_target *rt)
 {
     if (rt->cur.kind != ANCHOR_UNKNOWN)
@@ -338,19 +386,19 @@ static int resolve(struct replay_target *rt)
     uint64_t s = p.s;
     p.s = 0;
     struct ukvm_stop stop;
-    size_t t = top(rt);
-    if (restore(rt, t) < 0)
+    if (restore(rt, top(rt)) < 0)
         return -1;
     if (now_matches(rt, &p.id)) { /* it was the checkpoint itself */
         struct position none = { .kind = ANCHOR_NONE, .s = s };
-        return s > 0 ? go_to(rt, t, &none) : 0;
+        return step_from_anchor(rt, &none);
     }
     arm_anchor(rt, &p);
-    uint64_t k = 0;
+    uint64_t k = 0, mark = ukvm_now_ns();
     for (;;) {
         exec_continue(rt, &stop);
-        if (stop.reason == UKVM_STOP_INTERRUPT && !kvm_target_bp_stop(&rt->kt, &stop))
-            continue; /* bounded by the segment: finish it */
+        bool irq = stop.reason == UKVM_STOP_INTERRUPT;
+        if (irq && !kvm_target_bp_stop(&rt->kt, &stop))
+            return interrupted_here(rt);
         if (!stop_is_anchor(rt, &p, &stop)) {
             ukvm_err("reverse execution: could not find the interrupted position again");
             return -1;
@@ -358,13 +406,23 @@ static int resolve(struct replay_target *rt)
         k++;
         if (now_matches(rt, &p.id))
             break;
+        struct position arrival = { .kind = ANCHOR_ADDR, .addr = p.addr, .k = k };
+        if (irq) {
+            rt->cur = arrival;
+            return 1;
+        }
+        if (ukvm_now_ns() - mark > COUNT_TRAIL_NS) {
+            if (push_checkpoint(rt, &arrival) < 0)
+                return -1;
+            k = 0;
+            mark = ukvm_now_ns();
+        }
     }
     kvm_target_clear_all(&rt->kt);
     struct position named = { .kind = ANCHOR_ADDR, .addr = p.addr, .k = k, .s = s };
-    if (s > 0)
-        return go_to(rt, t, &named);
     rt->cur = named;
-    return 0;
+    rt->cur.s = 0;
+    return s > 0 ? step_from_anchor(rt, &named) : 0;
 }
 
 /* Make the previous checkpoint's segment current: cur becomes the position
@@ -394,10 +452,20 @@ static void fail_stop(struct replay_target *rt, struct ukvm_stop *stop)
 
 /* ---- reverse-stepi ---- */
 
+/* An operation that an interrupt cut short reports it where it stopped. */
+static int stop_interrupted(struct replay_target *rt, struct ukvm_stop *stop)
+{
+    kvm_target_clear_all(&rt->kt);
+    arm_user(rt);
+    report(stop, UKVM_STOP_INTERRUPT);
+    return 0;
+}
+
 static int reverse_step(struct replay_target *rt, struct ukvm_stop *stop)
 {
-    if (resolve(rt) < 0)
-        goto failed;
+    int r; /* of the helpers: -1 failed, 1 interrupted */
+    if ((r = resolve(rt)) != 0)
+        goto stopped;
     while (at_checkpoint(&rt->cur)) {
         if (top(rt) == 0) {
             kvm_target_clear_all(&rt->kt);
@@ -406,22 +474,22 @@ static int reverse_step(struct replay_target *rt, struct ukvm_stop *stop)
             return 0;
         }
         step_down(rt);
-        if (resolve(rt) < 0)
-            goto failed;
+        if ((r = resolve(rt)) != 0)
+            goto stopped;
     }
     size_t base = top(rt);
     struct position target = rt->cur;
     if (target.s > 0) {
         target.s--;
-        if (go_to(rt, base, &target) < 0)
-            goto failed;
+        if ((r = go_to(rt, base, &target)) != 0)
+            goto stopped;
     } else {
         /* From the (k-1)-th arrival, step to the k-th, counting d steps;
          * the answer is one step short of it. */
         struct position from = target;
         from.k--;
-        if (go_to(rt, base, &from) < 0)
-            goto failed;
+        if ((r = go_to(rt, base, &from)) != 0)
+            goto stopped;
         if (!at_checkpoint(&rt->cur) && push_checkpoint(rt, &rt->cur) < 0)
             goto failed;
         size_t first = top(rt);
@@ -433,6 +501,10 @@ static int reverse_step(struct replay_target *rt, struct ukvm_stop *stop)
                 struct position here = rt->cur;
                 if (push_checkpoint(rt, &here) < 0)
                     goto failed;
+            }
+            if (interrupt_wanted(rt)) { /* cur counts the steps made */
+                r = 1;
+                goto stopped;
             }
             exec_step(rt, stop);
             if (stop->reason != UKVM_STOP_STEP && stop->reason != UKVM_STOP_WATCH) {
@@ -457,13 +529,16 @@ static int reverse_step(struct replay_target *rt, struct ukvm_stop *stop)
         size_t j = (size_t)(want / rt->step_checkpoint_interval);
         struct position p = { .kind = ANCHOR_NONE,
             .s = want - j * rt->step_checkpoint_interval };
-        if (go_to(rt, first + j, &p) < 0)
-            goto failed;
+        if ((r = go_to(rt, first + j, &p)) != 0)
+            goto stopped;
     }
     kvm_target_clear_all(&rt->kt);
     arm_user(rt);
     report(stop, UKVM_STOP_STEP);
     return 0;
+stopped:
+    if (r > 0)
+        return stop_interrupted(rt, stop);
 failed:
     fail_stop(rt, stop);
     return 0;
@@ -486,7 +561,8 @@ static void note_hit(struct hit *h, const struct position *pos, const struct ukv
 
 /* Re-execute the top segment up to cur with the user's breakpoints armed;
  * remember the last hit. cur itself counts only with include_end (it is a
- * checkpoint above the one we started from). 1 = interrupted. */
+ * checkpoint above the one we started from). 1 = interrupted (cur then
+ * names where it stopped). */
 static int scan_segment(struct replay_target *rt, bool include_end, struct hit *last,
         struct ukvm_stop *stop)
 {
@@ -512,7 +588,7 @@ static int scan_segment(struct replay_target *rt, bool include_end, struct hit *
         exec_continue(rt, &s);
         if (s.reason == UKVM_STOP_INTERRUPT || ukvm_stop_requested()) {
             *stop = s;
-            return 1;
+            return interrupted_here(rt);
         }
         bool watch = s.reason == UKVM_STOP_WATCH;
         if (!watch && s.reason != UKVM_STOP_SWBREAK && s.reason != UKVM_STOP_HWBREAK) {
@@ -560,6 +636,11 @@ static int scan_segment(struct replay_target *rt, bool include_end, struct hit *
     /* the single steps after the anchor */
     for (uint64_t i = 1; i < end.s || (include_end && i == end.s); i++) {
         struct ukvm_stop s;
+        if (interrupt_wanted(rt)) {
+            rt->cur = end; /* exactly: i - 1 steps after the anchor */
+            rt->cur.s = i - 1;
+            return 1;
+        }
         exec_step(rt, &s);
         if (s.reason != UKVM_STOP_STEP && s.reason != UKVM_STOP_WATCH) {
             ukvm_err("reverse-continue: re-execution stopped early (stop %d)", s.reason);
@@ -630,8 +711,9 @@ static int reverse_continue(struct replay_target *rt, struct ukvm_stop *stop)
         report(stop, UKVM_STOP_REPLAY_BEGIN);
         return 0;
     }
-    if (resolve(rt) < 0)
-        goto failed;
+    int r; /* of the helpers: -1 failed, 1 interrupted */
+    if ((r = resolve(rt)) != 0)
+        goto stopped;
     bool include_end = false; /* the first segment ends at the current position */
     size_t window = 1;
     uint64_t started = ukvm_now_ns();
@@ -646,8 +728,8 @@ static int reverse_continue(struct replay_target *rt, struct ukvm_stop *stop)
             }
             if (!include_end) {
                 step_down(rt);
-                if (resolve(rt) < 0)
-                    goto failed;
+                if ((r = resolve(rt)) != 0)
+                    goto stopped;
                 continue;
             }
             /* Searched back to checkpoint t without a hit: scan a window of
@@ -672,22 +754,12 @@ static int reverse_continue(struct replay_target *rt, struct ukvm_stop *stop)
         }
         struct hit last = { 0 };
         size_t base = top(rt);
-        int r = scan_segment(rt, include_end, &last, stop);
-        if (r < 0)
-            goto failed;
-        if (r > 0) { /* interrupted: stay where the re-execution is */
-            struct position here = { .kind = ANCHOR_UNKNOWN, .addr = regs(rt)->rip };
-            identity_now(rt, &here.id);
-            rt->cur = here;
-            kvm_target_clear_all(&rt->kt);
-            arm_user(rt);
-            report(stop, UKVM_STOP_INTERRUPT);
-            return 0;
-        }
+        if ((r = scan_segment(rt, include_end, &last, stop)) != 0)
+            goto stopped; /* interrupted: stay where the re-execution is */
         if (last.found) {
             kvm_target_clear_all(&rt->kt);
-            if (go_to(rt, base, &last.pos) < 0)
-                goto failed;
+            if ((r = go_to(rt, base, &last.pos)) != 0)
+                goto stopped;
             kvm_target_clear_all(&rt->kt);
             arm_user(rt);
             *stop = last.stop;
@@ -701,6 +773,9 @@ static int reverse_continue(struct replay_target *rt, struct ukvm_stop *stop)
         rt->cur.s = 0;
         rt->cur.kind = ANCHOR_NONE;
     }
+stopped:
+    if (r > 0)
+        return stop_interrupted(rt, stop);
 failed:
     fail_stop(rt, stop);
     return 0;
@@ -845,6 +920,8 @@ static int replay_resume_now(struct replay_target *rt, enum ukvm_resume_kind kin
                 return 0;
             }
             bp_cond_reset_skips(&rt->kt); /* arrivals now count from here */
+            if (rt->on_tick)
+                rt->on_tick(rt->on_tick_ctx);
         }
         rt->kt.tick_interval_us = 0;
         rt->thin_at_push = false;

@@ -67,6 +67,8 @@ struct replay_target {
     bool thinned;
     struct replay_nav *nav;         /* goto, bookmarks, when (replay_nav.c) */
     struct replay_diversion *div;   /* gdb's writes (replay_diversion.c) */
+    void (*on_tick)(void *ctx);     /* at each periodic checkpoint of a continue */
+    void *on_tick_ctx;
 };
 
 /* Set up over a booted replaying monitor; takes checkpoint 0. */

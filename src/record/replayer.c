@@ -200,6 +200,11 @@ void replayer_hold_halt(struct ukvm_event_source *src)
     ((struct replayer *)src)->hold_halt = true;
 }
 
+void replayer_release_halt(struct ukvm_event_source *src)
+{
+    ((struct replayer *)src)->halt_released = true;
+}
+
 void replayer_watch(struct ukvm_event_source *src, uint64_t stop_before,
         void (*fn)(void *ctx, uint64_t number), void *ctx)
 {

@@ -30,6 +30,10 @@ void replayer_clear_end(struct ukvm_event_source *src);
  * (reported like the end of a cut-short trace), so that the user can look
  * back from the end; the next attempt lets the guest exit. */
 void replayer_hold_halt(struct ukvm_event_source *src);
+/* The stop before the final halt has been made some other way (a goto to
+ * it): the next attempt lets the guest exit, as after that stop. Forgotten
+ * at the next restore, like the stop itself. */
+void replayer_release_halt(struct ukvm_event_source *src);
 
 /* Console lines begin with "[ev N] ", N the event that wrote their first byte. */
 void replayer_mark_output(struct ukvm_event_source *src);

@@ -172,3 +172,19 @@ timeout -k 5 60 gdb -nx --batch -ex "target remote 127.0.0.1:$PORT" -ex 'monitor
 report "run --gdb: monitor help" "$W/live.out" "only help works here"
 report "run --gdb: goto says replay only" "$W/live.out" "^ukvm: monitor goto 5 works only in replay"
 pkill_port
+
+# continue after `goto end` (or after a goto to a bookmark made there): the
+# guest exits, as at the second continue at the end; no second end stop
+dbg "$W/endcont.out" -ex 'monitor goto end' -ex 'continue' -ex 'echo AFTER-CONT\n'
+dbg "$W/endcont2.out" -ex 'monitor goto end' -ex 'monitor bookmark atend' -ex 'monitor goto start' \
+    -ex 'monitor goto atend' -ex 'continue' -ex 'echo AFTER-CONT2\n'
+cat "$W/endcont2.out" >>"$W/endcont.out"
+report "continue after goto end: the guest exits" "$W/endcont.out" \
+    "^\[Inferior 1 \(Remote target\) exited normally\]$"
+if [ "$(grep -c 'exited normally' "$W/endcont.out")" = 2 ] &&
+    ! has "$W/endcont.out" 'No more reverse-execution history'; then
+    pass "continue after goto end / goto to a bookmark there: exits at once, twice"
+else
+    fail "continue after goto end / goto to a bookmark there: exits at once, twice" \
+        "$(grep -E 'exited|No more|AFTER' "$W/endcont.out" | tr '\n' '|' | head -c 600)"
+fi
