@@ -57,8 +57,8 @@ stat_field() { # FILE FIELD: FIELD= of the last stats line
     grep 'ukvm: stats:' "$1" | tail -1 | sed -n "s/.* $2=\([0-9]*\).*/\1/p"
 }
 
-# ---- dirty: 200 rounds over 8 MiB: unbounded, thousands of MiB of checkpoints
-if ! run_capture "$T/dirty.rec.out" "$T/dirty.rec.err" "$UKVM" record -o "$T/dirty.trace" "$G" dirty 200 2048; then
+# ---- dirty: 60 rounds over 8 MiB: unbounded, hundreds of MiB of checkpoints
+if ! run_capture "$T/dirty.rec.out" "$T/dirty.rec.err" "$UKVM" record -o "$T/dirty.trace" "$G" dirty 60 2048; then
     fail checkpoint_mem_dirty_record "$(head -c 300 "$T/dirty.rec.err")"; exit 0
 fi
 BUDGET=16
@@ -100,18 +100,18 @@ echo "    dirty: checkpoints pushed $pushed, dropped $dropped, held after the co
 check checkpoint_mem_dirty_thinned [ "${dropped:-0}" -gt 0 ]
 check checkpoint_mem_dirty_within_budget [ "${bytes:-999999999999}" -le $((BUDGET << 20)) ]
 check checkpoint_mem_dirty_says_thinning grep -q 'thinning old checkpoints' "$T/dirty.err"
-# three stops: at mark_end (200 rounds), back at mark_start (0), mark_end again
+# three stops: at mark_end (60 rounds), back at mark_start (0), mark_end again
 pcs=$(grep -E '^\$[0-9]+ = 0x' "$T/dirty.gdbout" | awk '{print $3}' | tr '\n' ' ')
 rounds=$(grep -E '^\$[0-9]+ = [0-9]+$' "$T/dirty.gdbout" | awk '{print $3}' | tr '\n' ' ')
 expect="$(printf '0x%x' "$MARK_END") $(printf '0x%x' "$MARK_START") $(printf '0x%x' "$MARK_END") "
-if [ "$pcs" = "$expect" ] && [ "$rounds" = "200 0 200 " ]; then
+if [ "$pcs" = "$expect" ] && [ "$rounds" = "60 0 60 " ]; then
     pass checkpoint_mem_dirty_reverse_and_forward
 else
-    fail checkpoint_mem_dirty_reverse_and_forward "pcs '$pcs' (want '$expect'), rounds '$rounds' (want '200 0 200 '): $(grep -m3 -iE 'error|warning|ukvm' "$T/dirty.gdbout" "$T/dirty.err" | head -c 400)"
+    fail checkpoint_mem_dirty_reverse_and_forward "pcs '$pcs' (want '$expect'), rounds '$rounds' (want '60 0 60 '): $(grep -m3 -iE 'error|warning|ukvm' "$T/dirty.gdbout" "$T/dirty.err" | head -c 400)"
 fi
 
 # ---- spin: checkpoints with no pages still cost memory
-if ! run_capture "$T/spin.rec.out" "$T/spin.rec.err" "$UKVM" record -o "$T/spin.trace" "$G" spin 400; then
+if ! run_capture "$T/spin.rec.out" "$T/spin.rec.err" "$UKVM" record -o "$T/spin.trace" "$G" spin 600; then
     fail checkpoint_mem_spin_record "$(head -c 300 "$T/spin.rec.err")"; exit 0
 fi
 cat >"$T/spin.gdb" <<GDB
@@ -131,7 +131,9 @@ print rounds_done
 GDB
 # The boot checkpoint holds about 2 MiB: a 3 MiB budget leaves room for
 # very few others.
-session spin 3 "$T/spin.trace" || exit 0
+# 600 ms of spinning with a checkpoint every 500 us: over a thousand
+# checkpoints of about 6 KiB each, on any KVM.
+UKVM_TICK_US=500 session spin 3 "$T/spin.trace" || exit 0
 dropped=$(stat_field "$T/spin.err" dropped)
 echo "    spin: checkpoints pushed $(stat_field "$T/spin.err" pushed), dropped $dropped"
 check checkpoint_mem_spin_thinned [ "${dropped:-0}" -gt 0 ]
