@@ -135,7 +135,7 @@ static void pages_free(uint8_t *pages, size_t n)
 size_t checkpoint_cost(const struct checkpoint *cp)
 {
     return sizeof(*cp) + (cp->xsave ? sizeof(*cp->xsave) : 0) +
-        cp->n_pages * (PAGE + sizeof(uint64_t));
+        cp->page_room * PAGE + cp->n_pages * (sizeof(uint64_t) + sizeof(uint32_t));
 }
 
 static void checkpoint_free(struct checkpoint *cp)
@@ -144,7 +144,8 @@ static void checkpoint_free(struct checkpoint *cp)
         return;
     free(cp->xsave);
     free(cp->pfns);
-    pages_free(cp->pages, cp->n_pages);
+    free(cp->slots);
+    pages_free(cp->pages, cp->page_room);
     free(cp);
 }
 
@@ -174,18 +175,25 @@ static int save_dirty_pages(struct monitor *m, struct checkpoint *cp,
     if (count == 0) /* a spinning guest: no page arrays at all */
         return 0;
     cp->pfns = malloc(count * sizeof(uint64_t));
+    cp->slots = malloc(count * sizeof(uint32_t));
     cp->pages = pages_alloc(count);
-    if (!cp->pfns || !cp->pages) {
+    if (!cp->pfns || !cp->slots || !cp->pages) {
         free(cp->pfns);
+        free(cp->slots);
+        pages_free(cp->pages, count);
         cp->pfns = NULL;
+        cp->slots = NULL;
+        cp->pages = NULL;
         snprintf(err, errlen, "checkpoint: out of memory (%zu pages)", count);
         return -1;
     }
+    cp->page_room = count;
     size_t i = 0;
     for (uint64_t p = 0; p < npages; p++) {
         if (!bit_test(vm->dirty_bits, p))
             continue;
         cp->pfns[i] = p;
+        cp->slots[i] = (uint32_t)i;
         memcpy(cp->pages + i * PAGE, vm->mem + p * PAGE, PAGE);
         if (clean)
             clean(ctx, p, cp->pages + i * PAGE);
@@ -256,7 +264,7 @@ static const uint8_t *page_at(const struct checkpoint_stack *st, size_t index, u
         while (lo < hi) {
             size_t mid = (lo + hi) / 2;
             if (cp->pfns[mid] == pfn)
-                return cp->pages + mid * PAGE;
+                return cp->pages + (size_t)cp->slots[mid] * PAGE;
             if (cp->pfns[mid] < pfn)
                 lo = mid + 1;
             else
@@ -323,6 +331,91 @@ int checkpoint_pop(struct checkpoint_stack *st, struct monitor *m)
     return 0;
 }
 
+/* hi takes over the pages of lo it lacks (hi's own copies win). The page
+ * copies of the bigger of the two are kept in place and the smaller one's
+ * are moved into its mapping, so each drop copies at most the smaller
+ * checkpoint's pages: thinning stays cheap however large the merged old
+ * checkpoints grow. lo is left for the caller to discard. */
+static int merge_pages(struct checkpoint_stack *st, struct checkpoint *lo, struct checkpoint *hi)
+{
+    size_t n = 0, extra_lo = 0, extra_hi = 0;
+    for (size_t i = 0, j = 0; i < lo->n_pages || j < hi->n_pages; n++) {
+        if (j >= hi->n_pages || (i < lo->n_pages && lo->pfns[i] < hi->pfns[j]))
+            i++, extra_lo++;
+        else if (i < lo->n_pages && lo->pfns[i] == hi->pfns[j])
+            i++, j++;
+        else
+            j++, extra_hi++;
+    }
+    if (extra_lo == 0) /* nothing of lo is needed */
+        return 0;
+    bool keep_hi = hi->n_pages >= lo->n_pages;
+    struct checkpoint *big = keep_hi ? hi : lo;
+    /* the big one's mapping grows by the pages only the small one has */
+    size_t grow = keep_hi ? extra_lo : extra_hi;
+    size_t room = big->page_room + grow;
+    uint64_t *pfns = malloc(n * sizeof(uint64_t));
+    uint32_t *slots = malloc(n * sizeof(uint32_t));
+    uint8_t *pages = big->pages;
+    if (grow > 0 && pfns && slots) {
+        pages = big->pages
+            ? mremap(big->pages, big->page_room * PAGE, room * PAGE, MREMAP_MAYMOVE)
+            : pages_alloc(room);
+        if (pages == MAP_FAILED)
+            pages = NULL;
+    }
+    if (!pfns || !slots || !pages) {
+        free(pfns);
+        free(slots);
+        return -1;
+    }
+    size_t next_slot = big->page_room;
+    size_t i = 0, j = 0, k = 0;
+    while (i < lo->n_pages || j < hi->n_pages) {
+        bool both = i < lo->n_pages && j < hi->n_pages && lo->pfns[i] == hi->pfns[j];
+        bool from_hi = j < hi->n_pages && (i >= lo->n_pages || hi->pfns[j] <= lo->pfns[i]);
+        struct checkpoint *src = from_hi ? hi : lo;
+        size_t at = from_hi ? j : i;
+        pfns[k] = src->pfns[at];
+        if (src == big) {
+            slots[k] = big->slots[at];
+        } else if (both) { /* hi is the small one: its copy replaces big's */
+            slots[k] = big->slots[i];
+            memcpy(pages + (size_t)slots[k] * PAGE, src->pages + (size_t)src->slots[at] * PAGE, PAGE);
+        } else {
+            slots[k] = (uint32_t)next_slot++;
+            memcpy(pages + (size_t)slots[k] * PAGE, src->pages + (size_t)src->slots[at] * PAGE, PAGE);
+        }
+        if (both)
+            i++;
+        if (from_hi)
+            j++;
+        else
+            i++;
+        k++;
+    }
+    st->bytes -= checkpoint_cost(hi) + checkpoint_cost(lo);
+    struct checkpoint *small = keep_hi ? lo : hi;
+    /* hi ends up with the merged set; lo keeps nothing */
+    free(hi->pfns);
+    free(hi->slots);
+    free(lo->pfns);
+    free(lo->slots);
+    pages_free(small->pages, small->page_room);
+    hi->pfns = pfns;
+    hi->slots = slots;
+    hi->pages = pages;
+    hi->page_room = room;
+    hi->n_pages = k;
+    lo->pfns = NULL;
+    lo->slots = NULL;
+    lo->pages = NULL;
+    lo->page_room = 0;
+    lo->n_pages = 0;
+    st->bytes += checkpoint_cost(hi) + checkpoint_cost(lo);
+    return 0;
+}
+
 int checkpoint_drop(struct checkpoint_stack *st, size_t index, char *err, size_t errlen)
 {
     if (index == 0 || index + 1 >= st->n || st->cp[index]->pins) {
@@ -331,48 +424,9 @@ int checkpoint_drop(struct checkpoint_stack *st, size_t index, char *err, size_t
         return -1;
     }
     struct checkpoint *lo = st->cp[index], *hi = st->cp[index + 1];
-    /* the union of the two sorted page lists; the upper checkpoint's copy wins */
-    size_t n = 0;
-    for (size_t i = 0, j = 0; i < lo->n_pages || j < hi->n_pages; n++) {
-        if (j >= hi->n_pages || (i < lo->n_pages && lo->pfns[i] < hi->pfns[j]))
-            i++;
-        else if (i < lo->n_pages && lo->pfns[i] == hi->pfns[j])
-            i++, j++;
-        else
-            j++;
-    }
-    if (n > hi->n_pages) { /* lo has pages hi lacks: hi takes them over */
-        uint64_t *pfns = malloc(n * sizeof(uint64_t));
-        uint8_t *pages = pages_alloc(n);
-        if (!pfns || !pages) {
-            free(pfns);
-            pages_free(pages, n);
-            snprintf(err, errlen, "checkpoint: out of memory while thinning");
-            return -1;
-        }
-        size_t i = 0, j = 0, k = 0;
-        while (i < lo->n_pages || j < hi->n_pages) {
-            bool take_hi = j < hi->n_pages && (i >= lo->n_pages || hi->pfns[j] <= lo->pfns[i]);
-            if (take_hi) {
-                if (i < lo->n_pages && lo->pfns[i] == hi->pfns[j])
-                    i++;
-                pfns[k] = hi->pfns[j];
-                memcpy(pages + k * PAGE, hi->pages + j * PAGE, PAGE);
-                j++;
-            } else {
-                pfns[k] = lo->pfns[i];
-                memcpy(pages + k * PAGE, lo->pages + i * PAGE, PAGE);
-                i++;
-            }
-            k++;
-        }
-        st->bytes -= checkpoint_cost(hi);
-        free(hi->pfns);
-        pages_free(hi->pages, hi->n_pages);
-        hi->pfns = pfns;
-        hi->pages = pages;
-        hi->n_pages = k;
-        st->bytes += checkpoint_cost(hi);
+    if (merge_pages(st, lo, hi) < 0) {
+        snprintf(err, errlen, "checkpoint: out of memory while thinning");
+        return -1;
     }
     discard(st, lo);
     memmove(&st->cp[index], &st->cp[index + 1], (st->n - index - 1) * sizeof(st->cp[0]));

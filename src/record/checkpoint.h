@@ -29,7 +29,9 @@ struct checkpoint {
     uint64_t stack_digest;              /* checkpoint_stack_digest() when taken */
     size_t n_pages;
     uint64_t *pfns;                     /* sorted page numbers (NULL when none) */
-    uint8_t *pages;                     /* n_pages * 4096 bytes, mmap'ed (NULL when none) */
+    uint32_t *slots;                    /* pfns[i]'s copy is pages + slots[i] * 4096 */
+    uint8_t *pages;                     /* page copies, mmap'ed (NULL when none) */
+    size_t page_room;                   /* pages the mapping holds */
     /* For the owner of the stack (the replay target): */
     uint64_t at_ns;                     /* where on the timeline, in guest run time */
     uint32_t pins;                      /* bookmarks holding it: never thinned */
