@@ -592,7 +592,13 @@ static int scan_segment(struct replay_target *rt, bool include_end, struct hit *
         }
         bool watch = s.reason == UKVM_STOP_WATCH;
         if (!watch && s.reason != UKVM_STOP_SWBREAK && s.reason != UKVM_STOP_HWBREAK) {
-            ukvm_err("reverse-continue: re-execution stopped early (stop %d)", s.reason);
+            ukvm_err("reverse-continue: re-execution stopped early (stop %d, from checkpoint "
+                    "%zu looking for arrival %llu of %llu at 0x%llx (anchor kind %d, event "
+                    "%llu), now at event %llu)", s.reason, base,
+                    (unsigned long long)arrivals + 1, (unsigned long long)end.k,
+                    (unsigned long long)end.addr, (int)end.kind,
+                    (unsigned long long)end.id.next_event,
+                    (unsigned long long)replayer_next_event(rt->kt.m->src));
             return -1;
         }
         enum ukvm_bp_type type = watch ? s.watch_type : UKVM_BP_SOFTWARE;

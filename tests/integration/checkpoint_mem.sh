@@ -111,7 +111,7 @@ else
 fi
 
 # ---- spin: checkpoints with no pages still cost memory
-if ! run_capture "$T/spin.rec.out" "$T/spin.rec.err" "$UKVM" record -o "$T/spin.trace" "$G" spin 600; then
+if ! run_capture "$T/spin.rec.out" "$T/spin.rec.err" "$UKVM" record -o "$T/spin.trace" "$G" spinms 600; then
     fail checkpoint_mem_spin_record "$(head -c 300 "$T/spin.rec.err")"; exit 0
 fi
 cat >"$T/spin.gdb" <<GDB
