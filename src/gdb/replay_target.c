@@ -183,6 +183,14 @@ static bool stop_is_anchor(const struct replay_target *rt, const struct position
 
 /* ---- moving along the timeline ---- */
 
+/* True when the VM stands exactly where the top checkpoint was taken. */
+static bool no_progress_since_top(struct replay_target *rt)
+{
+    struct identity id;
+    identity_of_checkpoint(rt->st.cp[top(rt)], &id);
+    return now_matches(rt, &id);
+}
+
 /* Everything the checkpoints hold, as --checkpoint-mem counts it. */
 static uint64_t checkpoint_memory(const struct replay_target *rt)
 {
@@ -294,6 +302,10 @@ static int restore(struct replay_target *rt, size_t i)
 static int run_to_anchor(struct replay_target *rt, const struct position *p, struct ukvm_stop *stop)
 {
     if (p->k == 0)
+        return 0;
+    /* a position named by the very state we start from: no arrival at its
+     * rip would come (the breakpoint is stepped over), and none is needed */
+    if (p->kind == ANCHOR_UNKNOWN && p->k == 1 && now_matches(rt, &p->id))
         return 0;
     arm_anchor(rt, p);
     for (uint64_t n = 0; n < p->k;) {
@@ -580,6 +592,9 @@ static int scan_segment(struct replay_target *rt, bool include_end, struct hit *
     }
     arm_anchor(rt, &end);
     uint64_t arrivals = 0;
+    /* a window that ends where it starts (see run_to_anchor) is empty */
+    if (end.kind == ANCHOR_UNKNOWN && end.k == 1 && now_matches(rt, &end.id))
+        arrivals = end.k;
     /* per breakpoint address / watch, how many stops so far */
     size_t n_counts = 0;
     struct { enum ukvm_bp_type type; uint64_t addr; uint64_t n; } counts[64];
@@ -915,6 +930,9 @@ static int replay_resume_now(struct replay_target *rt, enum ukvm_resume_kind kin
                 break;
             if (inside_rep_string(rt))
                 continue; /* no arrival at rip could name this moment */
+            if (no_progress_since_top(rt))
+                continue; /* the tick came before the guest ran (a slow first
+                             KVM_RUN): this moment is the top checkpoint */
             /* a periodic checkpoint, named by its registers until needed */
             struct position here = { .kind = ANCHOR_UNKNOWN, .addr = regs(rt)->rip, .k = 1 };
             identity_now(rt, &here.id);
