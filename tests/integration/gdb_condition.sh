@@ -49,6 +49,9 @@ alive() { local st; st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) && [ "$st
 start_ukvm() {
     local mode=$1 target i
     if [ "$mode" = run ]; then target=("$GUESTS/condloop.elf" "$N"); else target=("$T/condloop.trace"); fi
+    # the background job truncates ukvm.err when it gets to it: until then
+    # the last session's port would be read
+    rm -f "$T/ukvm.err"
     "$UKVM" "$mode" --gdb=0 "${target[@]}" >"$T/ukvm.out" 2>"$T/ukvm.err" &
     UKVM_PID=$!
     for i in $(seq 200); do

@@ -46,6 +46,7 @@ session() {
     local name=$1 mode=$2 port="" i; shift 2
     local target=("$W/c.trace")
     [ "$mode" = run ] && target=("$G")
+    rm -f "$W/$name.err" # else a reused name's old port could be read first
     "$UKVM" "$mode" --gdb=0 "${target[@]}" >"$W/$name.out" 2>"$W/$name.err" &
     UKVM_PID=$!
     for i in $(seq 200); do
