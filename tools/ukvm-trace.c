@@ -157,19 +157,15 @@ static void print_end(const struct ukvm_trace_end *end)
 /* ---- info ---- */
 
 /*
- * Prints a string that came from the trace: printable ASCII as is, a
- * backslash doubled, every other byte as \xNN, so that a hostile trace
- * cannot send escape sequences to the terminal.
+ * Prints a string that came from the trace, escaped (ukvm_escape_byte) so
+ * that a hostile trace cannot send escape sequences to the terminal.
  */
 static void print_escaped_n(const uint8_t *p, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (p[i] == '\\')
-            fputs("\\\\", stdout);
-        else if (p[i] >= 0x20 && p[i] < 0x7f)
-            putchar(p[i]);
-        else
-            printf("\\x%02x", p[i]);
+        char esc[5];
+        ukvm_escape_byte(p[i], esc);
+        fputs(esc, stdout);
     }
 }
 

@@ -400,13 +400,9 @@ static int cmd_events(struct replay_nav *nav, int64_t count, struct ukvm_outbuf 
         if (ev.text_len) { /* as ukvm-trace dump: escaped console text */
             ukvm_outbuf_printf(out, " text=\"");
             for (uint32_t j = 0; j < ev.text_len; j++) {
-                uint8_t c = ev.text[j];
-                if (c == '\\')
-                    ukvm_outbuf_printf(out, "\\\\");
-                else if (c >= 0x20 && c < 0x7f)
-                    ukvm_outbuf_printf(out, "%c", c);
-                else
-                    ukvm_outbuf_printf(out, "\\x%02x", c);
+                char esc[5];
+                ukvm_escape_byte(ev.text[j], esc);
+                ukvm_outbuf_printf(out, "%s", esc);
             }
             ukvm_outbuf_printf(out, "\"");
         }

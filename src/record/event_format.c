@@ -83,3 +83,13 @@ const char *ukvm_event_field_name(uint32_t kind, unsigned i)
         return NULL;
     return fields[kind][i].name;
 }
+
+void ukvm_escape_byte(uint8_t c, char out[5])
+{
+    if (c == '\\')
+        snprintf(out, 5, "\\\\");
+    else if (c >= 0x20 && c < 0x7f)
+        snprintf(out, 5, "%c", c);
+    else
+        snprintf(out, 5, "\\x%02x", c);
+}

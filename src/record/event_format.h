@@ -22,4 +22,10 @@ size_t ukvm_event_format(char *buf, size_t len, uint64_t n, const struct ukvm_ev
  * when that kind has no such argument. */
 const char *ukvm_event_field_name(uint32_t kind, unsigned i);
 
+/* Text that came from a trace, one byte at a time, made safe for a terminal:
+ * printable ASCII as is, a backslash doubled, any other byte as \xNN (a
+ * hostile trace must not send escape sequences). Writes a NUL-terminated
+ * string of at most 4 characters into out. */
+void ukvm_escape_byte(uint8_t c, char out[5]);
+
 #endif
