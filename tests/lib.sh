@@ -48,3 +48,38 @@ check() {
 
 # one_line FILE: true when FILE holds exactly one non-empty line.
 one_line() { [ "$(grep -c . "$1")" = 1 ]; }
+
+# proc_alive PID: the process exists and is not a zombie.
+proc_alive() { local st; st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) && [ "$st" != Z ]; }
+
+# ukvm_gdb_start ERRFILE ARGS...: starts `ukvm ARGS` in the background (ARGS
+# must include --gdb=0, so the kernel picks a free port), stdout to
+# ERRFILE.out, stderr to ERRFILE; sets UKVM_PID and PORT. Returns 1, with
+# PORT empty, when no port was announced within 10 s or ukvm died.
+ukvm_gdb_start() {
+    local err=$1 i; shift
+    # the background job truncates ERRFILE only when it gets to it: until
+    # then a previous session's port could be read
+    rm -f "$err"
+    PORT=""
+    "$UKVM" "$@" >"$err.out" 2>"$err" &
+    UKVM_PID=$!
+    for i in $(seq 200); do
+        PORT=$(sed -n 's/.*waiting for gdb on 127\.0\.0\.1:\([0-9]*\);.*/\1/p' "$err" 2>/dev/null | head -1)
+        [ -n "$PORT" ] && return 0
+        proc_alive "$UKVM_PID" || break
+        sleep 0.05
+    done
+    return 1
+}
+
+# ukvm_gdb_stop: waits up to 5 s for the ukvm of ukvm_gdb_start to exit
+# (gdb's detach or kill ends it), then kills it.
+ukvm_gdb_stop() {
+    local i
+    [ -n "$UKVM_PID" ] || return 0
+    for i in $(seq 100); do proc_alive "$UKVM_PID" || break; sleep 0.05; done
+    kill -9 "$UKVM_PID" 2>/dev/null
+    wait "$UKVM_PID" 2>/dev/null
+    UKVM_PID=""
+}
