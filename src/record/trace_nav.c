@@ -1,7 +1,8 @@
 /*
- * The navigation index of a trace (trace_nav.h; not the frame index of trace_index.c): a read position and the
- * clock state every SAMPLE_EVERY events, so that any event or clock value
- * is at most that many events of reading away.
+ * Navigating a trace (trace_nav.h): any event by number through the
+ * reader's frame index (trace_index.c, ukvm_trace_reader_goto), and the
+ * guest's clock from samples of the read position and clock state every
+ * SAMPLE_EVERY events, taken only as far as a question has needed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +26,13 @@ struct trace_nav {
     struct ukvm_trace_reader *r;
     uint64_t count;
     bool ends_in_halt;
-    size_t n_samples;
+    /* Clock samples are taken lazily, as far as a clock question needs:
+     * samples[i] is before event i * SAMPLE_EVERY; `scanned` is the event the
+     * sampling pass has read up to, with `scan_clock` its clock there. */
+    size_t n_samples, cap;
     struct sample *samples;
+    uint64_t scanned;
+    struct clock_state scan_clock;
 };
 
 static void clock_note(struct clock_state *c, const struct ukvm_event *ev)
@@ -49,6 +55,11 @@ static void clock_note(struct clock_state *c, const struct ukvm_event *ev)
     }
 }
 
+/*
+ * Opening costs no decoding: the event count comes from the frame index
+ * (ukvm_trace_reader_summary), and only the last event is read, to know
+ * whether the trace ends in the guest's halt.
+ */
 struct trace_nav *trace_nav_open(const char *path, char *err, size_t errlen)
 {
     struct trace_nav *ti = calloc(1, sizeof(*ti));
@@ -61,39 +72,21 @@ struct trace_nav *trace_nav_open(const char *path, char *err, size_t errlen)
         free(ti);
         return NULL;
     }
-    struct clock_state clock = { 0 };
-    size_t cap = 0;
-    uint32_t last_kind = 0;
-    for (;;) {
-        uint64_t n = ukvm_trace_reader_event_number(ti->r);
-        if (n % SAMPLE_EVERY == 0) {
-            if (ti->n_samples == cap) {
-                cap = cap ? cap * 2 : 64;
-                struct sample *s = realloc(ti->samples, cap * sizeof(*s));
-                if (!s) {
-                    snprintf(err, errlen, "out of memory");
-                    trace_nav_close(ti);
-                    return NULL;
-                }
-                ti->samples = s;
-            }
-            struct sample *s = &ti->samples[ti->n_samples++];
-            ukvm_trace_reader_tell(ti->r, &s->pos);
-            s->clock = clock;
-        }
+    struct ukvm_trace_summary sum;
+    if (ukvm_trace_reader_summary(ti->r, &sum, err, errlen) < 0) {
+        trace_nav_close(ti);
+        return NULL;
+    }
+    ti->count = sum.end.events;
+    if (ti->count > 0) {
         struct ukvm_event ev;
-        int rc = ukvm_trace_reader_next(ti->r, &ev, err, errlen);
-        if (rc < 0) {
+        if (ukvm_trace_reader_goto(ti->r, ti->count - 1, err, errlen) < 0 ||
+                trace_nav_read(ti, ti->count - 1, &ev, err, errlen) < 0) {
             trace_nav_close(ti);
             return NULL;
         }
-        if (rc == 0)
-            break;
-        clock_note(&clock, &ev);
-        last_kind = ev.kind;
-        ti->count = n + 1;
+        ti->ends_in_halt = ev.kind == UKVM_EV_HALT;
     }
-    ti->ends_in_halt = ti->count > 0 && last_kind == UKVM_EV_HALT;
     return ti;
 }
 
@@ -122,11 +115,57 @@ const struct ukvm_trace_header *trace_nav_header(const struct trace_nav *ti)
     return ukvm_trace_reader_header(ti->r);
 }
 
-/* Put the reader before event n (n <= count); *clock gets the clock state
- * there when clock is not NULL. */
-static int seek_to(struct trace_nav *ti, uint64_t n, struct clock_state *clock,
+/* Extends the clock samples by reading on from the last one, up to event n. */
+static int sample_up_to(struct trace_nav *ti, uint64_t n, char *err, size_t errlen)
+{
+    if (ti->n_samples > 0 && ti->scanned >= n)
+        return 0;
+    if (ti->n_samples == 0) {
+        if (ukvm_trace_reader_goto(ti->r, 0, err, errlen) < 0)
+            return -1;
+    } else if (ukvm_trace_reader_event_number(ti->r) != ti->scanned &&
+               ukvm_trace_reader_goto(ti->r, ti->scanned, err, errlen) < 0) {
+        return -1;
+    }
+    while (ti->n_samples == 0 || ti->scanned < n) {
+        if (ti->scanned % SAMPLE_EVERY == 0 &&
+            ti->n_samples <= ti->scanned / SAMPLE_EVERY) {
+            if (ti->n_samples == ti->cap) {
+                size_t cap = ti->cap ? ti->cap * 2 : 64;
+                struct sample *s = realloc(ti->samples, cap * sizeof(*s));
+                if (!s) {
+                    snprintf(err, errlen, "out of memory");
+                    return -1;
+                }
+                ti->samples = s;
+                ti->cap = cap;
+            }
+            struct sample *s = &ti->samples[ti->n_samples++];
+            ukvm_trace_reader_tell(ti->r, &s->pos);
+            s->clock = ti->scan_clock;
+        }
+        if (ti->scanned >= ti->count)
+            break;
+        struct ukvm_event ev;
+        int rc = ukvm_trace_reader_next(ti->r, &ev, err, errlen);
+        if (rc <= 0) {
+            if (rc == 0)
+                snprintf(err, errlen, "trace index: the trace ends before event %llu",
+                        (unsigned long long)n);
+            return -1;
+        }
+        clock_note(&ti->scan_clock, &ev);
+        ti->scanned++;
+    }
+    return 0;
+}
+
+/* The clock state before event n (n <= count). */
+static int clock_before(struct trace_nav *ti, uint64_t n, struct clock_state *clock,
         char *err, size_t errlen)
 {
+    if (sample_up_to(ti, n, err, errlen) < 0)
+        return -1;
     size_t i = (size_t)(n / SAMPLE_EVERY);
     if (i >= ti->n_samples)
         i = ti->n_samples - 1;
@@ -148,8 +187,7 @@ static int seek_to(struct trace_nav *ti, uint64_t n, struct clock_state *clock,
         }
         clock_note(&c, &ev);
     }
-    if (clock)
-        *clock = c;
+    *clock = c;
     return 0;
 }
 
@@ -161,7 +199,8 @@ int trace_nav_read(struct trace_nav *ti, uint64_t n, struct ukvm_event *ev,
                 (unsigned long long)n, (unsigned long long)ti->count);
         return -1;
     }
-    if (ukvm_trace_reader_event_number(ti->r) != n && seek_to(ti, n, NULL, err, errlen) < 0)
+    if (ukvm_trace_reader_event_number(ti->r) != n &&
+        ukvm_trace_reader_goto(ti->r, n, err, errlen) < 0)
         return -1;
     int rc = ukvm_trace_reader_next(ti->r, ev, err, errlen);
     if (rc == 0)
@@ -175,7 +214,7 @@ int trace_nav_clock(struct trace_nav *ti, uint64_t next, struct guest_clock *out
     struct clock_state c;
     if (next > ti->count)
         next = ti->count;
-    if (seek_to(ti, next, &c, err, errlen) < 0)
+    if (clock_before(ti, next, &c, err, errlen) < 0)
         return -1;
     uint64_t hz = trace_nav_header(ti)->tsc_hz;
     out->have_wall = c.have_wall;

@@ -1,8 +1,8 @@
 /*
  * An index of a trace for navigating it: how many events there are, where
  * its end is, any event by number, and the guest's own clock before any
- * event. It reads the trace through a reader of its own (one pass at open,
- * then seeks), so the replay's reader is never disturbed.
+ * event. It reads the trace through a reader of its own (no pass at open:
+ * the frame index, then seeks), so the replay's reader is never disturbed.
  */
 #ifndef UKVM_TRACE_NAV_H
 #define UKVM_TRACE_NAV_H
@@ -15,7 +15,8 @@
 
 struct trace_nav;
 
-/* Reads the whole trace once. NULL with a one-line message on failure. */
+/* Opens the trace (its frame index only: no decoding). NULL with a one-line
+ * message on failure. */
 struct trace_nav *trace_nav_open(const char *path, char *err, size_t errlen);
 void trace_nav_close(struct trace_nav *ti);
 
