@@ -74,20 +74,68 @@ void gdb_rcmd_handle(struct gdb_session *s, const char *hex)
     finish(s, &out, rc);
 }
 
-/* vRun;FILE;ARGS... : the replay has one program and no arguments to
- * choose, so whatever gdb names, `run` means: back to the trace's start. */
+/*
+ * The position gdb's `run ARGS` names, as a `goto` argument: no arguments is
+ * the trace's start; else the arguments (each hex after vRun;FILE;) joined
+ * by spaces: an event number, end, +N/-N or a bookmark, as rr's `run N`.
+ * 0, or -1 for a packet that is malformed or too long.
+ */
+static int vrun_position(const char *args, char *pos, size_t len)
+{
+    const char *p = args;
+    size_t used = 0;
+    pos[0] = '\0';
+    if (*p == ';')              /* the program's name: there is only one */
+        p = strchr(p + 1, ';');
+    while (p && *p == ';') {
+        p++;
+        const char *end = strchr(p, ';');
+        size_t hexlen = end ? (size_t)(end - p) : strlen(p);
+        if (hexlen % 2 || used + hexlen / 2 + 2 > len)
+            return -1;
+        if (used)
+            pos[used++] = ' ';
+        if (rsp_hex2bin((uint8_t *)pos + used, p, hexlen / 2) < 0)
+            return -1;
+        for (size_t i = 0; i < hexlen / 2; i++)
+            if ((unsigned char)pos[used + i] < 0x20 || pos[used + i] == 0x7f)
+                return -1;
+        used += hexlen / 2;
+        pos[used] = '\0';
+        p = end;
+    }
+    if (p && *p)
+        return -1;
+    if (!used)
+        snprintf(pos, len, "start");
+    return 0;
+}
+
+/* vRun;FILE;ARGS... : `run` restarts the replay at its start, `run N` goes
+ * to event N (or any other `goto` position). gdb re-reads registers and
+ * memory after a run, so plain gdb sees the new place without the
+ * extension's cache flush. */
 void gdb_vrun_handle(struct gdb_session *s, const char *args)
 {
-    (void)args;
     struct ukvm_outbuf out = { 0 };
-    if (!s->t->ops->monitor || s->t->ops->monitor(s->t, "goto start", &out) < 0) {
-        ukvm_outbuf_free(&out);
+    char pos[RCMD_MAX], cmd[RCMD_MAX + 8];
+    int rc = -1;
+    if (vrun_position(args, pos, sizeof(pos)) < 0) {
+        fprintf(stderr, "ukvm: run: malformed vRun packet\n");
+    } else if (s->t->ops->monitor) {
+        snprintf(cmd, sizeof(cmd), "goto %s", pos);
+        rc = s->t->ops->monitor(s->t, cmd, &out);
+        /* gdb cannot print text in a vRun reply: a refusal goes to stderr */
+        if (rc < 0 && out.buf)
+            fprintf(stderr, "ukvm: run %s: %.*s", pos, (int)out.len, out.buf);
+    }
+    ukvm_outbuf_free(&out);
+    if (rc < 0) {
         gdb_reply_reset(s);
         gdb_reply_str(s, "E01");
         gdb_reply_send(s);
         return;
     }
-    ukvm_outbuf_free(&out);
     memset(&s->last_stop, 0, sizeof(s->last_stop));
     s->last_stop.reason = UKVM_STOP_STEP;
     gdb_send_stop_reply(s, &s->last_stop);

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Going to a position with plain gdb (no extension): over extended-remote,
+# `starti POSITION` (the vRun packet with an argument, as rr's `run N`)
+# moves the replay to an event, the end, a relative position or a bookmark,
+# and gdb re-reads its registers (a `monitor goto` needs the extension's
+# cache flush for that). A bad position fails that one command; a malformed
+# vRun packet is answered with an error and the session goes on.
+. "$(dirname "$0")/../lib.sh"
+T=$TMPDIR_TEST
+GDB=${GDB:-gdb}
+require_kvm gdb_starti || exit 0
+if ! command -v "$GDB" >/dev/null; then skip gdb_starti "$GDB is not installed"; exit 0; fi
+G=$GUESTS/time.elf
+
+run_capture "$T/rec.out" "$T/rec.err" "$UKVM" record -o "$T/t.trace" --mem=64 "$G"
+expect_status "record time" 0 $?
+rip_of() { "$UKVM_TRACE" dump --from "$1" --count 1 "$T/t.trace" | sed -n 's/^#[0-9]* [a-z]* rip=\(0x[0-9a-f]*\).*/\1/p'; }
+last=$(( $(sed -n 's/^end: complete, \([0-9]*\) events.*/\1/p' <("$UKVM_TRACE" info "$T/t.trace")) - 1 ))
+START=0x$(nm "$G" | awk '$3 == "_start" {sub(/^0+/, "", $1); print $1}')
+
+if ! ukvm_gdb_start "$T/ukvm.err" replay --gdb=0 "$T/t.trace"; then
+    fail "start replay --gdb" "$(head -c 300 "$T/ukvm.err")"; exit 0
+fi
+(cd "$T" && timeout -k 5 120 "$GDB" -batch -nx -ex 'set confirm off' -ex 'set pagination off' \
+    -ex "file $G" -ex "target extended-remote 127.0.0.1:$PORT" \
+    -ex 'starti 20' -ex 'printf "PC20 %#lx\n", $pc' -ex 'monitor when' \
+    -ex 'monitor bookmark here' \
+    -ex 'starti end' -ex 'printf "PCEND %#lx\n", $pc' \
+    -ex 'starti -3' -ex 'printf "PCREL %#lx\n", $pc' \
+    -ex 'starti here' -ex 'printf "PCMARK %#lx\n", $pc' \
+    -ex 'starti start' -ex 'printf "PCSTART %#lx\n", $pc' \
+    -ex 'starti nosuch' -ex 'printf "AFTER-BAD\n"' \
+    -ex 'starti 5' -ex 'printf "PC5 %#lx\n", $pc' \
+    -ex 'kill') >"$T/gdb.out" 2>&1 </dev/null
+ukvm_gdb_stop
+
+want() { # NAME TAG VALUE
+    if grep -qx "$2 $3" "$T/gdb.out"; then pass "$1"; else
+        fail "$1" "expected '$2 $3'"; grep -v '^time:' "$T/gdb.out" | tail -n 20 | sed 's/^/    | /'; fi
+}
+want "starti 20: pc at event 20's instruction" PC20 "$(rip_of 20)"
+check "starti 20: the replay is just before event 20" grep -q '^event 20 of .*just before it' "$T/gdb.out"
+want "starti end: pc at the final halt" PCEND "$(rip_of "$last")"
+want "starti -3: three events back from the end" PCREL "$(rip_of $((last - 3)))"
+want "starti BOOKMARK: back at the bookmark" PCMARK "$(rip_of 20)"
+want "starti start: pc at _start" PCSTART "$START"
+check "starti nosuch: the command fails in gdb" grep -q 'on the remote target failed' "$T/gdb.out"
+check "starti nosuch: ukvm says why on stderr, in one line" \
+    test "$(grep -c "run nosuch: ukvm: goto: no bookmark 'nosuch'" "$T/ukvm.err")" -ge 1
+want "starti 5 after a failed one: the session goes on" PC5 "$(rip_of 5)"
+
+# a malformed vRun packet (odd hex, a control byte): E01, and '?' still answered
+if ! ukvm_gdb_start "$T/ukvm2.err" replay --gdb=0 "$T/t.trace"; then
+    fail "start replay --gdb (raw)" "$(head -c 300 "$T/ukvm2.err")"; exit 0
+fi
+timeout -k 2 20 python3 - "$PORT" >"$T/raw.out" 2>&1 <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+def pkt(p):
+    s.sendall(b"$" + p + b"#%02x" % (sum(p) & 0xff))
+    buf = b""
+    while True:
+        buf += s.recv(4096)
+        i = buf.find(b"$")
+        if i >= 0 and b"#" in buf[i:] and len(buf) >= buf.index(b"#", i) + 3:
+            s.sendall(b"+")
+            return buf[i + 1:buf.index(b"#", i)].decode()
+for name, p in (("odd", b"vRun;;323"), ("control", b"vRun;;3209"), ("trailing", b"vRun;;32x0")):
+    print(name, pkt(p))
+print("query", pkt(b"?")[:3])
+s.sendall(b"$k#6b")
+PY
+ukvm_gdb_stop
+check "vRun with odd hex: E01" grep -qx 'odd E01' "$T/raw.out"
+check "vRun with a control byte: E01" grep -qx 'control E01' "$T/raw.out"
+check "vRun with bad hex: E01" grep -qx 'trailing E01' "$T/raw.out"
+check "after bad vRun packets the session answers '?'" grep -qx 'query T05' "$T/raw.out"
