@@ -13,10 +13,19 @@ struct ukvm_outbuf {
     char *buf;          /* NUL-terminated when len > 0 */
     size_t len, cap;
     bool failed;
+    /* Where text that cannot wait for the answer goes (a long command's
+     * progress): gdb's console at once, as output packets that also keep
+     * gdb from timing out. NULL: stderr. */
+    void (*live)(void *ctx, const char *text, size_t len);
+    void *live_ctx;
 };
 
 void ukvm_outbuf_printf(struct ukvm_outbuf *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void ukvm_outbuf_free(struct ukvm_outbuf *o);
+/* Says fmt now, through o->live (or on stderr when o or o->live is NULL);
+ * it is not part of the answer. */
+void ukvm_outbuf_live(struct ukvm_outbuf *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -39,9 +39,16 @@ static void finish(struct gdb_session *s, struct ukvm_outbuf *out, int rc)
     ukvm_outbuf_free(out);
 }
 
+/* A long command's progress, sent while it runs: gdb prints O packets as
+ * they come, and each one restarts its reply timeout. */
+static void send_live(void *ctx, const char *text, size_t len)
+{
+    send_output(ctx, text, len);
+}
+
 void gdb_rcmd_handle(struct gdb_session *s, const char *hex)
 {
-    struct ukvm_outbuf out = { 0 };
+    struct ukvm_outbuf out = { .live = send_live, .live_ctx = s };
     size_t hexlen = strlen(hex);
     if (!s->t->ops->monitor) {
         gdb_reply_reset(s);

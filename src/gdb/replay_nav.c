@@ -36,6 +36,7 @@ struct replay_nav {
     struct identity landing;
     uint64_t landing_event;
     uint64_t run_to, run_t0, run_last;  /* the progress line */
+    struct ukvm_outbuf *live;       /* the running command's, for progress */
 };
 
 static struct replay_target *rt_of(struct ukvm_target *t)
@@ -95,7 +96,7 @@ static void progress(void *ctx, uint64_t number)
     if (now - nav->run_t0 < 1000000000ULL || now - nav->run_last < 1000000000ULL)
         return;
     nav->run_last = now;
-    fprintf(stderr, "ukvm: goto: event %" PRIu64 " of %" PRIu64 ", going to event %" PRIu64
+    ukvm_outbuf_live(nav->live, "ukvm: goto: event %" PRIu64 " of %" PRIu64 ", going to event %" PRIu64
             " (%.1f s)...\n", number, trace_nav_count(nav->ti), nav->run_to,
             (double)(now - nav->run_t0) / 1e9);
 }
@@ -479,10 +480,20 @@ static int cmd_delete(struct replay_nav *nav, const char *name, struct ukvm_outb
     return 0;
 }
 
+static int nav_monitor(struct replay_nav *nav, const char *line, struct ukvm_outbuf *out);
+
 int replay_nav_monitor(struct ukvm_target *t, const char *line, struct ukvm_outbuf *out)
 {
-    struct replay_target *rt = rt_of(t);
-    struct replay_nav *nav = rt->nav;
+    struct replay_nav *nav = rt_of(t)->nav;
+    nav->live = out;
+    int r = nav_monitor(nav, line, out);
+    nav->live = NULL;
+    return r;
+}
+
+static int nav_monitor(struct replay_nav *nav, const char *line, struct ukvm_outbuf *out)
+{
+    struct replay_target *rt = nav->rt;
     struct monitor_cmd c;
     char err[200];
     /* a request left over from the last resume (the server repeats one

@@ -46,3 +46,19 @@ void ukvm_outbuf_free(struct ukvm_outbuf *o)
     o->len = o->cap = 0;
     o->failed = false;
 }
+
+void ukvm_outbuf_live(struct ukvm_outbuf *o, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+    if (o && o->live)
+        o->live(o->live_ctx, line, len);
+    else
+        fwrite(line, 1, len, stderr);
+}

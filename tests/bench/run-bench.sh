@@ -323,6 +323,9 @@ echo
 # The long-run reverse-execution figures (a 5-million-instruction replay,
 # latency by distance, checkpoint memory for 64 MiB and 1 GiB guests).
 [ -n "${BENCH_QUICK:-}" ] || bash "$(dirname "$0")/bench_reverse.sh"
+# monitor goto near the end of that run, from its start and from its end.
+echo
+UKVM=$UKVM TRACE_TOOL=$TRACE_TOOL G=$G bash "$(dirname "$0")/bench_goto.sh" || bugs=$((bugs + 1))
 # Conditional breakpoints: reverse-continue past 10,000 false hits, the
 # condition evaluated by ukvm and by gdb (BENCH_QUICK: 1,000 hits).
 echo

@@ -75,3 +75,35 @@ check "vRun with odd hex: E01" grep -qx 'odd E01' "$T/raw.out"
 check "vRun with a control byte: E01" grep -qx 'control E01' "$T/raw.out"
 check "vRun with bad hex: E01" grep -qx 'trailing E01' "$T/raw.out"
 check "after bad vRun packets the session answers '?'" grep -qx 'query T05' "$T/raw.out"
+
+# a monitor goto that takes more than a second says how far it is in gdb's
+# own output (console packets, which also keep gdb's reply timeout from
+# firing), not on ukvm's stderr
+# compute's rounds scaled to this KVM's speed: a recording of 3 to 10 s
+# (each try scales the rounds by how far the last one fell short)
+rounds=20
+for try in 1 2 3 4; do
+    rm -f "$T/c.trace"
+    t0=$(date +%s%N)
+    run_capture "$T/c.out" "$T/c.err" "$UKVM" record -o "$T/c.trace" "$GUESTS/compute.elf" "$rounds"
+    rc=$?
+    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+    [ "$rc" = 0 ] && [ "$ms" -lt 3000 ] || break
+    rounds=$(awk -v r="$rounds" -v ms="$ms" 'BEGIN {n = int(r * 5000 / (ms > 1 ? ms : 1)); print (n > 5000000) ? 5000000 : n}')
+done
+expect_status "record compute $rounds" 0 "$rc"
+if ! ukvm_gdb_start "$T/ukvm3.err" replay --gdb=0 "$T/c.trace"; then
+    fail "start replay --gdb (compute)" "$(head -c 300 "$T/ukvm3.err")"; exit 0
+fi
+(cd "$T" && timeout -k 5 300 "$GDB" -batch -nx -ex "target remote 127.0.0.1:$PORT" \
+    -ex 'python import time; t0 = time.time()' -ex 'monitor goto 0' \
+    -ex 'python print("GOTO-S %.1f" % (time.time() - t0))' -ex kill) >"$T/long.out" 2>&1 </dev/null
+ukvm_gdb_stop
+secs=$(sed -n 's/^GOTO-S //p' "$T/long.out")
+if awk -v s="${secs:-0}" 'BEGIN {exit !(s >= 1.5)}'; then
+    check "a long goto's progress line is in gdb's output" grep -q '^ukvm: goto: event 0 of 2, going to event 0 (1.0 s)' "$T/long.out"
+    check "... and not on ukvm's stderr" test "$(grep -c 'going to event' "$T/ukvm3.err")" = 0
+else
+    skip "a long goto's progress line" "the goto took ${secs:-?} s here, under the 1.5 s it needs"
+fi
+check "no packet error in gdb during a long goto" test "$(grep -c 'Ignoring packet error' "$T/long.out")" = 0
