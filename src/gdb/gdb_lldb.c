@@ -8,7 +8,8 @@
 /* The architecture, hex-encoded in qHostInfo as lldb wants its triple. */
 static const char ARCH[] = "x86_64";
 
-/* The session whose client asked qHostInfo, which only lldb does: lldb's
+/* The session whose client asked qHostInfo, which only lldb does (first
+ * thing after qSupported): gdb's packets keep their answers for gdb. lldb's
  * `k` waits for a reply, gdb's expects none (and a replay in extended mode
  * keeps running after it). One client at a time; each begins with
  * qSupported. */
@@ -37,8 +38,9 @@ bool gdb_lldb_dispatch(struct gdb_session *s, const char *buf, size_t len)
         gdb_reply_send(s);
         return true;
     }
-    if (!strcmp(buf, "qOffsets")) {
-        /* ukvm loads the kernel at its link addresses (gdb asks too) */
+    if (!strcmp(buf, "qOffsets") && lldb_client == s) {
+        /* ukvm loads the kernel at its link addresses. gdb asks too, and
+         * gets the empty reply as before: it needs no answer. */
         reply(s, "Text=0;Data=0;Bss=0");
         return true;
     }

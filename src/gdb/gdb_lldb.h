@@ -7,7 +7,8 @@
  * places the kernel (no breakpoint by name resolves). Two answers fix that:
  * qHostInfo names the architecture alone ("x86_64", the OS left open:
  * lldb's generic x86-64 ABI), and qOffsets says the kernel runs where it
- * was linked (lldb then loads its sections there).
+ * was linked (lldb then loads its sections there). qOffsets is answered
+ * only to a client that asked qHostInfo: gdb's session stays as it was.
  *
  * The rest of lldb's own packets (qProcessInfo, QThreadSuffixSupported,
  * QListThreadsInStopReply, QEnableErrorStrings, qMemoryRegionInfo,
