@@ -4,9 +4,9 @@
 # times), variables and a backtrace, and lldb's kill ending the replay. On
 # a recording of `condloop.elf 5` (visit(i) for i = 0..4).
 #
-# lldb 14 has no reverse-execution commands (no reverse-continue or
-# reverse-step; they came in later lldb versions). Its raw packets reach the replay
-# all the same: `process plugin packet send bc` runs it backwards and
+# lldb 14 (Debian 12's) has no reverse-execution commands: no
+# reverse-continue, no reverse step. Its raw packets reach the replay all
+# the same: `process plugin packet send bc` runs it backwards and
 # `process plugin packet monitor goto start` moves it (qRcmd), but lldb
 # keeps showing its cached registers until its next stop (here a
 # `thread step-inst`, which then starts from the replay's real position).
