@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "agent_expr.h"
+#include "gdb_lldb.h"
 #include "gdb_regs.h"
 #include "gdb_tdesc.h"
 
@@ -710,6 +711,8 @@ void gdb_session_dispatch(struct gdb_session *s, uint8_t *buf, size_t len)
         reply_only(s, "");
         return;
     }
+    if (gdb_lldb_dispatch(s, cmd, len))
+        return;
     switch (cmd[0]) {
     case '?':
         gdb_send_stop_reply(s, &s->last_stop);
