@@ -115,6 +115,23 @@ const struct ukvm_trace_header *trace_nav_header(const struct trace_nav *ti)
     return ukvm_trace_reader_header(ti->r);
 }
 
+/* Reads the next event into the clock state; -1 with a message when the
+ * trace is corrupt or ends before event `want`. */
+static int read_noting(struct trace_nav *ti, struct clock_state *c, uint64_t want,
+        char *err, size_t errlen)
+{
+    struct ukvm_event ev;
+    int rc = ukvm_trace_reader_next(ti->r, &ev, err, errlen);
+    if (rc <= 0) {
+        if (rc == 0)
+            snprintf(err, errlen, "trace index: the trace ends before event %llu",
+                    (unsigned long long)want);
+        return -1;
+    }
+    clock_note(c, &ev);
+    return 0;
+}
+
 /* Extends the clock samples by reading on from the last one, up to event n. */
 static int sample_up_to(struct trace_nav *ti, uint64_t n, char *err, size_t errlen)
 {
@@ -146,15 +163,8 @@ static int sample_up_to(struct trace_nav *ti, uint64_t n, char *err, size_t errl
         }
         if (ti->scanned >= ti->count)
             break;
-        struct ukvm_event ev;
-        int rc = ukvm_trace_reader_next(ti->r, &ev, err, errlen);
-        if (rc <= 0) {
-            if (rc == 0)
-                snprintf(err, errlen, "trace index: the trace ends before event %llu",
-                        (unsigned long long)n);
+        if (read_noting(ti, &ti->scan_clock, n, err, errlen) < 0)
             return -1;
-        }
-        clock_note(&ti->scan_clock, &ev);
         ti->scanned++;
     }
     return 0;
@@ -177,15 +187,8 @@ static int clock_before(struct trace_nav *ti, uint64_t n, struct clock_state *cl
     }
     struct clock_state c = s->clock;
     while (ukvm_trace_reader_event_number(ti->r) < n) {
-        struct ukvm_event ev;
-        int rc = ukvm_trace_reader_next(ti->r, &ev, err, errlen);
-        if (rc <= 0) {
-            if (rc == 0)
-                snprintf(err, errlen, "trace index: the trace ends before event %llu",
-                        (unsigned long long)n);
+        if (read_noting(ti, &c, n, err, errlen) < 0)
             return -1;
-        }
-        clock_note(&c, &ev);
     }
     *clock = c;
     return 0;
