@@ -11,20 +11,9 @@
 
 #include "gdb/gdb_session.h"
 
-static char sent[4096];
-static size_t sent_len;
+#include "capture_write.h"
 static int kills;
 
-static int cap_write(void *ctx, const void *buf, size_t len)
-{
-    (void)ctx;
-    if (sent_len + len < sizeof(sent)) {
-        memcpy(sent + sent_len, buf, len);
-        sent_len += len;
-        sent[sent_len] = 0;
-    }
-    return 0;
-}
 
 static void fk_kill(struct ukvm_target *t)
 {
@@ -40,8 +29,7 @@ static void send(struct gdb_session *s, const char *pkt)
 {
     char buf[128];
     snprintf(buf, sizeof(buf), "%s", pkt);
-    sent_len = 0;
-    sent[0] = 0;
+    cap_reset();
     gdb_session_dispatch(s, (uint8_t *)buf, strlen(buf));
 }
 

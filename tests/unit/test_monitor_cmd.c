@@ -171,19 +171,8 @@ static void test_live_target(void **state)
 }
 
 /* qRcmd through a session over a target whose monitor op echoes. */
-static char sent[65536];
-static size_t sent_len;
+#include "capture_write.h"
 
-static int cap_write(void *ctx, const void *buf, size_t len)
-{
-    (void)ctx;
-    if (sent_len + len < sizeof(sent)) {
-        memcpy(sent + sent_len, buf, len);
-        sent_len += len;
-        sent[sent_len] = 0;
-    }
-    return 0;
-}
 
 static int echo_monitor(struct ukvm_target *t, const char *cmd, struct ukvm_outbuf *out)
 {
@@ -196,8 +185,7 @@ static void rcmd(struct gdb_session *s, const char *hex)
 {
     char buf[1200];
     snprintf(buf, sizeof(buf), "qRcmd,%s", hex);
-    sent_len = 0;
-    sent[0] = 0;
+    cap_reset();
     gdb_session_dispatch(s, (uint8_t *)buf, strlen(buf));
 }
 
@@ -253,8 +241,7 @@ static void send(struct gdb_session *s, const char *pkt)
 {
     char buf[64];
     snprintf(buf, sizeof(buf), "%s", pkt);
-    sent_len = 0;
-    sent[0] = 0;
+    cap_reset();
     gdb_session_dispatch(s, (uint8_t *)buf, strlen(buf));
 }
 
