@@ -88,9 +88,11 @@ op_ms() { # FILE OP N: total ms of the N-th stats line of OP
     grep "op=$2 " "$1" | sed -n "$3s/.* total_ns=\([0-9]*\).*/\1/p" | awk '{print $1/1e6}'
 }
 echo "== reverse-continue far back, against the forward run over the same stretch (compute 150)"
-far_session 150 short
+far_session 150 short || { echo "BUG: record compute 150"; exit 1; }
 fwd=$(op_ms "$T/far.short.stats" continue 2)
 rev=$(op_ms "$T/far.short.stats" reverse-continue 1)
+[ -n "$fwd" ] && [ -n "$rev" ] ||
+    { echo "BUG: the far-back session gave no timings: $(tail -3 "$T/far.short.stats")"; exit 1; }
 runs=$(grep 'op=reverse-continue' "$T/far.short.stats" | head -1 | sed -n 's/.* runs=\([0-9]*\).*/\1/p')
 printf '%-58s %8.0f ms\n' "forward: continue from count_primes to checksum" "${fwd:-0}"
 printf '%-58s %8.0f ms   (%s stops on the way)\n' "reverse-continue from checksum back to count_primes" "${rev:-0}" "${runs:-?}"
@@ -100,7 +102,7 @@ printf '%-58s %8.2f     (target <= 1.3: %s)\n' "reverse-continue / forward over 
 if [ -z "${BENCH_QUICK:-}" ]; then
     rounds=${BENCH_FAR_ROUNDS:-1500}
     echo "== reverse-stepi at the far end of a run 10x longer (compute $rounds, default --checkpoint-mem)"
-    far_session "$rounds" long
+    far_session "$rounds" long || { echo "BUG: record compute $rounds"; exit 1; }
     rs=$(grep 'op=reverse-step ' "$T/far.long.stats" | sed -n 's/.* total_ns=\([0-9]*\).*/\1/p' | sort -n | tail -1)
     printf '%-58s %8s\n' "checkpoints pushed / dropped over the run" \
         "$(grep 'ukvm: stats' "$T/far.long.stats" | tail -1 | sed -n 's/.* pushed=\([0-9]*\) dropped=\([0-9]*\).*/\1 \/ \2/p')"
