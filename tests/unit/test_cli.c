@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "monitor/cli.h"
+#include "cli/cli.h"
 
 static struct config cfg;
 static char err[512];

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "monitor/boot.h"
-#include "monitor/modes.h"
+#include "cli/modes.h"
 #include "monitor/signals.h"
 #include "gdb/kvm_target.h"
 

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "monitor/boot.h"
-#include "monitor/modes.h"
+#include "cli/modes.h"
 #include "monitor/signals.h"
 #include "record/replayer.h"
 #include "gdb/replay_diversion.h"
