@@ -9,6 +9,7 @@
 #include "gdb/replay_diversion.h"
 #include "gdb/replay_nav.h"
 #include "gdb/replay_target.h"
+#include "gdb/kvm_serve.h"
 
 static bool replay_at_end(struct kvm_target *kt)
 {

@@ -18,20 +18,8 @@
 #include <stdint.h>
 
 #include "gdb/agent_expr.h"
+#include "gdb/bp_cond_table.h"
 #include "ukvm/target.h"
-
-struct bp_cond {
-    uint64_t addr;              /* guest-virtual */
-    struct ax_cond_list list;   /* never empty */
-    uint64_t skipped;           /* arrivals with a false condition since the
-                                   last bp_cond_reset_skips */
-};
-
-/* Sorted by addr. */
-struct bp_cond_table {
-    size_t n, cap;
-    struct bp_cond *e;
-};
 
 struct kvm_target;
 

@@ -19,7 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gdb/kvm_target.h"
+#include "gdb/bp_cond.h"
+#include "gdb/kvm_exec.h"
 #include "monitor/signals.h"
 
 #define DR6_BS (1u << 14)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gdb/bp_cond.h"
 #include "gdb/replay_target.h"
 #include "ukvm/scan.h"
 #include "monitor/signals.h"
