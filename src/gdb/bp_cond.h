@@ -5,7 +5,7 @@
  *
  * - forward (kvm_exec.c): with kvm_target.cond_filter set, a breakpoint hit
  *   whose condition is false is resumed at once, not reported;
- * - reverse (replay_target.c): a scan counts every arrival at an address
+ * - reverse (replay_reverse.c): a scan counts every arrival at an address
  *   (positions name the k-th arrival, condition or not) but only remembers
  *   the hits whose condition holds.
  *

@@ -77,7 +77,7 @@ bool kvm_target_host_protected(struct kvm_target *kt, uint64_t gpa);
 
 long kvm_target_read_mem(struct ukvm_target *t, uint64_t addr, void *buf, size_t len);
 /* Forget removed watchpoints kept as ghosts when the layout fits without
- * them (see remove_watch in kvm_target.c). */
+ * them (see remove_watch in kvm_points.c). */
 void kvm_target_drop_ghosts(struct kvm_target *kt);
 /* Take every breakpoint and watchpoint out. */
 void kvm_target_clear_all(struct kvm_target *kt);

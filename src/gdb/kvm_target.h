@@ -14,7 +14,8 @@
  * out (gdb inserts each location once).
  *
  * The same target serves the live run and the replay; the replay target
- * (src/gdb/replay_target.c) adds reverse execution on top of it.
+ * (src/gdb/replay_target.c, replay_timeline.c) adds reverse execution on
+ * top of it.
  *
  * Inside, from the top down: this header and kvm_target.c (the operations
  * and the set-up), kvm_exec.h (forward execution), bp_cond.h (breakpoint

@@ -1,4 +1,4 @@
-/* Unit tests for the ukvm command line (src/monitor/cli.c). */
+/* Unit tests for the ukvm command line (src/cli/cli.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
