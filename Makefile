@@ -21,6 +21,7 @@ LIB_SRCS :=
 # <name>_SRCS with its main file(s).
 PROGRAMS :=
 
+include src/cli/module.mk
 include src/monitor/module.mk
 include src/record/module.mk
 include src/gdb/module.mk

@@ -8,7 +8,7 @@
 
 #include "gdb/bp_cond.h"
 #include "gdb/kvm_regs.h"
-#include "gdb/kvm_target.h"
+#include "gdb/kvm_points.h"
 
 static size_t cond_index(const struct bp_cond_table *tab, uint64_t addr)
 {

@@ -5,7 +5,7 @@
  *
  * - forward (kvm_exec.c): with kvm_target.cond_filter set, a breakpoint hit
  *   whose condition is false is resumed at once, not reported;
- * - reverse (replay_target.c): a scan counts every arrival at an address
+ * - reverse (replay_reverse.c): a scan counts every arrival at an address
  *   (positions name the k-th arrival, condition or not) but only remembers
  *   the hits whose condition holds.
  *
@@ -18,20 +18,8 @@
 #include <stdint.h>
 
 #include "gdb/agent_expr.h"
+#include "gdb/bp_cond_table.h"
 #include "ukvm/target.h"
-
-struct bp_cond {
-    uint64_t addr;              /* guest-virtual */
-    struct ax_cond_list list;   /* never empty */
-    uint64_t skipped;           /* arrivals with a false condition since the
-                                   last bp_cond_reset_skips */
-};
-
-/* Sorted by addr. */
-struct bp_cond_table {
-    size_t n, cap;
-    struct bp_cond *e;
-};
 
 struct kvm_target;
 

@@ -8,7 +8,8 @@
  */
 #include <string.h>
 
-#include "gdb_session.h"
+#include "gdb_hostio.h"
+#include "gdb_reply.h"
 
 /* File-I/O errno values of the remote protocol. */
 enum { FIO_ENOENT = 2, FIO_EBADF = 9, FIO_EACCES = 13, FIO_EINVAL = 22 };

@@ -3,17 +3,10 @@
 
 #include <string.h>
 
-#include "gdb_session.h"
+#include "gdb_reply.h"
 
 /* The architecture, hex-encoded in qHostInfo as lldb wants its triple. */
 static const char ARCH[] = "x86_64";
-
-/* The session whose client asked qHostInfo, which only lldb does (first
- * thing after qSupported): gdb's packets keep their answers for gdb. lldb's
- * `k` waits for a reply, gdb's expects none (and a replay in extended mode
- * keeps running after it). One client at a time; each begins with
- * qSupported. */
-static const struct gdb_session *lldb_client;
 
 static void reply(struct gdb_session *s, const char *str)
 {
@@ -25,12 +18,11 @@ static void reply(struct gdb_session *s, const char *str)
 bool gdb_lldb_dispatch(struct gdb_session *s, const char *buf, size_t len)
 {
     if (len >= 10 && !strncmp(buf, "qSupported", 10)) {
-        if (lldb_client == s)
-            lldb_client = NULL; /* a new client: gdb until it says otherwise */
+        s->lldb = false;        /* a new client: gdb until it says otherwise */
         return false;
     }
     if (!strcmp(buf, "qHostInfo")) {
-        lldb_client = s;
+        s->lldb = true;
         gdb_reply_reset(s);
         gdb_reply_str(s, "triple:");
         gdb_reply_hex(s, (const uint8_t *)ARCH, strlen(ARCH));
@@ -38,13 +30,13 @@ bool gdb_lldb_dispatch(struct gdb_session *s, const char *buf, size_t len)
         gdb_reply_send(s);
         return true;
     }
-    if (!strcmp(buf, "qOffsets") && lldb_client == s) {
+    if (!strcmp(buf, "qOffsets") && s->lldb) {
         /* ukvm loads the kernel at its link addresses. gdb asks too, and
          * gets the empty reply as before: it needs no answer. */
         reply(s, "Text=0;Data=0;Bss=0");
         return true;
     }
-    if (!strcmp(buf, "k") && lldb_client == s) {
+    if (!strcmp(buf, "k") && s->lldb) {
         s->t->ops->kill(s->t);
         reply(s, "X09");        /* killed by SIGKILL, as lldb-server says */
         gdb_session_set_end(s, GDB_END_KILLED);

@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gdb_session.h"
+#include "gdb_rcmd.h"
+#include "gdb_reply.h"
 #include "ukvm/outbuf.h"
 
 /* The longest command line accepted. */

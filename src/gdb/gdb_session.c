@@ -1,23 +1,16 @@
 /* The remote protocol command dispatcher: one session with one client. */
 #include "gdb_session.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent_expr.h"
+#include "gdb_hostio.h"
 #include "gdb_lldb.h"
-#include "gdb_regs.h"
+#include "gdb_rcmd.h"
+#include "gdb_regmem.h"
+#include "gdb_reply.h"
 #include "gdb_tdesc.h"
-
-/* Error replies (errno-style numbers, in hex as gdb expects). */
-#define E_FAULT  "E0e"      /* memory not accessible */
-#define E_INVAL  "E16"      /* malformed or out-of-range arguments */
-#define E_TOOBIG "E07"      /* a packet longer than PacketSize */
-#define E_FAIL   "E01"      /* the target refused */
-
-/* gdb's signal numbers used in stop replies. */
-enum { SIG_INT = 2, SIG_TRAP = 5, SIG_SEGV = 11 };
 
 struct gdb_session *gdb_session_new(struct ukvm_target *t,
                                     const struct gdb_session_io *io, FILE *log)
@@ -39,261 +32,6 @@ void gdb_session_free(struct gdb_session *s)
     if (s)
         free(s->points);
     free(s);
-}
-
-void gdb_session_set_end(struct gdb_session *s, enum gdb_end why)
-{
-    if (s->end == GDB_END_NONE)
-        s->end = why;
-}
-
-/* ---- logging ---- */
-
-static void log_packet(struct gdb_session *s, const char *dir,
-                       const uint8_t *buf, size_t len)
-{
-    if (!s->log)
-        return;
-    char line[160];
-    size_t n = len < sizeof(line) - 1 ? len : sizeof(line) - 1;
-    for (size_t i = 0; i < n; i++)
-        line[i] = (buf[i] >= 0x20 && buf[i] < 0x7f) ? (char)buf[i] : '.';
-    line[n] = 0;
-    fprintf(s->log, "gdb: %s %s%s\n", dir, line, n < len ? "..." : "");
-    fflush(s->log);
-}
-
-/* ---- output ---- */
-
-static void send_raw(struct gdb_session *s, const void *buf, size_t len)
-{
-    if (s->end == GDB_END_DISCONNECTED)
-        return;
-    if (s->io.write(s->io.ctx, buf, len) < 0)
-        gdb_session_set_end(s, GDB_END_DISCONNECTED);
-}
-
-void gdb_reply_reset(struct gdb_session *s)
-{
-    s->reply_len = 0;
-    s->reply_full = false;
-}
-
-size_t gdb_reply_room(const struct gdb_session *s)
-{
-    return sizeof(s->reply) - s->reply_len;
-}
-
-void gdb_reply_raw(struct gdb_session *s, const void *buf, size_t len)
-{
-    if (len > gdb_reply_room(s)) {
-        s->reply_full = true;
-        len = gdb_reply_room(s);
-    }
-    memcpy(s->reply + s->reply_len, buf, len);
-    s->reply_len += len;
-}
-
-void gdb_reply_str(struct gdb_session *s, const char *str)
-{
-    gdb_reply_raw(s, str, strlen(str));
-}
-
-void gdb_reply_fmt(struct gdb_session *s, const char *fmt, ...)
-{
-    char tmp[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    gdb_reply_raw(s, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
-void gdb_reply_hex(struct gdb_session *s, const uint8_t *bytes, size_t len)
-{
-    size_t fit = gdb_reply_room(s) / 2;
-    if (len > fit) {
-        s->reply_full = true;
-        len = fit;
-    }
-    rsp_bin2hex((char *)s->reply + s->reply_len, bytes, len);
-    s->reply_len += 2 * len;
-}
-
-size_t gdb_reply_bin(struct gdb_session *s, const uint8_t *bytes, size_t len)
-{
-    size_t used;
-    s->reply_len += rsp_escape(s->reply + s->reply_len, gdb_reply_room(s),
-                               bytes, len, &used);
-    return used;
-}
-
-void gdb_reply_send(struct gdb_session *s)
-{
-    log_packet(s, "->", s->reply, s->reply_len);
-    s->last_len = rsp_frame(s->last, sizeof(s->last), s->reply, s->reply_len);
-    send_raw(s, s->last, s->last_len);
-}
-
-static void reply_only(struct gdb_session *s, const char *str)
-{
-    gdb_reply_reset(s);
-    gdb_reply_str(s, str);
-    gdb_reply_send(s);
-}
-
-/* ---- argument parsing ---- */
-
-/* Parses "hex" followed by the character sep (0 means end of string). */
-static bool parse_hex_sep(const char **p, uint64_t *val, char sep)
-{
-    if (rsp_parse_hex(p, val) < 0 || **p != sep)
-        return false;
-    if (sep)
-        (*p)++;
-    return true;
-}
-
-/* ---- registers ---- */
-
-static void handle_g(struct gdb_session *s)
-{
-    struct ukvm_regs regs;
-    uint8_t block[GDB_REGS_BYTES];
-    if (s->t->ops->read_regs(s->t, &regs) < 0) {
-        reply_only(s, E_FAIL);
-        return;
-    }
-    gdb_regs_pack(&regs, block);
-    gdb_reply_reset(s);
-    gdb_reply_hex(s, block, sizeof(block));
-    gdb_reply_send(s);
-}
-
-static void handle_G(struct gdb_session *s, const char *hex, size_t len)
-{
-    struct ukvm_regs regs;
-    uint8_t block[GDB_REGS_BYTES];
-    if (len % 2 || len / 2 > sizeof(block) || rsp_hex2bin(block, hex, len / 2) < 0) {
-        reply_only(s, E_INVAL);
-        return;
-    }
-    if (s->t->ops->read_regs(s->t, &regs) < 0) {
-        reply_only(s, E_FAIL);
-        return;
-    }
-    gdb_regs_unpack(&regs, block, len / 2);
-    reply_only(s, s->t->ops->write_regs(s->t, &regs) < 0 ? E_FAIL : "OK");
-}
-
-static void handle_p(struct gdb_session *s, const char *args)
-{
-    uint64_t n;
-    struct ukvm_regs regs;
-    uint8_t val[16];
-    if (!parse_hex_sep(&args, &n, 0) || n >= UKVM_REG_COUNT) {
-        reply_only(s, E_INVAL);
-        return;
-    }
-    if (s->t->ops->read_regs(s->t, &regs) < 0) {
-        reply_only(s, E_FAIL);
-        return;
-    }
-    size_t size = gdb_reg_get(&regs, (unsigned)n, val);
-    gdb_reply_reset(s);
-    gdb_reply_hex(s, val, size);
-    gdb_reply_send(s);
-}
-
-static void handle_P(struct gdb_session *s, const char *args)
-{
-    uint64_t n;
-    struct ukvm_regs regs;
-    uint8_t val[16];
-    if (!parse_hex_sep(&args, &n, '=') || n >= UKVM_REG_COUNT) {
-        reply_only(s, E_INVAL);
-        return;
-    }
-    size_t size = gdb_reg_size((unsigned)n);
-    if (strlen(args) != 2 * size || rsp_hex2bin(val, args, size) < 0) {
-        reply_only(s, E_INVAL);
-        return;
-    }
-    if (s->t->ops->read_regs(s->t, &regs) < 0) {
-        reply_only(s, E_FAIL);
-        return;
-    }
-    gdb_reg_set(&regs, (unsigned)n, val);
-    reply_only(s, s->t->ops->write_regs(s->t, &regs) < 0 ? E_FAIL : "OK");
-}
-
-/* ---- memory ---- */
-
-static void handle_m(struct gdb_session *s, const char *args)
-{
-    uint64_t addr, len;
-    if (!parse_hex_sep(&args, &addr, ',') || !parse_hex_sep(&args, &len, 0) || len == 0) {
-        reply_only(s, E_INVAL);
-        return;
-    }
-    /* Clip to what one reply can carry. */
-    if (len > sizeof(s->reply) / 2)
-        len = sizeof(s->reply) / 2;
-    long n = s->t->ops->read_mem(s->t, addr, s->scratch, (size_t)len);
-    if (n <= 0) {
-        reply_only(s, E_FAULT);
-        return;
-    }
-    if ((uint64_t)n > len)
-        n = (long)len;
-    gdb_reply_reset(s);
-    gdb_reply_hex(s, s->scratch, (size_t)n);
-    gdb_reply_send(s);
-}
-
-static void write_mem_reply(struct gdb_session *s, uint64_t addr,
-                            const uint8_t *data, size_t len)
-{
-    if (len == 0) {
-        reply_only(s, "OK");
-        return;
-    }
-    long n = s->t->ops->write_mem(s->t, addr, data, len);
-    reply_only(s, n == (long)len ? "OK" : E_FAULT);
-}
-
-static void handle_M(struct gdb_session *s, const char *args)
-{
-    uint64_t addr, len;
-    if (!parse_hex_sep(&args, &addr, ',') || !parse_hex_sep(&args, &len, ':')) {
-        reply_only(s, E_INVAL);
-        return;
-    }
-    if (len > sizeof(s->scratch) || strlen(args) != 2 * len ||
-        rsp_hex2bin(s->scratch, args, (size_t)len) < 0) {
-        reply_only(s, E_INVAL);
-        return;
-    }
-    write_mem_reply(s, addr, s->scratch, (size_t)len);
-}
-
-static void handle_X(struct gdb_session *s, uint8_t *buf, size_t buflen)
-{
-    const char *args = (const char *)buf + 1;
-    uint64_t addr, len;
-    if (!parse_hex_sep(&args, &addr, ',') || !parse_hex_sep(&args, &len, ':')) {
-        reply_only(s, E_INVAL);
-        return;
-    }
-    uint8_t *data = (uint8_t *)args;
-    long n = rsp_unescape(data, buflen - (size_t)(data - buf));
-    if (n < 0 || (uint64_t)n != len) {
-        reply_only(s, E_INVAL);
-        return;
-    }
-    write_mem_reply(s, addr, data, (size_t)len);
 }
 
 /* ---- breakpoints ---- */
@@ -345,29 +83,29 @@ void gdb_session_release_points(struct gdb_session *s)
 static void handle_Z(struct gdb_session *s, bool insert, const char *args)
 {
     uint64_t type, addr, kind;
-    if (!parse_hex_sep(&args, &type, ',') || !parse_hex_sep(&args, &addr, ',')) {
-        reply_only(s, E_INVAL);
+    if (!gdb_parse_hex_sep(&args, &type, ',') || !gdb_parse_hex_sep(&args, &addr, ',')) {
+        gdb_reply_only(s, E_INVAL);
         return;
     }
     if (rsp_parse_hex(&args, &kind) < 0 || (*args && *args != ';')) {
-        reply_only(s, E_INVAL);
+        gdb_reply_only(s, E_INVAL);
         return;
     }
     if (type > UKVM_WP_ACCESS) {
-        reply_only(s, "");
+        gdb_reply_only(s, "");
         return;
     }
     /* ";X len,bytecode..." on a breakpoint insert: its conditions */
     struct ax_cond_list conds = { 0, NULL };
     if (insert && *args) {
         if (type > UKVM_BP_HARDWARE || ax_cond_list_parse(args, &conds) < 0) {
-            reply_only(s, E_INVAL);
+            gdb_reply_only(s, E_INVAL);
             return;
         }
     }
     long known = find_point(s, type, addr, kind);
     if (insert && known < 0 && s->n_points >= GDB_POINTS_MAX) {
-        reply_only(s, E_FAIL);
+        gdb_reply_only(s, E_FAIL);
         return;
     }
     int rc = insert ? s->t->ops->insert_bp(s->t, (enum ukvm_bp_type)type, addr, kind)
@@ -381,57 +119,10 @@ static void handle_Z(struct gdb_session *s, bool insert, const char *args)
     if (rc == 0 || !insert)
         set_conditions(s, type, addr, &conds);
     ax_cond_list_free(&conds);
-    reply_only(s, rc == 0 ? "OK" : rc == -2 ? "" : E_FAIL);
+    gdb_reply_only(s, rc == 0 ? "OK" : rc == -2 ? "" : E_FAIL);
 }
 
-/* ---- stops and resuming ---- */
-
-void gdb_send_stop_reply(struct gdb_session *s, const struct ukvm_stop *stop)
-{
-    gdb_reply_reset(s);
-    if (stop->reason == UKVM_STOP_EXITED) {
-        gdb_reply_fmt(s, "W%02x", (unsigned)stop->exit_status & 0xff);
-        gdb_reply_send(s);
-        if (!(s->extended && s->t->can_reverse)) /* else `run` replays again */
-            gdb_session_set_end(s, GDB_END_EXITED);
-        return;
-    }
-    int sig = stop->reason == UKVM_STOP_INTERRUPT ? SIG_INT
-            : stop->reason == UKVM_STOP_FAULT ? SIG_SEGV : SIG_TRAP;
-    gdb_reply_fmt(s, "T%02x", sig);
-    switch (stop->reason) {
-    case UKVM_STOP_SWBREAK:
-        if (s->gdb_swbreak)
-            gdb_reply_str(s, "swbreak:;");
-        break;
-    case UKVM_STOP_HWBREAK:
-        if (s->gdb_hwbreak)
-            gdb_reply_str(s, "hwbreak:;");
-        break;
-    case UKVM_STOP_WATCH:
-        gdb_reply_fmt(s, "%s:%llx;",
-                      stop->watch_type == UKVM_WP_READ ? "rwatch"
-                      : stop->watch_type == UKVM_WP_ACCESS ? "awatch" : "watch",
-                      (unsigned long long)stop->watch_addr);
-        break;
-    case UKVM_STOP_REPLAY_BEGIN:
-        gdb_reply_str(s, "replaylog:begin;");
-        break;
-    case UKVM_STOP_REPLAY_END:
-        gdb_reply_str(s, "replaylog:end;");
-        break;
-    default:
-        break;
-    }
-    gdb_reply_str(s, "thread:1;");
-    struct ukvm_regs regs;
-    if (s->t->ops->read_regs(s->t, &regs) == 0) {
-        gdb_reply_fmt(s, "%02x:", UKVM_REG_RIP);
-        gdb_reply_hex(s, (const uint8_t *)&regs.rip, sizeof(regs.rip));
-        gdb_reply_str(s, ";");
-    }
-    gdb_reply_send(s);
-}
+/* ---- resuming ---- */
 
 static void do_resume(struct gdb_session *s, enum ukvm_resume_kind kind,
                       bool has_addr, uint64_t addr)
@@ -439,12 +130,12 @@ static void do_resume(struct gdb_session *s, enum ukvm_resume_kind kind,
     if (has_addr) {
         struct ukvm_regs regs;
         if (s->t->ops->read_regs(s->t, &regs) < 0) {
-            reply_only(s, E_FAIL);
+            gdb_reply_only(s, E_FAIL);
             return;
         }
         regs.rip = addr;
         if (s->t->ops->write_regs(s->t, &regs) < 0) {
-            reply_only(s, E_FAIL);
+            gdb_reply_only(s, E_FAIL);
             return;
         }
     }
@@ -455,7 +146,7 @@ static void do_resume(struct gdb_session *s, enum ukvm_resume_kind kind,
     if (s->end != GDB_END_NONE)
         return;             /* the client went away meanwhile */
     if (rc < 0) {
-        reply_only(s, E_FAIL);
+        gdb_reply_only(s, E_FAIL);
         return;
     }
     s->last_stop = stop;
@@ -468,8 +159,8 @@ static void handle_cs(struct gdb_session *s, enum ukvm_resume_kind kind,
 {
     uint64_t addr = 0;
     bool has_addr = *args != 0;
-    if (has_addr && !parse_hex_sep(&args, &addr, 0)) {
-        reply_only(s, E_INVAL);
+    if (has_addr && !gdb_parse_hex_sep(&args, &addr, 0)) {
+        gdb_reply_only(s, E_INVAL);
         return;
     }
     do_resume(s, kind, has_addr, addr);
@@ -482,18 +173,18 @@ static void handle_CS(struct gdb_session *s, enum ukvm_resume_kind kind,
     uint64_t sig, addr = 0;
     bool has_addr = false;
     if (rsp_parse_hex(&args, &sig) < 0) {
-        reply_only(s, E_INVAL);
+        gdb_reply_only(s, E_INVAL);
         return;
     }
     if (*args == ';') {
         args++;
-        if (!parse_hex_sep(&args, &addr, 0)) {
-            reply_only(s, E_INVAL);
+        if (!gdb_parse_hex_sep(&args, &addr, 0)) {
+            gdb_reply_only(s, E_INVAL);
             return;
         }
         has_addr = true;
     } else if (*args) {
-        reply_only(s, E_INVAL);
+        gdb_reply_only(s, E_INVAL);
         return;
     }
     do_resume(s, kind, has_addr, addr);
@@ -503,7 +194,7 @@ static void handle_CS(struct gdb_session *s, enum ukvm_resume_kind kind,
 static void handle_vcont(struct gdb_session *s, const char *args)
 {
     if (*args != ';') {
-        reply_only(s, E_INVAL);
+        gdb_reply_only(s, E_INVAL);
         return;
     }
     args++;
@@ -511,15 +202,15 @@ static void handle_vcont(struct gdb_session *s, const char *args)
     uint64_t sig;
     if (a == 'C' || a == 'S') {
         if (rsp_parse_hex(&args, &sig) < 0) {
-            reply_only(s, E_INVAL);
+            gdb_reply_only(s, E_INVAL);
             return;
         }
     } else if (a != 'c' && a != 's') {
-        reply_only(s, E_INVAL);
+        gdb_reply_only(s, E_INVAL);
         return;
     }
     if (*args && *args != ':' && *args != ';') {
-        reply_only(s, E_INVAL);
+        gdb_reply_only(s, E_INVAL);
         return;
     }
     do_resume(s, (a == 'c' || a == 'C') ? UKVM_RESUME_CONTINUE : UKVM_RESUME_STEP,
@@ -529,7 +220,7 @@ static void handle_vcont(struct gdb_session *s, const char *args)
 static void handle_reverse(struct gdb_session *s, enum ukvm_resume_kind kind)
 {
     if (!s->t->can_reverse) {
-        reply_only(s, "");
+        gdb_reply_only(s, "");
         return;
     }
     do_resume(s, kind, false, 0);
@@ -587,31 +278,31 @@ static void handle_qxfer(struct gdb_session *s, char *args)
     char *object = args;
     char *colon = strchr(object, ':');
     if (!colon) {
-        reply_only(s, "");
+        gdb_reply_only(s, "");
         return;
     }
     *colon = 0;
     char *op = colon + 1;
     if (strncmp(op, "read:", 5)) {
-        reply_only(s, "");
+        gdb_reply_only(s, "");
         return;
     }
     char *annex = op + 5;
     colon = strchr(annex, ':');
     if (!colon) {
-        reply_only(s, E_INVAL);
+        gdb_reply_only(s, E_INVAL);
         return;
     }
     *colon = 0;
     const char *p = colon + 1;
     uint64_t offset, len;
-    if (!parse_hex_sep(&p, &offset, ',') || !parse_hex_sep(&p, &len, 0)) {
-        reply_only(s, E_INVAL);
+    if (!gdb_parse_hex_sep(&p, &offset, ',') || !gdb_parse_hex_sep(&p, &len, 0)) {
+        gdb_reply_only(s, E_INVAL);
         return;
     }
     if (!strcmp(object, "features")) {
         if (strcmp(annex, "target.xml")) {
-            reply_only(s, "E00");
+            gdb_reply_only(s, "E00");
             return;
         }
         xfer_reply(s, (const uint8_t *)gdb_target_xml, gdb_target_xml_len,
@@ -621,13 +312,13 @@ static void handle_qxfer(struct gdb_session *s, char *args)
     if (!strcmp(object, "exec-file")) {
         const char *name = s->t->exec_file_name;
         if (!name) {
-            reply_only(s, "E00");
+            gdb_reply_only(s, "E00");
             return;
         }
         xfer_reply(s, (const uint8_t *)name, strlen(name), offset, len);
         return;
     }
-    reply_only(s, "");
+    gdb_reply_only(s, "");
 }
 
 static bool starts(const char *str, const char *prefix)
@@ -646,19 +337,19 @@ static void handle_q(struct gdb_session *s, char *cmd)
         return;
     }
     if (!strcmp(cmd, "qAttached") || starts(cmd, "qAttached:")) {
-        reply_only(s, "1");
+        gdb_reply_only(s, "1");
         return;
     }
     if (!strcmp(cmd, "qC")) {
-        reply_only(s, "QC1");
+        gdb_reply_only(s, "QC1");
         return;
     }
     if (!strcmp(cmd, "qfThreadInfo")) {
-        reply_only(s, "m1");
+        gdb_reply_only(s, "m1");
         return;
     }
     if (!strcmp(cmd, "qsThreadInfo")) {
-        reply_only(s, "l");
+        gdb_reply_only(s, "l");
         return;
     }
     if (starts(cmd, "qRcmd,")) {
@@ -666,16 +357,16 @@ static void handle_q(struct gdb_session *s, char *cmd)
         return;
     }
     if (starts(cmd, "qSymbol")) {
-        reply_only(s, "OK");
+        gdb_reply_only(s, "OK");
         return;
     }
-    reply_only(s, "");
+    gdb_reply_only(s, "");
 }
 
 static void handle_v(struct gdb_session *s, char *cmd, size_t len)
 {
     if (!strcmp(cmd, "vCont?")) {
-        reply_only(s, "vCont;c;C;s;S");
+        gdb_reply_only(s, "vCont;c;C;s;S");
         return;
     }
     if (starts(cmd, "vCont;")) {
@@ -692,23 +383,23 @@ static void handle_v(struct gdb_session *s, char *cmd, size_t len)
     }
     if (!strcmp(cmd, "vKill") || starts(cmd, "vKill;")) {
         if (s->extended && s->t->can_reverse) { /* `run` next: keep the replay */
-            reply_only(s, "OK");
+            gdb_reply_only(s, "OK");
             return;
         }
         s->t->ops->kill(s->t);
-        reply_only(s, "OK");
+        gdb_reply_only(s, "OK");
         gdb_session_set_end(s, GDB_END_KILLED);
         return;
     }
     /* vMustReplyEmpty and everything unknown. */
-    reply_only(s, "");
+    gdb_reply_only(s, "");
 }
 
 void gdb_session_dispatch(struct gdb_session *s, uint8_t *buf, size_t len)
 {
     char *cmd = (char *)buf;
     if (len == 0) {
-        reply_only(s, "");
+        gdb_reply_only(s, "");
         return;
     }
     if (gdb_lldb_dispatch(s, cmd, len))
@@ -718,25 +409,25 @@ void gdb_session_dispatch(struct gdb_session *s, uint8_t *buf, size_t len)
         gdb_send_stop_reply(s, &s->last_stop);
         return;
     case 'g':
-        handle_g(s);
+        gdb_handle_g(s);
         return;
     case 'G':
-        handle_G(s, cmd + 1, len - 1);
+        gdb_handle_G(s, cmd + 1, len - 1);
         return;
     case 'p':
-        handle_p(s, cmd + 1);
+        gdb_handle_p(s, cmd + 1);
         return;
     case 'P':
-        handle_P(s, cmd + 1);
+        gdb_handle_P(s, cmd + 1);
         return;
     case 'm':
-        handle_m(s, cmd + 1);
+        gdb_handle_m(s, cmd + 1);
         return;
     case 'M':
-        handle_M(s, cmd + 1);
+        gdb_handle_M(s, cmd + 1);
         return;
     case 'X':
-        handle_X(s, buf, len);
+        gdb_handle_X(s, buf, len);
         return;
     case 'Z':
     case 'z':
@@ -763,15 +454,15 @@ void gdb_session_dispatch(struct gdb_session *s, uint8_t *buf, size_t len)
             handle_reverse(s, UKVM_RESUME_REVERSE_STEP);
             return;
         }
-        reply_only(s, "");
+        gdb_reply_only(s, "");
         return;
     case 'H':
     case 'T':
-        reply_only(s, "OK");
+        gdb_reply_only(s, "OK");
         return;
     case '!': /* extended mode: only a replay can be `run` again */
         s->extended = s->t->can_reverse;
-        reply_only(s, s->extended ? "OK" : "");
+        gdb_reply_only(s, s->extended ? "OK" : "");
         return;
     case 'k':
         if (s->extended && s->t->can_reverse)
@@ -781,7 +472,7 @@ void gdb_session_dispatch(struct gdb_session *s, uint8_t *buf, size_t len)
         return;
     case 'D':
         s->t->ops->detach(s->t);
-        reply_only(s, "OK");
+        gdb_reply_only(s, "OK");
         gdb_session_set_end(s, GDB_END_DETACHED);
         return;
     case 'q':
@@ -789,18 +480,18 @@ void gdb_session_dispatch(struct gdb_session *s, uint8_t *buf, size_t len)
         return;
     case 'Q':
         if (!strcmp(cmd, "QStartNoAckMode")) {
-            reply_only(s, "OK");     /* still acknowledged by gdb */
+            gdb_reply_only(s, "OK");     /* still acknowledged by gdb */
             s->no_ack = true;
             s->dec.check_sums = false;
             return;
         }
-        reply_only(s, "");
+        gdb_reply_only(s, "");
         return;
     case 'v':
         handle_v(s, cmd, len);
         return;
     default:
-        reply_only(s, "");
+        gdb_reply_only(s, "");
         return;
     }
 }
@@ -821,24 +512,24 @@ enum gdb_end gdb_session_feed(struct gdb_session *s, const uint8_t *buf,
             break;
         case RSP_EV_NAK:
             if (s->last_len)
-                send_raw(s, s->last, s->last_len);
+                gdb_send_raw(s, s->last, s->last_len);
             break;
         case RSP_EV_BAD_CHECKSUM:
-            log_packet(s, "<- (bad checksum)", s->dec.buf, s->dec.len);
-            send_raw(s, "-", 1);
+            gdb_log_packet(s, "<- (bad checksum)", s->dec.buf, s->dec.len);
+            gdb_send_raw(s, "-", 1);
             break;
         case RSP_EV_MALFORMED:
         case RSP_EV_OVERSIZED:
-            log_packet(s, ev == RSP_EV_OVERSIZED ? "<- (oversized)" : "<- (malformed)",
+            gdb_log_packet(s, ev == RSP_EV_OVERSIZED ? "<- (oversized)" : "<- (malformed)",
                        s->dec.buf, s->dec.len);
             if (!s->no_ack)
-                send_raw(s, "+", 1);
-            reply_only(s, ev == RSP_EV_OVERSIZED ? E_TOOBIG : E_INVAL);
+                gdb_send_raw(s, "+", 1);
+            gdb_reply_only(s, ev == RSP_EV_OVERSIZED ? E_TOOBIG : E_INVAL);
             break;
         case RSP_EV_PACKET:
-            log_packet(s, "<-", s->dec.buf, s->dec.len);
+            gdb_log_packet(s, "<-", s->dec.buf, s->dec.len);
             if (!s->no_ack)
-                send_raw(s, "+", 1);
+                gdb_send_raw(s, "+", 1);
             gdb_session_dispatch(s, s->dec.buf, s->dec.len);
             break;
         }

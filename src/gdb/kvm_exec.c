@@ -19,7 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gdb/kvm_target.h"
+#include "gdb/bp_cond.h"
+#include "gdb/kvm_exec.h"
 #include "monitor/signals.h"
 
 #define DR6_BS (1u << 14)
@@ -55,7 +56,7 @@ static int set_guest_debug(struct kvm_target *kt, bool single_step, uint64_t ski
 }
 
 /* Carve the watched ranges out of the memory slots (watches removed but
- * kept as ghosts, see remove_watch in kvm_target.c, are dropped here when
+ * kept as ghosts, see remove_watch in kvm_points.c, are dropped here when
  * the layout fits without them). */
 static int apply_layout(struct kvm_target *kt)
 {

@@ -8,7 +8,7 @@
 
 #include "gdb/gdb_extension.h"
 #include "gdb/gdb_server.h"
-#include "gdb/kvm_target.h"
+#include "gdb/kvm_serve.h"
 #include "monitor/signals.h"
 
 /* After a detach from a live run: let the guest finish on its own. */

@@ -1,12 +1,10 @@
-# The monitor: VM set-up, ELF loading, hypercalls, devices, the ukvm CLI.
+# The monitor: VM set-up, ELF loading, hypercalls, devices.
 LIB_SRCS += src/monitor/util.c src/monitor/vm.c src/monitor/cpuid_msr.c src/monitor/elf_load.c \
             src/monitor/loader.c src/monitor/boot_info.c src/monitor/devices.c \
             src/monitor/dev_block.c src/monitor/dev_net.c src/monitor/hypercalls.c \
             src/monitor/intercept.c src/monitor/world_source.c src/monitor/vcpu_loop.c \
-            src/monitor/cli.c src/monitor/boot.c src/monitor/mode_run.c \
+            src/monitor/boot.c \
             src/monitor/signals.c src/monitor/memslots.c \
             src/monitor/fpu_complete.c src/monitor/fpu_exec.c src/monitor/fpu_checks.c \
-            src/monitor/fpu_host.c src/monitor/fpu_pagewalk.c src/monitor/mode_debug.c \
+            src/monitor/fpu_host.c src/monitor/fpu_pagewalk.c \
             src/monitor/outbuf.c src/monitor/startup_report.c
-PROGRAMS += ukvm
-ukvm_SRCS := src/monitor/main.c

@@ -18,66 +18,9 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
-#include "trace_codec.h"
-#include "trace_index.h"
-#include "trace_input.h"
+#include "trace_reader.h"
 
-enum { ST_READING, ST_END, ST_CUT, ST_ERR };
-
-struct frame_known {
-    uint64_t off, csize, first_event, elapsed_ns;
-};
-
-struct ukvm_trace_reader {
-    struct trace_input in;          /* the file; in.len is its size when opened */
-
-    uint8_t *hdr_buf;               /* the first frame's content (kernel points here) */
-    struct trace_header_store hs;
-    size_t events_start;            /* file offset of the first frame after the header */
-    size_t hdr_csize;
-    ZSTD_DCtx *dctx;
-
-    /* current frame */
-    size_t fr_off, fr_csize;        /* when !fr_loaded, fr_off is the next frame to load */
-    bool fr_loaded;
-    uint8_t *buf;
-    size_t buf_cap, buf_len, buf_pos;
-    size_t frame_rec_len;           /* bytes of the frame record at the start of buf */
-    uint64_t fr_elapsed;
-
-    uint64_t evno;
-    struct trace_delta d;
-    uint32_t last_rec_len;
-    uint64_t last_rec_frame;        /* frame offset of the last event returned */
-
-    int state;
-    char errmsg[256];
-    struct ukvm_trace_end end;
-    uint64_t id;                    /* tags positions from this reader */
-
-    struct frame_known *fk;         /* event frames walked so far, in file order */
-    size_t n_fk, cap_fk;
-    bool jumped;                    /* goto skipped frames: fk has gaps */
-
-    struct trace_index ix;          /* built on first use (summary, goto) */
-    int ix_state;                   /* 0 not built, 1 built, -1 failed (ix_err) */
-    uint8_t *ix_buf;                /* its scratch frame (the last one, looked-up ones) */
-    size_t ix_cap;
-    char ix_err[256];
-};
-
-/* One parsed record of a frame's start. */
-struct first_rec {
-    uint8_t tag;
-    uint64_t first_event, elapsed_ns;   /* TAG_FRAME */
-    const uint8_t *payload;             /* TAG_FOOTER */
-    size_t payload_len;
-};
-
-static int set_err(struct ukvm_trace_reader *r, char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int set_err(struct ukvm_trace_reader *r, char *err, size_t errlen, const char *fmt, ...)
+int trace_reader_set_err(struct ukvm_trace_reader *r, char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -111,7 +54,7 @@ static const char *zstd_err_text(size_t code)
  * file ends inside it (cut short), -1 on corruption or a read error (message
  * in r->errmsg).
  */
-static int load_frame(struct ukvm_trace_reader *r, size_t off, char *err, size_t errlen)
+int trace_reader_load_frame(struct ukvm_trace_reader *r, size_t off, char *err, size_t errlen)
 {
     struct trace_frame f;
     char why[200];
@@ -119,26 +62,26 @@ static int load_frame(struct ukvm_trace_reader *r, size_t off, char *err, size_t
     if (fetched == TI_CUT)
         return 0;
     if (fetched == TI_IO)
-        return set_err(r, err, errlen, "%s", why);
+        return trace_reader_set_err(r, err, errlen, "%s", why);
     if (fetched == TI_CORRUPT)
-        return set_err(r, err, errlen, "corrupt trace at byte %zu (before event %llu): %s",
+        return trace_reader_set_err(r, err, errlen, "corrupt trace at byte %zu (before event %llu): %s",
                 off, (unsigned long long)r->evno, why);
     const uint8_t *p = f.bytes;
     size_t cs = f.csize, content = f.content;
     if (content == 0)
-        return set_err(r, err, errlen, "corrupt trace at byte %zu (before event %llu): "
+        return trace_reader_set_err(r, err, errlen, "corrupt trace at byte %zu (before event %llu): "
                 "bad frame content size", off, (unsigned long long)r->evno);
     if (content > r->buf_cap) {
         uint8_t *nb = realloc(r->buf, content);
         if (!nb)
-            return set_err(r, err, errlen, "out of memory");
+            return trace_reader_set_err(r, err, errlen, "out of memory");
         r->buf = nb;
         r->buf_cap = content;
     }
     r->fr_loaded = false;
     size_t got = ZSTD_decompressDCtx(r->dctx, r->buf, content, p, cs);
     if (ZSTD_isError(got) || got != content)
-        return set_err(r, err, errlen, "corrupt trace at byte %zu (before event %llu): %s",
+        return trace_reader_set_err(r, err, errlen, "corrupt trace at byte %zu (before event %llu): %s",
                 off, (unsigned long long)r->evno,
                 ZSTD_isError(got) ? zstd_err_text(got) : "frame content size mismatch");
     r->fr_off = off;
@@ -157,7 +100,7 @@ static int read_record(struct ukvm_trace_reader *r, uint8_t *tag, const uint8_t 
     uint64_t l;
     size_t n = varint_get(r->buf + at + 1, r->buf_len - at - 1, &l);
     if (!n || l > r->buf_len - at - 1 - n)
-        return set_err(r, err, errlen, "corrupt trace at byte %zu (event %llu): "
+        return trace_reader_set_err(r, err, errlen, "corrupt trace at byte %zu (event %llu): "
                 "malformed record at offset %zu of the frame", r->fr_off,
                 (unsigned long long)r->evno, at);
     *tag = r->buf[at];
@@ -168,7 +111,7 @@ static int read_record(struct ukvm_trace_reader *r, uint8_t *tag, const uint8_t 
 }
 
 /* Parses the record that opens a freshly loaded frame. */
-static int frame_start(struct ukvm_trace_reader *r, struct first_rec *fr, char *err, size_t errlen)
+int trace_reader_frame_start(struct ukvm_trace_reader *r, struct first_rec *fr, char *err, size_t errlen)
 {
     const uint8_t *payload;
     size_t plen;
@@ -181,7 +124,7 @@ static int frame_start(struct ukvm_trace_reader *r, struct first_rec *fr, char *
         fr->first_event = ibuf_varint(&in);
         fr->elapsed_ns = ibuf_varint(&in);
         if (in.bad)
-            return set_err(r, err, errlen, "corrupt trace at byte %zu (event %llu): "
+            return trace_reader_set_err(r, err, errlen, "corrupt trace at byte %zu (event %llu): "
                     "malformed frame record", r->fr_off, (unsigned long long)r->evno);
         r->frame_rec_len = r->buf_pos;
         r->fr_elapsed = fr->elapsed_ns;
@@ -189,7 +132,7 @@ static int frame_start(struct ukvm_trace_reader *r, struct first_rec *fr, char *
     }
     if (fr->tag == TAG_FOOTER)
         return 0;
-    return set_err(r, err, errlen, "corrupt trace at byte %zu (event %llu): frame starts "
+    return trace_reader_set_err(r, err, errlen, "corrupt trace at byte %zu (event %llu): frame starts "
             "with record tag 0x%02x", r->fr_off, (unsigned long long)r->evno, fr->tag);
 }
 
@@ -207,7 +150,7 @@ static int remember_frame(struct ukvm_trace_reader *r, const struct first_rec *f
         size_t cap = r->cap_fk ? r->cap_fk * 2 : 64;
         struct frame_known *fk = realloc(r->fk, cap * sizeof *fk);
         if (!fk)
-            return set_err(r, err, errlen, "out of memory");
+            return trace_reader_set_err(r, err, errlen, "out of memory");
         r->fk = fk;
         r->cap_fk = cap;
     }
@@ -226,12 +169,12 @@ static int footer(struct ukvm_trace_reader *r, const struct first_rec *fr, char 
     uint64_t elapsed = ibuf_varint(&in);
     uint64_t n = ibuf_varint(&in);
     if (in.bad)
-        return set_err(r, err, errlen, "corrupt trace at byte %zu: malformed footer", at);
+        return trace_reader_set_err(r, err, errlen, "corrupt trace at byte %zu: malformed footer", at);
     if (count != r->evno)
-        return set_err(r, err, errlen, "corrupt trace at byte %zu: the footer counts %llu events, "
+        return trace_reader_set_err(r, err, errlen, "corrupt trace at byte %zu: the footer counts %llu events, "
                 "the frames hold %llu", at, (unsigned long long)count, (unsigned long long)r->evno);
     if (n != r->n_fk && (!r->jumped || n < r->n_fk || n > r->in.len))
-        return set_err(r, err, errlen, "corrupt trace at byte %zu: the footer indexes %llu frames, "
+        return trace_reader_set_err(r, err, errlen, "corrupt trace at byte %zu: the footer indexes %llu frames, "
                 "the file holds %zu", at, (unsigned long long)n, r->n_fk);
     /* Every frame walked must be in the footer's index; after a goto the
      * walk skipped some (the index checked them against the frame headers). */
@@ -243,11 +186,11 @@ static int footer(struct ukvm_trace_reader *r, const struct first_rec *fr, char 
         if (!in.bad && j < r->n_fk && off == r->fk[j].off && first == r->fk[j].first_event)
             j++;
         else if (in.bad || !r->jumped)
-            return set_err(r, err, errlen, "corrupt trace at byte %zu: the footer's frame index "
+            return trace_reader_set_err(r, err, errlen, "corrupt trace at byte %zu: the footer's frame index "
                     "does not match frame %llu", at, (unsigned long long)i);
     }
     if (j != r->n_fk)
-        return set_err(r, err, errlen, "corrupt trace at byte %zu: the footer's frame index "
+        return trace_reader_set_err(r, err, errlen, "corrupt trace at byte %zu: the footer's frame index "
                 "misses a frame", at);
     /* Later minor versions may append fields: ignored. Only optional
      * records may follow the footer in its frame. */
@@ -258,15 +201,15 @@ static int footer(struct ukvm_trace_reader *r, const struct first_rec *fr, char 
         if (read_record(r, &tag, &payload, &plen, err, errlen) < 0)
             return -1;
         if (tag < TAG_OPT_MIN || tag > TAG_OPT_MAX)
-            return set_err(r, err, errlen, "corrupt trace at byte %zu: record tag 0x%02x after "
+            return trace_reader_set_err(r, err, errlen, "corrupt trace at byte %zu: record tag 0x%02x after "
                     "the footer", at, tag);
     }
     if (r->fr_off + r->fr_csize != r->in.len)
-        return set_err(r, err, errlen, "corrupt trace: %llu bytes of data after the footer at "
+        return trace_reader_set_err(r, err, errlen, "corrupt trace: %llu bytes of data after the footer at "
                 "byte %zu", (unsigned long long)(r->in.len - r->fr_off - r->fr_csize),
                 r->fr_off + r->fr_csize);
     if (status < INT32_MIN || status > INT32_MAX)
-        return set_err(r, err, errlen, "corrupt trace at byte %zu: bad exit status", at);
+        return trace_reader_set_err(r, err, errlen, "corrupt trace at byte %zu: bad exit status", at);
     r->state = ST_END;
     r->end.complete = true;
     r->end.events = r->evno;
@@ -289,7 +232,7 @@ static int attach_text(struct ukvm_trace_reader *r, struct ukvm_event *ev, char 
     if (read_record(r, &tag, &payload, &plen, err, errlen) < 0)
         return -1;
     if (plen != ev->a[0] || ukvm_digest(payload, plen) != ev->a[1])
-        return set_err(r, err, errlen, "corrupt trace at byte %zu (event %llu): console text does "
+        return trace_reader_set_err(r, err, errlen, "corrupt trace at byte %zu (event %llu): console text does "
                 "not match its puts", r->fr_off, (unsigned long long)r->evno);
     ev->text = plen ? payload : NULL;
     ev->text_len = (uint32_t)plen;
@@ -316,7 +259,7 @@ int ukvm_trace_reader_next(struct ukvm_trace_reader *r, struct ukvm_event *ev,
                 set_cut(r, r->fr_off);          /* no footer */
                 return 0;
             }
-            int rc = load_frame(r, r->fr_off, err, errlen);
+            int rc = trace_reader_load_frame(r, r->fr_off, err, errlen);
             if (rc < 0)
                 return -1;
             if (rc == 0) {
@@ -324,7 +267,7 @@ int ukvm_trace_reader_next(struct ukvm_trace_reader *r, struct ukvm_event *ev,
                 return 0;
             }
             struct first_rec fr;
-            if (frame_start(r, &fr, err, errlen) < 0)
+            if (trace_reader_frame_start(r, &fr, err, errlen) < 0)
                 return -1;
             if (fr.tag == TAG_FOOTER) {
                 if (footer(r, &fr, err, errlen) < 0)
@@ -332,7 +275,7 @@ int ukvm_trace_reader_next(struct ukvm_trace_reader *r, struct ukvm_event *ev,
                 continue;
             }
             if (fr.first_event != r->evno)
-                return set_err(r, err, errlen, "corrupt trace at byte %zu: frame starts at event "
+                return trace_reader_set_err(r, err, errlen, "corrupt trace at byte %zu: frame starts at event "
                         "%llu, expected %llu", r->fr_off, (unsigned long long)fr.first_event,
                         (unsigned long long)r->evno);
             memset(&r->d, 0, sizeof r->d);
@@ -351,7 +294,7 @@ int ukvm_trace_reader_next(struct ukvm_trace_reader *r, struct ukvm_event *ev,
             const char *why = trace_event_decode(tag & 0x7fu, payload, plen, &r->d, ev);
             if (why) {
                 r->buf_pos = at;
-                return set_err(r, err, errlen, "corrupt trace at byte %zu (event %llu): %s",
+                return trace_reader_set_err(r, err, errlen, "corrupt trace at byte %zu (event %llu): %s",
                         r->fr_off, (unsigned long long)r->evno, why);
             }
             if (ev->kind == UKVM_EV_PUTS && attach_text(r, ev, err, errlen) < 0)
@@ -364,7 +307,7 @@ int ukvm_trace_reader_next(struct ukvm_trace_reader *r, struct ukvm_event *ev,
         if (tag >= TAG_OPT_MIN && tag <= TAG_OPT_MAX)
             continue;
         r->buf_pos = at;
-        return set_err(r, err, errlen, "corrupt trace at byte %zu (event %llu): unexpected record "
+        return trace_reader_set_err(r, err, errlen, "corrupt trace at byte %zu (event %llu): unexpected record "
                 "tag 0x%02x", r->fr_off, (unsigned long long)r->evno, tag);
     }
 }
@@ -530,163 +473,4 @@ void ukvm_trace_reader_event_info(const struct ukvm_trace_reader *r,
     }
     out->header_bytes = r->hdr_csize;
     out->file_bytes = r->in.len;
-}
-
-/* ---- the frame index: summary and goto ---- */
-
-static int need_index(struct ukvm_trace_reader *r, char *err, size_t errlen)
-{
-    if (r->ix_state == 0) {
-        r->ix_state = trace_index_build(&r->ix, &r->in, r->dctx, r->events_start, &r->ix_buf,
-                &r->ix_cap, r->ix_err, sizeof r->ix_err) < 0 ? -1 : 1;
-        /* the scratch frame is not needed again unless goto looks up frames */
-    }
-    if (r->ix_state < 0) {
-        snprintf(err, errlen, "%s", r->ix_err);
-        return -1;
-    }
-    return 0;
-}
-
-int ukvm_trace_reader_summary(struct ukvm_trace_reader *r, struct ukvm_trace_summary *out,
-        char *err, size_t errlen)
-{
-    memset(out, 0, sizeof *out);
-    if (need_index(r, err, errlen) < 0)
-        return -1;
-    out->end = r->ix.end;
-    out->frames = r->ix.n;
-    out->has_kinds = r->ix.has_kinds;
-    memcpy(out->kinds, r->ix.kinds, sizeof out->kinds);
-    out->header_bytes = r->hdr_csize;
-    out->file_bytes = r->in.len;
-    return 0;
-}
-
-int ukvm_trace_reader_goto(struct ukvm_trace_reader *r, uint64_t n, char *err, size_t errlen)
-{
-    if (r->state == ST_ERR)
-        return set_err(r, err, errlen, "%s", r->errmsg);
-    if (need_index(r, err, errlen) < 0)
-        return -1;
-    size_t lo = 0, hi = r->ix.n;
-    uint64_t first = 0;
-    /* the last frame whose first event is <= n */
-    while (hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2;
-        uint64_t f;
-        if (trace_index_first_event(&r->ix, mid, &r->in, r->dctx, &r->ix_buf, &r->ix_cap, &f,
-                    err, errlen) < 0)
-            return set_err(r, err, errlen, "%s", err);
-        if (f <= n)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    r->fr_loaded = false;
-    if (r->ix.n) {
-        r->fr_off = r->ix.f[lo].off;
-        first = r->ix.f[lo].first_event;
-        r->jumped = r->jumped || lo > 0 || r->n_fk > 0;
-    } else {
-        r->fr_off = r->events_start;
-    }
-    r->evno = first;
-    memset(&r->d, 0, sizeof r->d);
-    r->state = ST_READING;
-    struct ukvm_event ev;
-    while (r->evno < n) {
-        int rc = ukvm_trace_reader_next(r, &ev, err, errlen);
-        if (rc <= 0)
-            return rc;
-    }
-    return 0;
-}
-
-/* ---- positions ---- */
-
-enum { POS_OFF, POS_INNER, POS_EVNO, POS_RIP, POS_TSC, POS_WALL, POS_ID, POS_STATE };
-#define POS_NOT_LOADED UINT64_MAX
-
-void ukvm_trace_reader_tell(const struct ukvm_trace_reader *r, struct ukvm_trace_pos *pos)
-{
-    uint64_t *o = pos->opaque;
-    o[POS_OFF] = r->fr_off;
-    o[POS_INNER] = r->fr_loaded ? r->buf_pos : POS_NOT_LOADED;
-    o[POS_EVNO] = r->evno;
-    o[POS_RIP] = r->d.rip;
-    o[POS_TSC] = r->d.tsc;
-    o[POS_WALL] = r->d.wall;
-    o[POS_ID] = r->id;
-    o[POS_STATE] = r->state == ST_END ? ST_END : ST_READING;
-}
-
-static const struct frame_known *find_frame(const struct ukvm_trace_reader *r, uint64_t off)
-{
-    size_t lo = 0, hi = r->n_fk;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (r->fk[mid].off == off)
-            return &r->fk[mid];
-        if (r->fk[mid].off < off)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
-}
-
-int ukvm_trace_reader_seek(struct ukvm_trace_reader *r, const struct ukvm_trace_pos *pos)
-{
-    const uint64_t *o = pos->opaque;
-    if (o[POS_ID] != r->id)
-        return -1;
-    if (o[POS_STATE] == ST_END) {
-        if (!r->end.complete)
-            return -1;
-        r->state = ST_END;
-        r->evno = r->end.events;
-        return 0;
-    }
-    if (o[POS_STATE] != ST_READING)
-        return -1;
-    uint64_t off = o[POS_OFF];
-    if (o[POS_INNER] == POS_NOT_LOADED) {
-        /* between frames: the header's end, a known frame, or just after one */
-        bool ok = off == r->events_start;
-        const struct frame_known *f = find_frame(r, off);
-        if (f && f->first_event == o[POS_EVNO])
-            ok = true;
-        for (size_t i = 0; !ok && i < r->n_fk; i++)
-            ok = r->fk[i].off + r->fk[i].csize == off;
-        if (!ok || off > r->in.len)
-            return -1;
-        r->fr_loaded = false;
-        r->fr_off = (size_t)off;
-    } else {
-        const struct frame_known *f = find_frame(r, off);
-        if (!f || o[POS_EVNO] < f->first_event)
-            return -1;
-        if (!r->fr_loaded || r->fr_off != off) {
-            /* The frame decoded before, so this fails only if the file
-             * changed under us; the reader is then unusable. */
-            struct first_rec fr;
-            if (load_frame(r, (size_t)off, NULL, 0) != 1 ||
-                    frame_start(r, &fr, NULL, 0) < 0 || fr.tag != TAG_FRAME) {
-                r->fr_loaded = false;
-                set_err(r, NULL, 0, "seek: the trace frame at byte %llu no longer decodes",
-                        (unsigned long long)off);
-                return -1;
-            }
-        }
-        if (o[POS_INNER] < r->frame_rec_len || o[POS_INNER] > r->buf_len)
-            return -1;
-        r->buf_pos = (size_t)o[POS_INNER];
-    }
-    r->evno = o[POS_EVNO];
-    r->d.rip = o[POS_RIP];
-    r->d.tsc = o[POS_TSC];
-    r->d.wall = o[POS_WALL];
-    r->state = ST_READING;
-    return 0;
 }

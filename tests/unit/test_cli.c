@@ -1,4 +1,4 @@
-/* Unit tests for the ukvm command line (src/monitor/cli.c). */
+/* Unit tests for the ukvm command line (src/cli/cli.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "monitor/cli.h"
+#include "cli/cli.h"
 
 static struct config cfg;
 static char err[512];

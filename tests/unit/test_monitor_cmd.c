@@ -10,7 +10,7 @@
 
 #include "gdb/gdb_monitor_cmd.h"
 #include "gdb/gdb_session.h"
-#include "monitor/cli.h"
+#include "cli/cli.h"
 
 static struct monitor_cmd c;
 static char err[256];

@@ -3,12 +3,13 @@
 #include <string.h>
 
 #include "monitor/boot.h"
-#include "monitor/modes.h"
+#include "cli/modes.h"
 #include "monitor/signals.h"
 #include "record/replayer.h"
 #include "gdb/replay_diversion.h"
 #include "gdb/replay_nav.h"
 #include "gdb/replay_target.h"
+#include "gdb/kvm_serve.h"
 
 static bool replay_at_end(struct kvm_target *kt)
 {

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "monitor/boot.h"
-#include "monitor/modes.h"
+#include "cli/modes.h"
 #include "monitor/signals.h"
 #include "monitor/startup_report.h"
 #include "record/recorder.h"

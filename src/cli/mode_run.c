@@ -3,9 +3,9 @@
 #include <stdlib.h>
 
 #include "monitor/boot.h"
-#include "monitor/modes.h"
+#include "cli/modes.h"
 #include "monitor/signals.h"
-#include "gdb/kvm_target.h"
+#include "gdb/kvm_serve.h"
 
 int mode_run(struct config *cfg)
 {

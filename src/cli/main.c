@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "monitor/boot.h"
-#include "monitor/cli.h"
-#include "monitor/modes.h"
+#include "cli/cli.h"
+#include "cli/modes.h"
 #include "monitor/startup_report.h"
 
 int main(int argc, char **argv)

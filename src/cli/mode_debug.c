@@ -21,7 +21,7 @@
 
 #include "gdb/gdb_extension.h"
 #include "gdb/gdb_server.h"
-#include "monitor/modes.h"
+#include "cli/modes.h"
 
 /* gdb's argument list: ours first (so that the user's -x scripts run once
  * connected), then the user's. */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "monitor/cli.h"
+#include "cli/cli.h"
 
 const char ukvm_usage[] =
     "usage: ukvm run    [OPTIONS] [--] KERNEL.elf [ARGS...]\n"

@@ -1,0 +1,20 @@
+/* Forward execution of the KVM target (kvm_exec.c), shared with the
+ * replay target. */
+#ifndef UKVM_KVM_EXEC_H
+#define UKVM_KVM_EXEC_H
+
+#include "gdb/kvm_points.h"
+
+int kvm_target_step(struct kvm_target *kt, struct ukvm_stop *stop);
+int kvm_target_continue(struct kvm_target *kt, struct ukvm_stop *stop);
+/* After a run that a tick or an interrupt cut short, before the instruction
+ * at rip ran: a breakpoint planted there has not been reported, and the next
+ * continue would step off it. If there is one, make it the stop (true). */
+bool kvm_target_bp_stop(struct kvm_target *kt, struct ukvm_stop *stop);
+
+/* Let KVM finish what it still owes the last exit (an `out` it has not
+ * stepped past yet) without running further: before rip is changed by hand
+ * after a stop in the middle of an exit. */
+void kvm_target_settle(struct kvm_target *kt);
+
+#endif

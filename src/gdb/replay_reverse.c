@@ -1,0 +1,354 @@
+/*
+ * Reverse execution on the replay's timeline: reverse-stepi and
+ * reverse-continue (the scan of the segments between checkpoints, backwards
+ * from the current position, for the last stop), by going back to a
+ * checkpoint and re-executing forward (replay_timeline.h).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gdb/bp_cond.h"
+#include "gdb/replay_reverse.h"
+#include "monitor/signals.h"
+
+/* ---- reverse-stepi ---- */
+
+/* An operation that an interrupt cut short reports it where it stopped. */
+static int stop_interrupted(struct replay_target *rt, struct ukvm_stop *stop)
+{
+    kvm_target_clear_all(&rt->kt);
+    rt_arm_user(rt);
+    rt_report(stop, UKVM_STOP_INTERRUPT);
+    return 0;
+}
+
+int rt_reverse_step(struct replay_target *rt, struct ukvm_stop *stop)
+{
+    int r; /* of the helpers: -1 failed, 1 interrupted */
+    if ((r = rt_resolve(rt)) != 0)
+        goto stopped;
+    while (rt_at_checkpoint(&rt->cur)) {
+        if (rt_top(rt) == 0) {
+            kvm_target_clear_all(&rt->kt);
+            rt_arm_user(rt);
+            rt_report(stop, UKVM_STOP_REPLAY_BEGIN);
+            return 0;
+        }
+        rt_step_down(rt);
+        if ((r = rt_resolve(rt)) != 0)
+            goto stopped;
+    }
+    size_t base = rt_top(rt);
+    struct position target = rt->cur;
+    if (target.s > 0) {
+        target.s--;
+        if ((r = rt_go_to(rt, base, &target)) != 0)
+            goto stopped;
+    } else {
+        /* From the (k-1)-th arrival, step to the k-th, counting d steps;
+         * the answer is one step short of it. */
+        struct position from = target;
+        from.k--;
+        if ((r = rt_go_to(rt, base, &from)) != 0)
+            goto stopped;
+        if (!rt_at_checkpoint(&rt->cur) && rt_push_checkpoint(rt, &rt->cur) < 0)
+            goto failed;
+        size_t first = rt_top(rt);
+        uint64_t d = 0;
+        if (target.kind == ANCHOR_WATCH)
+            rt_arm_anchor(rt, &target); /* the steps report its hits */
+        for (;;) {
+            if (d > 0 && d % rt->step_checkpoint_interval == 0) {
+                struct position here = rt->cur;
+                if (rt_push_checkpoint(rt, &here) < 0)
+                    goto failed;
+            }
+            if (rt_interrupt_wanted(rt)) { /* cur counts the steps made */
+                r = 1;
+                goto stopped;
+            }
+            rt_exec_step(rt, stop);
+            if (stop->reason != UKVM_STOP_STEP && stop->reason != UKVM_STOP_WATCH) {
+                ukvm_err("reverse-stepi: re-execution stopped early (stop %d)", stop->reason);
+                goto failed;
+            }
+            d++;
+            rt->cur.s++;
+            bool arrived = target.kind == ANCHOR_WATCH
+                ? stop->reason == UKVM_STOP_WATCH
+                : rt_regs(rt)->rip == target.addr;
+            if (target.kind == ANCHOR_UNKNOWN && arrived) {
+                arrived = rt_now_matches(rt, &target.id);
+            }
+            if (arrived)
+                break;
+            if (d % 100000 == 0)
+                fprintf(stderr, "ukvm: reverse-stepi: %" PRIu64 " instructions re-executed\n", d);
+        }
+        /* we are at the target: go one step back within the stepped stretch */
+        uint64_t want = d - 1;
+        size_t j = (size_t)(want / rt->step_checkpoint_interval);
+        struct position p = { .kind = ANCHOR_NONE,
+            .s = want - j * rt->step_checkpoint_interval };
+        if ((r = rt_go_to(rt, first + j, &p)) != 0)
+            goto stopped;
+    }
+    kvm_target_clear_all(&rt->kt);
+    rt_arm_user(rt);
+    rt_report(stop, UKVM_STOP_STEP);
+    return 0;
+stopped:
+    if (r > 0)
+        return stop_interrupted(rt, stop);
+failed:
+    rt_fail_stop(rt, stop);
+    return 0;
+}
+
+/* ---- reverse-continue ---- */
+
+struct hit {
+    bool found;
+    struct position pos;
+    struct ukvm_stop stop;
+};
+
+static void note_hit(struct hit *h, const struct position *pos, const struct ukvm_stop *stop)
+{
+    h->found = true;
+    h->pos = *pos;
+    h->stop = *stop;
+}
+
+/* Re-execute the top segment up to cur with the user's breakpoints armed;
+ * remember the last hit. cur itself counts only with include_end (it is a
+ * checkpoint above the one we started from). 1 = interrupted (cur then
+ * names where it stopped). */
+static int scan_segment(struct replay_target *rt, bool include_end, struct hit *last,
+        struct ukvm_stop *stop)
+{
+    struct position end = rt->cur;
+    size_t base = rt_top(rt);
+    if (rt_restore(rt, base) < 0)
+        return -1;
+    rt_arm_user(rt);
+    /* the checkpoint's own state counts when it sits on a breakpoint */
+    if (rt_is_user_bp_at(rt, rt_regs(rt)->rip) && !rt_at_checkpoint(&end) &&
+        bp_condition_holds(&rt->kt, rt_regs(rt)->rip)) {
+        struct position p = { .kind = ANCHOR_NONE };
+        struct ukvm_stop s = { .reason = UKVM_STOP_SWBREAK };
+        note_hit(last, &p, &s);
+    }
+    rt_arm_anchor(rt, &end);
+    uint64_t arrivals = 0;
+    /* a window that ends where it starts (see run_to_anchor) is empty */
+    if (end.kind == ANCHOR_UNKNOWN && end.k == 1 && rt_now_matches(rt, &end.id))
+        arrivals = end.k;
+    /* per breakpoint address / watch, how many stops so far */
+    size_t n_counts = 0;
+    struct { enum ukvm_bp_type type; uint64_t addr; uint64_t n; } counts[64];
+    while (arrivals < end.k) {
+        struct ukvm_stop s;
+        rt_exec_continue(rt, &s);
+        if (s.reason == UKVM_STOP_INTERRUPT || ukvm_stop_requested()) {
+            *stop = s;
+            return rt_interrupted_here(rt);
+        }
+        bool watch = s.reason == UKVM_STOP_WATCH;
+        if (!watch && s.reason != UKVM_STOP_SWBREAK && s.reason != UKVM_STOP_HWBREAK) {
+            ukvm_err("reverse-continue: re-execution stopped early (stop %d, from checkpoint "
+                    "%zu looking for arrival %llu of %llu at 0x%llx (anchor kind %d, event "
+                    "%llu), now at event %llu)", s.reason, base,
+                    (unsigned long long)arrivals + 1, (unsigned long long)end.k,
+                    (unsigned long long)end.addr, (int)end.kind,
+                    (unsigned long long)end.id.next_event,
+                    (unsigned long long)replayer_next_event(rt->kt.m->src));
+            return -1;
+        }
+        enum ukvm_bp_type type = watch ? s.watch_type : UKVM_BP_SOFTWARE;
+        uint64_t addr = watch ? s.watch_addr : rt_regs(rt)->rip;
+        size_t c;
+        for (c = 0; c < n_counts; c++)
+            if (counts[c].type == type && counts[c].addr == addr)
+                break;
+        if (c == n_counts && n_counts < 64)
+            counts[n_counts++] = (typeof(counts[0])){ type, addr, 0 };
+        if (c < 64)
+            counts[c].n++;
+        /* A watch stop that leaves rip on the anchor address is an arrival
+         * too: the next continue steps off it without reporting it. */
+        bool anchor = rt_stop_is_anchor(rt, &end, &s) ||
+            (watch && (end.kind == ANCHOR_ADDR || end.kind == ANCHOR_UNKNOWN) &&
+             rt_regs(rt)->rip == end.addr);
+        if (anchor) {
+            arrivals++;
+            if (end.kind == ANCHOR_UNKNOWN && arrivals == end.k) {
+                if (!rt_now_matches(rt, &end.id))
+                    end.k++; /* not yet: keep going */
+            }
+        }
+        bool is_end = anchor && arrivals == end.k && end.s == 0 && !include_end;
+        bool user = watch ? rt_is_user_watch(rt, &s) : rt_is_user_bp_at(rt, addr);
+        /* a false condition: still an arrival (counted above), not a hit */
+        if (user && !is_end && c < 64 && (watch || bp_condition_holds(&rt->kt, addr))) {
+            struct position p = { .kind = watch ? ANCHOR_WATCH : ANCHOR_ADDR, .addr = addr,
+                .k = counts[c].n };
+            if (watch) {
+                p.watch.type = s.watch_type;
+                p.watch.addr = s.watch_addr;
+                for (size_t u = 0; u < rt->n_user; u++)
+                    if (rt->user[u].type == s.watch_type && rt->user[u].addr == s.watch_addr)
+                        p.watch.len = rt->user[u].len;
+            }
+            note_hit(last, &p, &s);
+        }
+    }
+    /* the single steps after the anchor */
+    for (uint64_t i = 1; i < end.s || (include_end && i == end.s); i++) {
+        struct ukvm_stop s;
+        if (rt_interrupt_wanted(rt)) {
+            rt->cur = end; /* exactly: i - 1 steps after the anchor */
+            rt->cur.s = i - 1;
+            return 1;
+        }
+        rt_exec_step(rt, &s);
+        if (s.reason != UKVM_STOP_STEP && s.reason != UKVM_STOP_WATCH) {
+            ukvm_err("reverse-continue: re-execution stopped early (stop %d)", s.reason);
+            return -1;
+        }
+        struct position p = end;
+        p.s = i;
+        if (s.reason == UKVM_STOP_WATCH && rt_is_user_watch(rt, &s))
+            note_hit(last, &p, &s);
+        else if (rt_is_user_bp_at(rt, rt_regs(rt)->rip) &&
+                 bp_condition_holds(&rt->kt, rt_regs(rt)->rip)) {
+            struct ukvm_stop b = { .reason = UKVM_STOP_SWBREAK };
+            note_hit(last, &p, &b);
+        }
+    }
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Where the next window of a reverse-continue starts, between t - 4w and
+ * t - w (or at 0). Its checkpoint becomes the end of the window after it,
+ * recognised by arrivals at its rip, and every arrival is a stop: prefer
+ * the checkpoint whose rip the periodic checkpoints sampled least often
+ * (they are taken at timer ticks, so a rip's share of them follows the
+ * time spent there, which follows how often it is reached). */
+static size_t window_start(struct replay_target *rt, size_t t, size_t w)
+{
+    size_t hi = t > w ? t - w : 0;
+    size_t lo = t > 4 * w ? t - 4 * w : 0;
+    if (hi == 0 || hi == lo)
+        return hi;
+    uint64_t *rips = malloc(t * sizeof(uint64_t));
+    if (!rips)
+        return hi;
+    for (size_t i = 0; i < t; i++)
+        rips[i] = rt->st.cp[i]->regs.rip;
+    qsort(rips, t, sizeof(uint64_t), cmp_u64);
+    size_t best = hi, best_n = SIZE_MAX;
+    for (size_t j = hi; j > lo; j--) {
+        uint64_t rip = rt->st.cp[j]->regs.rip;
+        size_t a = 0, b = t; /* the first and one past the last equal rip */
+        while (a < b) {
+            size_t mid = (a + b) / 2;
+            if (rips[mid] < rip) a = mid + 1; else b = mid;
+        }
+        size_t e = a;
+        while (e < t && rips[e] == rip)
+            e++;
+        if (e - a < best_n) {
+            best = j;
+            best_n = e - a;
+        }
+    }
+    free(rips);
+    return best;
+}
+
+int rt_reverse_continue(struct replay_target *rt, struct ukvm_stop *stop)
+{
+    if (rt->n_user == 0) { /* nothing can stop us: straight to the start */
+        if (rt_restore(rt, 0) < 0)
+            goto failed;
+        rt_report(stop, UKVM_STOP_REPLAY_BEGIN);
+        return 0;
+    }
+    int r; /* of the helpers: -1 failed, 1 interrupted */
+    if ((r = rt_resolve(rt)) != 0)
+        goto stopped;
+    bool include_end = false; /* the first segment ends at the current position */
+    size_t window = 1;
+    uint64_t started = ukvm_now_ns();
+    for (;;) {
+        if (rt_at_checkpoint(&rt->cur)) {
+            if (rt_top(rt) == 0) {
+                if (rt_restore(rt, 0) < 0)
+                    goto failed;
+                rt_arm_user(rt);
+                rt_report(stop, UKVM_STOP_REPLAY_BEGIN);
+                return 0;
+            }
+            if (!include_end) {
+                rt_step_down(rt);
+                if ((r = rt_resolve(rt)) != 0)
+                    goto stopped;
+                continue;
+            }
+            /* Searched back to checkpoint t without a hit: scan a window of
+             * checkpoints below it, twice as many each time, ending at t's
+             * state (recognised by its registers), so that a long stretch
+             * without hits costs few restores. */
+            size_t t = rt_top(rt);
+            size_t j = window_start(rt, t, window);
+            window *= 2;
+            const struct checkpoint *cp = rt->st.cp[t];
+            struct position end = { .kind = ANCHOR_UNKNOWN, .addr = cp->regs.rip, .k = 1 };
+            rt_identity_of(cp, &end.id);
+            kvm_target_clear_all(&rt->kt);
+            while (rt_top(rt) > j) /* the scan below restores j */
+                checkpoint_pop(&rt->st, rt->kt.m);
+            rt->cur = end;
+        }
+        if (ukvm_now_ns() - started > 1000000000ULL) {
+            fprintf(stderr, "ukvm: reverse-continue: searching back from checkpoint %zu of %zu\n",
+                    rt_top(rt), rt->st.n);
+            started = ukvm_now_ns();
+        }
+        struct hit last = { 0 };
+        size_t base = rt_top(rt);
+        if ((r = scan_segment(rt, include_end, &last, stop)) != 0)
+            goto stopped; /* interrupted: stay where the re-execution is */
+        if (last.found) {
+            kvm_target_clear_all(&rt->kt);
+            if ((r = rt_go_to(rt, base, &last.pos)) != 0)
+                goto stopped;
+            kvm_target_clear_all(&rt->kt);
+            rt_arm_user(rt);
+            *stop = last.stop;
+            return 0;
+        }
+        /* nothing in this segment: look in the one before, whose end (this
+         * segment's checkpoint) now lies before where we started */
+        include_end = true;
+        kvm_target_clear_all(&rt->kt);
+        rt->cur.k = 0;
+        rt->cur.s = 0;
+        rt->cur.kind = ANCHOR_NONE;
+    }
+stopped:
+    if (r > 0)
+        return stop_interrupted(rt, stop);
+failed:
+    rt_fail_stop(rt, stop);
+    return 0;
+}
