@@ -24,6 +24,44 @@ static int stop_interrupted(struct replay_target *rt, struct ukvm_stop *stop)
     return 0;
 }
 
+/*
+ * From where we stand, run to the next arrival at target's anchor with only
+ * the anchor armed, pushing periodic checkpoints at the ticks on the way as
+ * a forward continue does. 0 at the arrival, -1 when the run stopped
+ * elsewhere, 1 when interrupted (cur names where).
+ */
+static int run_ticking_to_arrival(struct replay_target *rt, const struct position *target,
+        struct ukvm_stop *stop)
+{
+    int r = 0;
+    rt_arm_anchor(rt, target);
+    rt->kt.tick_interval_us = rt->tick_us;
+    for (;;) {
+        rt_exec_continue(rt, stop);
+        bool ticked = rt->kt.ticked;
+        /* a tick or an interrupt just before the breakpoint: that is its stop */
+        if (ticked || stop->reason == UKVM_STOP_INTERRUPT)
+            kvm_target_bp_stop(&rt->kt, stop);
+        if (rt_stop_is_anchor(rt, target, stop))
+            break;
+        if (!ticked) {
+            r = stop->reason == UKVM_STOP_INTERRUPT ? rt_interrupted_here(rt) : -1;
+            break;
+        }
+        if (rt_push_periodic(rt) < 0) {
+            r = -1;
+            break;
+        }
+        if (rt_interrupt_wanted(rt)) {
+            r = rt_interrupted_here(rt);
+            break;
+        }
+    }
+    rt->kt.tick_interval_us = 0;
+    kvm_target_clear_all(&rt->kt);
+    return r;
+}
+
 int rt_reverse_step(struct replay_target *rt, struct ukvm_stop *stop)
 {
     int r; /* of the helpers: -1 failed, 1 interrupted */
@@ -56,6 +94,20 @@ int rt_reverse_step(struct replay_target *rt, struct ukvm_stop *stop)
         if (!rt_at_checkpoint(&rt->cur) && rt_push_checkpoint(rt, &rt->cur) < 0)
             goto failed;
         size_t first = rt_top(rt);
+        /* The k-th arrival can be far (a breakpoint on a function entered
+         * long after the (k-1)-th arrival, or first after a checkpoint
+         * long before): run there with periodic checkpoints, then
+         * single-step only from the last of them, a tick's worth at most. */
+        if (target.kind == ANCHOR_ADDR || target.kind == ANCHOR_WATCH) {
+            if ((r = run_ticking_to_arrival(rt, &target, stop)) != 0) {
+                if (r < 0)
+                    ukvm_err("reverse-stepi: re-execution stopped early (stop %d)", stop->reason);
+                goto stopped;
+            }
+            first = rt_top(rt);
+            if (rt_restore(rt, first) < 0)
+                goto failed;
+        }
         uint64_t d = 0;
         if (target.kind == ANCHOR_WATCH)
             rt_arm_anchor(rt, &target); /* the steps report its hits */

@@ -12,7 +12,6 @@
 #include "gdb/bp_cond.h"
 #include "gdb/replay_reverse.h"
 #include "gdb/replay_target.h"
-#include "ukvm/scan.h"
 
 static struct replay_target *rt_of(struct ukvm_target *t)
 {
@@ -76,13 +75,6 @@ static void after_forward_stop(struct replay_target *rt, struct ukvm_stop *stop,
  * KVM that runs guest code natively stops between iterations, with rcx
  * part-way down). Such a moment is not the state at any arrival at its rip,
  * so it cannot be named by its registers: no periodic checkpoint there. */
-static bool inside_rep_string(struct replay_target *rt)
-{
-    uint8_t insn[15];
-    long got = kvm_target_read_mem(&rt->kt.base, rt_regs(rt)->rip, insn, sizeof(insn));
-    return got > 0 && ukvm_scan_is_rep_string(insn, (size_t)got);
-}
-
 static int replay_resume_now(struct replay_target *rt, enum ukvm_resume_kind kind,
         struct ukvm_stop *stop);
 
@@ -145,15 +137,10 @@ static int replay_resume_now(struct replay_target *rt, enum ukvm_resume_kind kin
             if (kvm_target_bp_stop(&rt->kt, stop) &&
                 bp_condition_holds(&rt->kt, rt_regs(rt)->rip))
                 break;
-            if (inside_rep_string(rt))
-                continue; /* no arrival at rip could name this moment */
-            if (rt_no_progress_since_top(rt))
-                continue; /* the tick came before the guest ran (a slow first
-                             KVM_RUN): this moment is the top checkpoint */
-            /* a periodic checkpoint, named by its registers until needed */
-            struct position here = { .kind = ANCHOR_UNKNOWN, .addr = rt_regs(rt)->rip, .k = 1 };
-            rt_identity_now(rt, &here.id);
-            if (rt_push_checkpoint(rt, &here) < 0) {
+            int pushed = rt_push_periodic(rt);
+            if (pushed == 0)
+                continue;
+            if (pushed < 0) {
                 rt->kt.tick_interval_us = 0;
                 rt->thin_at_push = false;
                 rt->kt.cond_filter = false;

@@ -14,6 +14,7 @@
 
 #include "gdb/replay_timeline.h"
 #include "monitor/signals.h"
+#include "ukvm/scan.h"
 
 size_t rt_top(const struct replay_target *rt)
 {
@@ -183,6 +184,28 @@ bool rt_no_progress_since_top(struct replay_target *rt)
     struct identity id;
     rt_identity_of(rt->st.cp[rt_top(rt)], &id);
     return rt_now_matches(rt, &id);
+}
+
+/* No arrival at rip could name a moment inside a rep string instruction
+ * (it stops there between iterations). */
+static bool inside_rep_string(struct replay_target *rt)
+{
+    uint8_t insn[15];
+    long got = kvm_target_read_mem(&rt->kt.base, rt_regs(rt)->rip, insn, sizeof(insn));
+    return got > 0 && ukvm_scan_is_rep_string(insn, (size_t)got);
+}
+
+int rt_push_periodic(struct replay_target *rt)
+{
+    if (inside_rep_string(rt))
+        return 0;
+    if (rt_no_progress_since_top(rt))
+        return 0; /* the tick came before the guest ran (a slow first
+                     KVM_RUN): this moment is the top checkpoint */
+    /* named by its registers until needed */
+    struct position here = { .kind = ANCHOR_UNKNOWN, .addr = rt_regs(rt)->rip, .k = 1 };
+    rt_identity_now(rt, &here.id);
+    return rt_push_checkpoint(rt, &here) < 0 ? -1 : 1;
 }
 
 /* Everything the checkpoints hold, as --checkpoint-mem counts it. */

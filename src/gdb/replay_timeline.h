@@ -100,6 +100,10 @@ bool rt_stop_is_anchor(const struct replay_target *rt, const struct position *p,
         const struct ukvm_stop *stop);
 /* True when the VM stands exactly where the top checkpoint was taken. */
 bool rt_no_progress_since_top(struct replay_target *rt);
+/* At a tick of a forward run: push a periodic checkpoint here, unless this
+ * moment cannot be one (inside a rep string, or no progress since the top
+ * checkpoint). 1 pushed, 0 not, -1 failed. */
+int rt_push_periodic(struct replay_target *rt);
 /* Everything the checkpoints hold, as --checkpoint-mem counts it. */
 uint64_t rt_checkpoint_memory(const struct replay_target *rt);
 /* Keep checkpoint memory under the budget. */
