@@ -123,9 +123,26 @@ static int vrun_position(const char *args, char *pos, size_t len)
  * to event N (or any other `goto` position). gdb re-reads registers and
  * memory after a run, so plain gdb sees the new place without the
  * extension's cache flush. */
+/*
+ * A long vRun's progress: gdb prints no text while it waits for a vRun's
+ * stop reply, and gives up after its reply timeout (then the late stop
+ * reply answers its next packet). So the line goes to stderr, and gdb gets
+ * a notification gdb does not know, which the protocol says a recipient
+ * ignores after restarting its timeout: a keepalive.
+ */
+static void vrun_keepalive(void *ctx, const char *text, size_t len)
+{
+    static const char note[] = "ukvm:progress";
+    char framed[sizeof(note) + 4];
+    fwrite(text, 1, len, stderr);
+    int n = snprintf(framed, sizeof(framed), "%%%s#%02x", note,
+            rsp_checksum(note, sizeof(note) - 1));
+    gdb_send_raw(ctx, framed, (size_t)n);
+}
+
 void gdb_vrun_handle(struct gdb_session *s, const char *args)
 {
-    struct ukvm_outbuf out = { 0 };
+    struct ukvm_outbuf out = { .live = vrun_keepalive, .live_ctx = s };
     char pos[RCMD_MAX], cmd[RCMD_MAX + 8];
     int rc = -1;
     if (vrun_position(args, pos, sizeof(pos)) < 0) {

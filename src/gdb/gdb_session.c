@@ -511,7 +511,10 @@ enum gdb_end gdb_session_feed(struct gdb_session *s, const uint8_t *buf,
         case RSP_EV_INTERRUPT:  /* the target is not running: nothing to stop */
             break;
         case RSP_EV_NAK:
-            if (s->last_len)
+            /* In no-ack mode nothing is resent: gdb still sends '-' when its
+             * reply timeout fires during a long command, and a resent last
+             * reply would answer its next packet. */
+            if (s->last_len && !s->no_ack)
                 gdb_send_raw(s, s->last, s->last_len);
             break;
         case RSP_EV_BAD_CHECKSUM:

@@ -107,3 +107,23 @@ else
     skip "a long goto's progress line" "the goto took ${secs:-?} s here, under the 1.5 s it needs"
 fi
 check "no packet error in gdb during a long goto" test "$(grep -c 'Ignoring packet error' "$T/long.out")" = 0
+
+# the same long way by `starti 0` with gdb's reply timeout at 1 s: gdb would
+# give up after three timeouts (3 s) were ukvm silent; its keepalive
+# notifications hold it until the stop reply
+if ! ukvm_gdb_start "$T/ukvm4.err" replay --gdb=0 "$T/c.trace"; then
+    fail "start replay --gdb (compute, starti)" "$(head -c 300 "$T/ukvm4.err")"; exit 0
+fi
+(cd "$T" && timeout -k 5 300 "$GDB" -batch -nx -ex 'set confirm off' -ex "file $GUESTS/compute.elf" \
+    -ex 'set remotetimeout 1' -ex "target extended-remote 127.0.0.1:$PORT" \
+    -ex 'python import time; t0 = time.time()' -ex 'starti 0' \
+    -ex 'python print("STARTI-S %.1f" % (time.time() - t0))' \
+    -ex 'printf "PCLONG %#lx\n", $pc' -ex kill) >"$T/long2.out" 2>&1 </dev/null
+ukvm_gdb_stop
+rip0=$("$UKVM_TRACE" dump --from 0 --count 1 "$T/c.trace" | sed -n 's/^#0 [a-z]* rip=\(0x[0-9a-f]*\).*/\1/p')
+if grep -qx "PCLONG $rip0" "$T/long2.out"; then
+    pass "starti 0 over $(sed -n 's/^STARTI-S //p' "$T/long2.out") s with a 1 s reply timeout: at event 0"
+else
+    fail "starti 0 over a long way with a 1 s reply timeout" "$(grep -v '^Reading\|^warning' "$T/long2.out" | tail -5 | tr '\n' '|')"
+fi
+check "... without a packet error" test "$(grep -c 'Ignoring packet error' "$T/long2.out")" = 0
