@@ -30,25 +30,16 @@ MARK_END=$(sym mark_end)
 # session NAME BUDGET_MB TRACE: runs $T/NAME.gdb against a fresh replay
 # server; the script can read the server's /proc status via $UKVM_PID.
 session() {
-    local name=$1 budget=$2 trace=$3 port=""
-    UKVM_REPLAY_STATS=1 "$UKVM" replay --gdb=0 --checkpoint-mem="$budget" "$trace" \
-        >"$T/$name.out" 2>"$T/$name.err" &
-    UKVM_PID=$!
-    for _ in $(seq 100); do
-        port=$(sed -n "s/.*target remote 127.0.0.1:\([0-9]*\).*/\1/p" "$T/$name.err" | head -1)
-        [ -n "$port" ] && break
-        sleep 0.1
-    done
-    if [ -z "$port" ]; then
+    local name=$1 budget=$2 trace=$3
+    if ! UKVM_REPLAY_STATS=1 ukvm_gdb_start "$T/$name.err" replay --gdb=0 \
+            --checkpoint-mem="$budget" "$trace"; then
         fail "checkpoint_mem_${name}_server" "no port: $(head -c 300 "$T/$name.err")"
         return 1
     fi
     export UKVM_PID
-    timeout -k 5 300 "$GDB" -nx -batch -ex "target remote 127.0.0.1:$port" -x "$T/$name.gdb" \
+    timeout -k 5 300 "$GDB" -nx -batch -ex "target remote 127.0.0.1:$PORT" -x "$T/$name.gdb" \
         >"$T/$name.gdbout" 2>&1
-    kill -9 "$UKVM_PID" 2>/dev/null
-    wait "$UKVM_PID" 2>/dev/null
-    UKVM_PID=
+    ukvm_gdb_stop 0
 }
 hwm_kib() { # FILE TAG: the VmHWM printed after "TAG"
     awk -v t="$2" '$0 ~ "^" t { on = 1; next } on && /^VmHWM:/ { print $2; exit }' "$1"
