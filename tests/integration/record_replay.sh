@@ -227,10 +227,15 @@ for src in hello loop; do
         head -c "$cut" "$f" >"$T/cut.trace"
         broken "rr_${src}_truncated_at_$cut" "$T/cut.trace" "$T/rr_${src}_record.out"
     done
-    for off in 5 20 100 500 $((size / 3)) $((size / 2)) $((size - 40)) $((size - 8)) $((size - 2)); do
-        cp "$f" "$T/flip.trace"
-        python3 -c 'import sys; p, o = sys.argv[1], int(sys.argv[2]); b = bytearray(open(p, "rb").read()); b[o] ^= 0x10; open(p, "wb").write(b)' "$T/flip.trace" "$off"
-        broken "rr_${src}_bitflip_at_$off" "$T/flip.trace" "$T/rr_${src}_record.out"
+    offs="5 20 100 500 $((size / 3)) $((size / 2)) $((size - 40)) $((size - 8)) $((size - 2))"
+    # one python for all the copies (a start costs about a second in the QEMU VM)
+    python3 -c 'import sys
+src, out = sys.argv[1], sys.argv[2]
+for o in map(int, sys.argv[3:]):
+    b = bytearray(open(src, "rb").read()); b[o] ^= 0x10; open(out % o, "wb").write(b)' "$f" "$T/flip.%d.trace" $offs
+    for off in $offs; do
+        broken "rr_${src}_bitflip_at_$off" "$T/flip.$off.trace" "$T/rr_${src}_record.out"
+        rm -f "$T/flip.$off.trace"
     done
 done
 : >"$T/empty.trace"
