@@ -16,12 +16,12 @@
 #      shows edi == R, a changed condition (`condition 1 i == 5`) is sent
 #      again and the next reverse-continue lands on i == 5, the one after it
 #      reaches the start of the trace.
-# Environment: GDB, GDB_TIMEOUT (default 120), COND_N (default 120).
+# Environment: GDB, GDB_TIMEOUT (default 120), COND_N (default 80; more than 60).
 . "$(dirname "$0")/../lib.sh"
 T=$TMPDIR_TEST
 GDB=${GDB:-gdb}
 GDB_TIMEOUT=${GDB_TIMEOUT:-120}
-N=${COND_N:-120}
+N=${COND_N:-80}
 K=$((N / 3))
 A=$((K + 7))
 B=$((K + 40))
