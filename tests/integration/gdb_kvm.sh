@@ -427,17 +427,6 @@ check_flow() {
     ukvm_killed "$M"
 }
 
-check_end() {
-    local M=$1 o=$T/$1.end
-    start_ukvm "$M" compute || return
-    # a replay may first stop at the end of the trace, just before the guest
-    # halts ("No more reverse-execution history."): a second continue exits
-    gdb_session "$o" -ex continue -ex continue -ex 'p $_exitcode'
-    expect "[$M] continue to the end: exited normally" "$o" '^\[Inferior 1 \(Remote target\) exited normally\]$'
-    ukvm_status "[$M] continue to the end: ukvm exits 0" 0
-    expect "[$M] continue to the end: the compute line" "$T/ukvm.out" "^$COMPUTE_LINE\$"
-}
-
 check_detach() {
     local M=$1 o=$T/$1.detach
     start_ukvm "$M" compute || return
@@ -508,18 +497,23 @@ rsp_checks() {
     done < <(grep '^CHECK ' "$2")
 }
 
+# a second client turned away; then the first one continues to the end (a
+# replay may first stop at the end of the trace, just before the guest
+# halts, "No more reverse-execution history.": a second continue exits)
 check_second_client() {
     local M=$1 o=$T/$1.second
     start_ukvm "$M" compute || return
     gdb_session "$o" -ex 'break fib' -ex continue \
         -ex "shell timeout -k 2 15 python3 $HELPERS/rsp_client.py second $PORT" \
         -ex "shell cd $GDBCWD && timeout -k 2 15 $GDB -batch -nx -ex 'target remote 127.0.0.1:$PORT' -ex 'info registers rip' 2>&1 | sed 's/^/second-gdb: /'" \
-        -ex 'p n' -ex continue -ex 'p n' -ex kill
+        -ex 'p n' -ex continue -ex 'p n' -ex delete -ex continue -ex continue -ex 'p $_exitcode'
     rsp_checks "$M" "$o"
     expect "[$M] a second gdb is turned away" "$o" '^second-gdb: .*(Remote connection closed|Connection reset|Connection refused|Remote communication error)'
     expect_not "[$M] a second gdb does not get the target" "$o" '^second-gdb: rip +0x'
     expect_seq "[$M] the first client still works" "$o" '^\$1 = 16$' '^Breakpoint 1, fib \(n=n@entry=15\)' '^\$2 = 15$'
-    ukvm_killed "$M"
+    expect "[$M] continue to the end: exited normally" "$o" '^\[Inferior 1 \(Remote target\) exited normally\]$'
+    ukvm_status "[$M] continue to the end: ukvm exits 0" 0
+    expect "[$M] continue to the end: the compute line" "$T/ukvm.out" "^$COMPUTE_LINE\$"
 }
 
 # listening on 127.0.0.1 only; then malformed packets on that connection
@@ -536,7 +530,7 @@ check_listen() {
 }
 
 # (stepi before break: break compares its `stepi 5` with stepi's five stepi's)
-CHECKS=${GDB_KVM_CHECKS:-symbols stepi break step_hypercall hbreak watch flow end
+CHECKS=${GDB_KVM_CHECKS:-symbols stepi break step_hypercall hbreak watch flow
     detach disconnect interrupt second_client listen}
 for mode in ${GDB_KVM_MODES:-run replay}; do
     for c in $CHECKS; do "check_$c" "$mode"; done
