@@ -137,7 +137,7 @@ timeout -k 5 "$GDBT" gdb -nx --batch -ex "target extended-remote 127.0.0.1:$PORT
 report "plain monitor goto + maintenance flush register-cache: gdb sees event 5's pc" "$W/plain.out" "^PLAIN-PC $(rip_of 5)$"
 report "extended-remote run: restarts the replay from the start" "$W/plain.out" "^WHENRUN=event 5 of $N \(13%\)"
 report "extended-remote run after the guest exited: replays again" "$W/plain.out" "^WHENRUN2=event $((N - 1)) of $N"
-ukvm_gdb_stop
+ukvm_gdb_stop 0 # over extended-remote, ukvm waits for the next `run` after kill
 
 # --goto: gdb's session starts there
 dbg "$W/goto5.out" --goto=5 -- -ex 'echo WHEN=' -ex 'monitor when' -ex 'printf "PC 0x%x\n", $pc'
