@@ -73,12 +73,13 @@ ukvm_gdb_start() {
     return 1
 }
 
-# ukvm_gdb_stop: waits up to 5 s for the ukvm of ukvm_gdb_start to exit
-# (gdb's detach or kill ends it), then kills it.
+# ukvm_gdb_stop [SECONDS]: waits up to SECONDS (default 5; 0: not at all)
+# for the ukvm of ukvm_gdb_start to exit (gdb's detach or kill ends it),
+# then kills it.
 ukvm_gdb_stop() {
     local i
     [ -n "$UKVM_PID" ] || return 0
-    for i in $(seq 100); do proc_alive "$UKVM_PID" || break; sleep 0.05; done
+    for i in $(seq $(( ${1:-5} * 20 ))); do proc_alive "$UKVM_PID" || break; sleep 0.05; done
     kill -9 "$UKVM_PID" 2>/dev/null
     wait "$UKVM_PID" 2>/dev/null
     UKVM_PID=""

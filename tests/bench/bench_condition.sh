@@ -13,9 +13,10 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 UKVM=${UKVM:-$TOP/ukvm}
 G=${G:-$TOP/build/guests}
 N=${BENCH_COND_N:-10000}
+. "$TOP/tests/lib.sh" # ukvm_gdb_start, ukvm_gdb_stop
 T=$(mktemp -d /tmp/ukvm-bench-cond.XXXXXX)
-pid=
-trap 'rm -rf "$T"; [ -n "$pid" ] && kill "$pid" 2>/dev/null' EXIT
+UKVM_PID=
+trap 'rm -rf "$T" "$TMPDIR_TEST"; [ -n "$UKVM_PID" ] && kill "$UKVM_PID" 2>/dev/null' EXIT
 
 echo "== conditional breakpoints in reverse (condloop $N: reverse-continue to the only true hit of $((N - 1)))"
 if ! "$UKVM" record -o "$T/c.trace" "$G/condloop.elf" "$N" >"$T/rec.out" 2>"$T/rec.err"; then
@@ -24,20 +25,13 @@ fi
 
 # session EVAL: prints "seconds i" for one reverse-continue.
 session() {
-    local port i
-    "$UKVM" replay --gdb=0 "$T/c.trace" >/dev/null 2>"$T/ukvm.$1.err" &
-    pid=$!
-    for i in $(seq 200); do
-        port=$(sed -n 's/.*waiting for gdb on 127.0.0.1:\([0-9]*\);.*/\1/p' "$T/ukvm.$1.err" | head -1)
-        [ -n "$port" ] && break
-        sleep 0.05
-    done
+    ukvm_gdb_start "$T/ukvm.$1.err" replay --gdb=0 "$T/c.trace"
     (cd "$T" && timeout 900 gdb -batch -nx -ex 'set pagination off' -ex 'set confirm off' \
-        -ex "target remote 127.0.0.1:$port" -ex continue \
+        -ex "target remote 127.0.0.1:$PORT" -ex continue \
         -ex "set breakpoint condition-evaluation $1" -ex 'break visit if i == 1' \
         -ex 'python import time; t0 = time.monotonic(); gdb.execute("reverse-continue"); print("RC_S=%.6f" % (time.monotonic() - t0))' \
         -ex 'printf "I=%d\n", i' -ex kill >"$T/gdb.$1" 2>&1)
-    kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=
+    ukvm_gdb_stop 0
     echo "$(sed -n 's/^RC_S=//p' "$T/gdb.$1") $(sed -n 's/^I=//p' "$T/gdb.$1")"
 }
 

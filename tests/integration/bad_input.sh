@@ -95,12 +95,17 @@ accepted_blk() {
 }
 
 # mk NAME [BASE] EDIT...: writes $T/NAME.elf, a copy of BASE (default hello)
-# with elfpatch.py edits applied.
+# with elfpatch.py edits applied (by one elfpatch.py --serve for all: a
+# python start is slow in the QEMU VM).
+coproc ELFPATCH { exec python3 "$PATCH" --serve; }
 mk() {
     local name=$1; shift
-    local base=$HELLO
+    local base=$HELLO reply=""
     case "${1:-}" in /*) base=$1; shift ;; esac
-    python3 "$PATCH" "$base" "$T/$name.elf" "$@" || echo "elfpatch failed for $name" >&2
+    local IFS=$'\t'
+    echo "$base$IFS$T/$name.elf${*:+$IFS$*}" >&"${ELFPATCH[1]}"
+    read -r reply <&"${ELFPATCH[0]}"
+    [ "$reply" = ok ] || echo "elfpatch failed for $name" >&2
 }
 
 echo -n >"$T/blk1.img"; truncate -s 4096 "$T/blk1.img"

@@ -16,12 +16,12 @@
 #      shows edi == R, a changed condition (`condition 1 i == 5`) is sent
 #      again and the next reverse-continue lands on i == 5, the one after it
 #      reaches the start of the trace.
-# Environment: GDB, GDB_TIMEOUT (default 120), COND_N (default 300).
+# Environment: GDB, GDB_TIMEOUT (default 120), COND_N (default 80; more than 60).
 . "$(dirname "$0")/../lib.sh"
 T=$TMPDIR_TEST
 GDB=${GDB:-gdb}
 GDB_TIMEOUT=${GDB_TIMEOUT:-120}
-N=${COND_N:-300}
+N=${COND_N:-80}
 K=$((N / 3))
 A=$((K + 7))
 B=$((K + 40))
@@ -43,33 +43,13 @@ for need in "$UKVM" "$GUESTS/condloop.elf"; do
 done
 if ! command -v "$GDB" >/dev/null; then skip "gdb_condition" "$GDB is not installed"; exit 0; fi
 
-alive() { local st; st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) && [ "$st" != Z ]; }
-
 # start_ukvm MODE: ukvm serving gdb on a port the kernel picks (--gdb=0).
 start_ukvm() {
-    local mode=$1 target i
+    local mode=$1 target
     if [ "$mode" = run ]; then target=("$GUESTS/condloop.elf" "$N"); else target=("$T/condloop.trace"); fi
-    # the background job truncates ukvm.err when it gets to it: until then
-    # the last session's port would be read
-    rm -f "$T/ukvm.err"
-    "$UKVM" "$mode" --gdb=0 "${target[@]}" >"$T/ukvm.out" 2>"$T/ukvm.err" &
-    UKVM_PID=$!
-    for i in $(seq 200); do
-        PORT=$(sed -n "s/.*waiting for gdb on 127.0.0.1:\([0-9]*\);.*/\1/p" "$T/ukvm.err" | head -1)
-        [ -n "$PORT" ] && return 0
-        alive "$UKVM_PID" || break
-        sleep 0.05
-    done
+    ukvm_gdb_start "$T/ukvm.err" "$mode" --gdb=0 "${target[@]}" && return 0
     fail "[$mode] start ukvm --gdb" "could not start: $(head -c 300 "$T/ukvm.err")"
     return 1
-}
-
-stop_ukvm() {
-    local i
-    for i in $(seq 100); do alive "$UKVM_PID" || break; sleep 0.05; done
-    kill -9 "$UKVM_PID" 2>/dev/null
-    wait "$UKVM_PID" 2>/dev/null
-    UKVM_PID=""
 }
 
 # gdb_session OUT ARGS...: batch gdb connected to $PORT; gdb's remote log
@@ -127,7 +107,7 @@ for mode in run replay; do
             args+=(-ex kill)
         fi
         gdb_session "$o" "${args[@]}"
-        stop_ukvm
+        ukvm_gdb_stop
         expect_eq "$name: stops at i == $K" "$(value "$o" I1)" "$K" "$o"
         expect_eq "$name: visited before i == $K" "$(value "$o" V1)" "$(sum_below $K)" "$o"
         expect_eq "$name: two conditions at one address, first" "$(value "$o" I2)" "$A" "$o"

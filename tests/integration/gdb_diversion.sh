@@ -37,34 +37,21 @@ if ! run_capture "$W/rec.out" "$W/rec.err" "$UKVM" record -o "$W/c.trace" "$G"; 
 fi
 RESULT=$(sed -n 's/.*checksum=\(0x[0-9a-f]*\).*/\1/p' "$W/rec.out")
 
-alive() { local st; st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) && [ "$st" != Z ]; }
-
 # session NAME MODE GDB-ARGS...: `ukvm MODE --gdb=0` (replay of the trace,
 # or a live run), batch gdb connected to it; leaves NAME.gdb (gdb's output),
 # NAME.out and NAME.err (ukvm's).
 session() {
-    local name=$1 mode=$2 port="" i; shift 2
+    local name=$1 mode=$2; shift 2
     local target=("$W/c.trace")
     [ "$mode" = run ] && target=("$G")
-    rm -f "$W/$name.err" # else a reused name's old port could be read first
-    "$UKVM" "$mode" --gdb=0 "${target[@]}" >"$W/$name.out" 2>"$W/$name.err" &
-    UKVM_PID=$!
-    for i in $(seq 200); do
-        port=$(sed -n "s/.*waiting for gdb on 127.0.0.1:\([0-9]*\);.*/\1/p" "$W/$name.err" | head -1)
-        [ -n "$port" ] && break
-        alive "$UKVM_PID" || break
-        sleep 0.05
-    done
-    if [ -z "$port" ]; then
+    if ! ukvm_gdb_start "$W/$name.err" "$mode" --gdb=0 "${target[@]}"; then
         fail "gdb_diversion_$name" "ukvm did not start: $(head -c 300 "$W/$name.err")"; return 1
     fi
     timeout -k 5 "$GDB_TIMEOUT" "$GDB" -batch -nx -ex 'set pagination off' -ex 'set confirm off' \
-        -ex 'set width 0' -ex "file $G" -ex "target remote 127.0.0.1:$port" "$@" \
+        -ex 'set width 0' -ex "file $G" -ex "target remote 127.0.0.1:$PORT" "$@" \
         -ex 'kill' >"$W/$name.gdb" 2>&1 </dev/null
-    for i in $(seq 100); do alive "$UKVM_PID" || break; sleep 0.05; done
-    kill -9 "$UKVM_PID" 2>/dev/null
-    wait "$UKVM_PID" 2>/dev/null
-    UKVM_PID=""
+    ukvm_gdb_stop
+    mv -f "$W/$name.err.out" "$W/$name.out"
 }
 # between markers: the lines a command printed
 section() { sed -n "/^BEGIN-$2\$/,/^END-$2\$/p" "$1" | grep -v -e '^BEGIN-' -e '^END-'; }

@@ -78,7 +78,8 @@ fi
 check "debug: gdb's exit status passes through" test $? = 3
 
 # `ukvm replay --gdb` prints the gdb command line that loads the extension
-timeout 5 "$UKVM" replay --gdb=0 "$T/c.trace" >/dev/null 2>"$T/rep.err"
+ukvm_gdb_start "$T/rep.err" replay --gdb=0 "$T/c.trace"
+ukvm_gdb_stop 0
 ext=$(cd "$TOP/tools/gdb" && pwd)/ukvm.py
 if grep -Fq "connect with: gdb -ex 'source $ext' -ex 'target remote 127.0.0.1:" "$T/rep.err"; then
     pass "replay --gdb: prints the command line that loads the extension"

@@ -3,7 +3,8 @@
 # /dev/kvm. Every check runs in both modes (the mode is the first argument of
 # each check_* function); each gdb session gets a fresh ukvm on a random port,
 # and gdb runs from an empty directory, so it must fetch the kernel and its
-# symbols from the server.
+# symbols from the server. A session checks as much as one guest run allows
+# (each session costs a ukvm and a gdb start-up, seconds in an emulated VM).
 #
 # Checks: symbols with no local file; breakpoints by name, backtrace, locals
 # and globals; stepi flow against the disassembly, `stepi 5` vs five stepi's,
@@ -201,26 +202,40 @@ ukvm_killed() {
 }
 
 # ------------------------------------------------------------------ checks
+# symbols with no local file, then kill at a breakpoint (before any console output)
 check_symbols() {
     local M=$1 o=$T/$1.symbols
     start_ukvm "$M" compute || return
-    gdb_session "$o" -ex 'info functions mix' -ex 'break mix' -ex 'info line fib' -ex 'p &counter' -ex kill
+    gdb_session "$o" -ex 'info functions mix' -ex 'break mix' -ex 'info line fib' -ex 'p &counter' \
+        -ex continue -ex kill -ex 'info inferiors'
     expect "[$M] gdb reads the kernel from the target" "$o" '^Reading symbols from target:'
     expect "[$M] stopped before the first instruction (_start)" "$o" '^_start \(\) at tests/guests/rt/start\.S'
     expect "[$M] info functions mix: tests/guests/compute.c" "$o" '^File tests/guests/compute\.c:'
     expect "[$M] info functions mix: the prototype" "$o" 'uint32_t mix\(uint32_t, uint32_t\);'
     expect "[$M] break mix resolves to compute.c" "$o" '^Breakpoint 1 at 0x[0-9a-f]+: file tests/guests/compute\.c, line [0-9]+\.'
     expect "[$M] p &counter" "$o" "^\\\$1 = \\(volatile uint64_t \\*\\) $COUNTER_ADDR <counter>\$"
-    ukvm_killed "$M"
+    expect "[$M] kill: inferior killed" "$o" '^\[Inferior 1 \(Remote target\) killed\]$'
+    ukvm_status "[$M] kill: ukvm exits with status 1" 1
+    expect "[$M] kill: 'guest killed from gdb'" "$T/ukvm.err" '^ukvm: guest killed from gdb$'
+    expect_not "[$M] kill: no console output" "$T/ukvm.out" '^compute: '
 }
 
+# breakpoints, backtrace, locals and globals; at hash_table the registers and
+# memory, then `stepi 5` (compared with check_stepi's five stepi's); then
+# writing a global (set var) and, last, a register
 check_break() {
-    local M=$1 o=$T/$1.break
+    local M=$1 o=$T/$1.break r
     start_ukvm "$M" compute || return
     gdb_session "$o" -ex 'break fib' -ex continue -ex bt -ex 'p n' -ex 'p counter' -ex 'p result' \
         -ex continue -ex 'p n' -ex continue -ex 'p n' -ex 'info breakpoints' \
         -ex 'delete' -ex 'break hash_table' -ex continue -ex 'p table[0]' -ex 'p/x table[1]' \
-        -ex 'p table[63] != 0' -ex 'bt' -ex kill
+        -ex 'p table[63] != 0' -ex 'bt' \
+        -ex 'info registers' -ex 'info registers cr3' \
+        -ex 'p $cr0' -ex 'p/x $cr0' -ex 'x/16xb &table' -ex 'p $sp' -ex 'p/x $cs' -ex 'info registers xmm0' \
+        -ex 'stepi 5' -ex 'ukvm-pc' -ex 'x/i $pc' -ex 'delete' \
+        -ex 'break bump_counter' -ex continue -ex 'p counter' -ex 'set var counter = 1000' \
+        -ex 'p counter' -ex 'break checksum' -ex continue -ex 'p counter' -ex 'info args' \
+        -ex 'set $r13 = 0x1122334455667788' -ex 'p/x $r13' -ex kill
     expect "[$M] break fib: Breakpoint 1, fib (n=16)" "$o" '^Breakpoint 1, fib \(n=n@entry=16\) at tests/guests/compute\.c:[0-9]+'
     expect "[$M] backtrace shows main" "$o" '^#1  0x[0-9a-f]+ in main \(.*\) at tests/guests/compute\.c:'"$FIB_LINE"
     expect "[$M] p n = 16" "$o" '^\$1 = 16$'
@@ -233,11 +248,44 @@ check_break() {
     expect "[$M] p table[0] = $TABLE0" "$o" "^\\\$6 = $TABLE0\$"
     expect "[$M] p/x table[1]" "$o" "^\\\$7 = $(printf '0x%x' "$TABLE1")\$"
     expect "[$M] p table[63] != 0" "$o" '^\$8 = 1$'
+
+    for r in rax rbx rcx rdx rsi rdi rbp rsp r8 r15 rip eflags cs ss ds es fs gs fs_base gs_base; do
+        expect "[$M] info registers: $r" "$o" "^$r +(0x[0-9a-f]+|\\[)"
+    done
+    expect "[$M] info registers: rip is in hash_table" "$o" '^rip +0x[0-9a-f]+ +0x[0-9a-f]+ <hash_table>'
+    expect "[$M] info registers cr3 = 0x2000" "$o" '^cr3 +0x2000 +8192$'
+    expect "[$M] p \$cr0" "$o" '^\$9 = [0-9]+$'
+    local cr0
+    cr0=$(sed -n 's/^\$10 = \(0x[0-9a-f]*\)$/\1/p' "$o")
+    if [ -n "$cr0" ] && (( (cr0 & 0x80000001) == 0x80000001 )); then pass "[$M] cr0 has PG and PE ($cr0)"; else
+        fail "[$M] cr0 has PG and PE" "p/x \$cr0 gave '$cr0'"; fi
+    local b
+    b=($TABLE_BYTES)
+    expect "[$M] x/16xb &table (first row)" "$o" "^0x[0-9a-f]+ <table>:$(printf '\t%s' "${b[@]:0:8}")\$"
+    expect "[$M] x/16xb &table (second row)" "$o" "^0x[0-9a-f]+ <table\+8>:$(printf '\t%s' "${b[@]:8:8}")\$"
+    expect "[$M] p/x \$cs = 0x8" "$o" '^\$12 = 0x8$'
+    expect "[$M] info registers xmm0" "$o" '^xmm0 +\{'
+
+    # stepi 5 from hash_table's entry: where check_stepi's five stepi's went
+    if [ -s "$T/$M.stepi" ]; then
+        local want got
+        want=$(awk '/^PCS / {print $NF}' "$T/$M.stepi")
+        got=$(awk '/^PC / {print $2}' "$o")
+        if [ -n "$want" ] && [ "$want" = "$got" ]; then pass "[$M] stepi 5 lands where five stepi's do ($got)"; else
+            fail "[$M] stepi 5 lands where five stepi's do" "stepi 5 -> '$got', five stepi -> '$want'"; show "$o"; fi
+    fi
+
+    expect "[$M] break bump_counter" "$o" '^Breakpoint 3, bump_counter \(n=n@entry=20000\)'
+    expect_seq "[$M] set var counter = 1000 reads back" "$o" '^\$13 = 0$' '^\$14 = 1000$'
+    expect "[$M] break checksum after bump_counter" "$o" '^Breakpoint 4, checksum \('
+    expect "[$M] p counter = 21000 after set var 1000 + 20000 increments" "$o" '^\$15 = 21000$'
+    expect "[$M] checksum's argument d = 21000" "$o" '^d = 21000$'
+    expect "[$M] set \$r13 and read it back" "$o" '^\$16 = 0x1122334455667788$'
     ukvm_killed "$M"
 }
 
 check_stepi() {
-    local M=$1 o=$T/$1.stepi o2=$T/$1.stepi5
+    local M=$1 o=$T/$1.stepi
     start_ukvm "$M" compute || return
     gdb_session "$o" -ex 'break hash_table' -ex continue -ex 'ukvm-pcs 5' -ex 'ukvm-stepcheck 60' \
         -ex 'ukvm-nexti-call 40' -ex 'nexti' -ex 'ukvm-pc' -ex 'x/i $pc' -ex kill
@@ -249,83 +297,25 @@ check_stepi() {
     expect "[$M] nexti steps over a call" "$o" '^NEXTI call at 0x[0-9a-f]+ len [0-9]+ -> 0x[0-9a-f]+ OK$'
     ukvm_killed "$M"
     grep -E '^STEP ' "$o" | awk '{print $3}' >"$T/$M.steppcs"
-
-    start_ukvm "$M" compute || return
-    gdb_session "$o2" -ex 'break hash_table' -ex continue -ex 'stepi 5' -ex 'ukvm-pc' -ex 'x/i $pc' -ex kill
-    local want got
-    want=$(awk '/^PCS / {print $NF}' "$o")
-    got=$(awk '/^PC / {print $2}' "$o2")
-    if [ -n "$want" ] && [ "$want" = "$got" ]; then pass "[$M] stepi 5 lands where five stepi's do ($got)"; else
-        fail "[$M] stepi 5 lands where five stepi's do" "stepi 5 -> '$got', five stepi -> '$want'"; show "$o2"; fi
-    ukvm_killed "$M"
 }
 
 check_step_hypercall() {
-    local M=$1 o=$T/$1.stephc
-    start_ukvm "$M" compute || return
-    # hc_puts: a few instructions, the `out` hypercall, then the epilogue
-    gdb_session "$o" -ex 'break hc_puts' -ex continue -ex 'ukvm-stepcheck 14' -ex 'p counter' -ex kill
-    expect "[$M] stepi over the puts hypercall (out) lands on the next instruction" "$o" '^STEPCHECK OK 14$'
-    expect "[$M] stepi went through the out" "$o" '^STEP [0-9]+ 0x[0-9a-f]+ out '
-    expect "[$M] the stepped hypercall printed the compute line" "$T/ukvm.out" "^$COMPUTE_LINE\$"
-    ukvm_killed "$M"
+    local M=$1 o
     if [ -n "$RDTSC_ADDR" ] && [ -n "$RDTSC_PREV" ]; then
         # loop: `call hc_walltime; mov %rax,%rcx; rdtsc; ...`; ukvm patches
-        # the rdtsc into a trap (its result is recorded / replayed)
+        # the rdtsc into a trap (its result is recorded / replayed); then a
+        # software breakpoint on it (and one just after it, so that a missed
+        # one cannot hang the session) in the next iteration
         o=$T/$M.steprdtsc
         start_ukvm "$M" loop || return
-        gdb_session "$o" -ex "break *$RDTSC_PREV" -ex continue -ex "x/i $RDTSC_ADDR" -ex 'ukvm-stepcheck 3' -ex kill
+        gdb_session "$o" -ex "break *$RDTSC_PREV" -ex continue -ex "x/i $RDTSC_ADDR" -ex 'ukvm-stepcheck 3' \
+            -ex delete -ex "break *$RDTSC_ADDR" -ex "break *($RDTSC_ADDR + 2)" -ex continue -ex 'ukvm-pc' -ex kill
         expect "[$M] stepi over a rdtsc (patched site) lands on the next instruction" "$o" '^STEPCHECK OK 3$'
         expect "[$M] stepi went through the rdtsc" "$o" "^STEP [0-9]+ $RDTSC_ADDR rdtsc"
         expect "[$M] x/i shows the rdtsc unpatched" "$o" "^ +$RDTSC_ADDR <main\\+[0-9]+>:[[:space:]]+rdtsc\$"
-        ukvm_killed "$M"
-
-        o=$T/$M.breakrdtsc
-        start_ukvm "$M" loop || return
-        # a second breakpoint just after it, so that a missed one cannot hang the session
-        gdb_session "$o" -ex "break *$RDTSC_ADDR" -ex "break *($RDTSC_ADDR + 2)" -ex continue -ex 'ukvm-pc' -ex kill
         expect "[$M] software breakpoint on a rdtsc (patched site) is hit" "$o" "^PC $RDTSC_ADDR\$"
         ukvm_killed "$M"
     fi
-}
-
-check_registers() {
-    local M=$1 o=$T/$1.regs r
-    start_ukvm "$M" compute || return
-    gdb_session "$o" -ex 'break hash_table' -ex continue -ex 'info registers' -ex 'info registers cr3' \
-        -ex 'p $cr0' -ex 'p/x $cr0' -ex 'x/16xb &table' -ex 'p $sp' -ex 'p/x $cs' -ex 'info registers xmm0' \
-        -ex 'set $r13 = 0x1122334455667788' -ex 'p/x $r13' -ex kill
-    for r in rax rbx rcx rdx rsi rdi rbp rsp r8 r15 rip eflags cs ss ds es fs gs fs_base gs_base; do
-        expect "[$M] info registers: $r" "$o" "^$r +(0x[0-9a-f]+|\\[)"
-    done
-    expect "[$M] info registers: rip is in hash_table" "$o" '^rip +0x[0-9a-f]+ +0x[0-9a-f]+ <hash_table>'
-    expect "[$M] info registers cr3 = 0x2000" "$o" '^cr3 +0x2000 +8192$'
-    expect "[$M] p \$cr0" "$o" '^\$1 = [0-9]+$'
-    local cr0
-    cr0=$(sed -n 's/^\$2 = \(0x[0-9a-f]*\)$/\1/p' "$o")
-    if [ -n "$cr0" ] && (( (cr0 & 0x80000001) == 0x80000001 )); then pass "[$M] cr0 has PG and PE ($cr0)"; else
-        fail "[$M] cr0 has PG and PE" "p/x \$cr0 gave '$cr0'"; fi
-    local b
-    b=($TABLE_BYTES)
-    expect "[$M] x/16xb &table (first row)" "$o" "^0x[0-9a-f]+ <table>:$(printf '\t%s' "${b[@]:0:8}")\$"
-    expect "[$M] x/16xb &table (second row)" "$o" "^0x[0-9a-f]+ <table\+8>:$(printf '\t%s' "${b[@]:8:8}")\$"
-    expect "[$M] p/x \$cs = 0x8" "$o" '^\$4 = 0x8$'
-    expect "[$M] info registers xmm0" "$o" '^xmm0 +\{'
-    expect "[$M] set \$r13 and read it back" "$o" '^\$5 = 0x1122334455667788$'
-    ukvm_killed "$M"
-}
-
-check_setvar() {
-    local M=$1 o=$T/$1.setvar
-    start_ukvm "$M" compute || return
-    gdb_session "$o" -ex 'break bump_counter' -ex continue -ex 'p counter' -ex 'set var counter = 1000' \
-        -ex 'p counter' -ex 'break checksum' -ex continue -ex 'p counter' -ex 'info args' -ex kill
-    expect "[$M] break bump_counter" "$o" '^Breakpoint 1, bump_counter \(n=n@entry=20000\)'
-    expect_seq "[$M] set var counter = 1000 reads back" "$o" '^\$1 = 0$' '^\$2 = 1000$'
-    expect "[$M] break checksum after bump_counter" "$o" '^Breakpoint 2, checksum \('
-    expect "[$M] p counter = 21000 after set var 1000 + 20000 increments" "$o" '^\$3 = 21000$'
-    expect "[$M] checksum's argument d = 21000" "$o" '^d = 21000$'
-    ukvm_killed "$M"
 }
 
 check_hbreak() {
@@ -337,62 +327,65 @@ check_hbreak() {
         skip "[$M] hardware breakpoints" "this KVM's debug-register breakpoints never fire ($("$TOP/tools/kvm-probe" --check dr-exec-breakpoint 2>&1 | head -1))"
         return
     fi
-    start_ukvm "$M" compute || return
-    gdb_session "$o" -ex 'hbreak mix' -ex continue -ex 'p/x h' -ex continue -ex 'p/x h' -ex 'bt 2' -ex kill
-    expect "[$M] hbreak mix" "$o" '^Hardware assisted breakpoint 1 at 0x[0-9a-f]+: file tests/guests/compute\.c'
-    expect_seq "[$M] hbreak mix hit twice (first h = 0x811c9dc5)" "$o" \
-        '^(Hardware assisted b|B)reakpoint 1, mix \(' '^\$1 = 0x811c9dc5$' \
-        '^(Hardware assisted b|B)reakpoint 1, mix \(' '^\$2 = 0x[0-9a-f]+$'
-    expect "[$M] bt from mix shows hash_table" "$o" '^#1  0x[0-9a-f]+ in hash_table \(\)'
-    ukvm_killed "$M"
-
-    o=$T/$M.hbreak5
+    # four hardware breakpoints and a fifth refused; at hash_table (mix's
+    # first call comes next) two of them freed for `hbreak mix`, hit twice
     start_ukvm "$M" compute || return
     gdb_session "$o" -ex 'hbreak count_primes' -ex 'hbreak fill_table' -ex 'hbreak hash_table' \
         -ex 'hbreak checksum' -ex 'hbreak bump_counter' -ex continue -ex 'echo AFTER-FIFTH\n' \
-        -ex 'delete 5' -ex continue -ex continue -ex continue -ex 'delete 2 3' -ex continue -ex kill
+        -ex 'delete 5' -ex continue -ex continue -ex continue -ex 'delete 2 3' \
+        -ex 'hbreak mix' -ex continue -ex 'p/x h' -ex continue -ex 'p/x h' -ex 'bt 2' -ex 'delete 6' \
+        -ex continue -ex kill
     expect "[$M] a fifth hardware breakpoint is refused" "$o" \
         'Could not insert hardware breakpoint 5|You may have requested too many hardware breakpoints'
     expect_seq "[$M] four hardware breakpoints all hit" "$o" 'AFTER-FIFTH' \
         '^(Hardware assisted b|B)reakpoint 1, count_primes \(' '^(Hardware assisted b|B)reakpoint 2, fill_table \(' \
         '^(Hardware assisted b|B)reakpoint 3, hash_table \(' '^(Hardware assisted b|B)reakpoint 4, checksum \('
+    expect "[$M] hbreak mix" "$o" '^Hardware assisted breakpoint 6 at 0x[0-9a-f]+: file tests/guests/compute\.c'
+    expect_seq "[$M] hbreak mix hit twice (first h = 0x811c9dc5)" "$o" \
+        '^(Hardware assisted b|B)reakpoint 6, mix \(' '^\$1 = 0x811c9dc5$' \
+        '^(Hardware assisted b|B)reakpoint 6, mix \(' '^\$2 = 0x[0-9a-f]+$'
+    expect "[$M] bt from mix shows hash_table" "$o" '^#1  0x[0-9a-f]+ in hash_table \(\)'
     ukvm_killed "$M"
 }
 
 check_watch() {
     local M=$1 o=$T/$1.watch
     start_ukvm "$M" compute || return
-    # set at _start: fill_table's writes to table[] (same page) must not stop
-    gdb_session "$o" -ex 'watch counter' -ex continue -ex 'ukvm-pc' -ex 'bt 2' -ex continue -ex 'ukvm-pc' \
+    # a 64-byte watch on table (fill_table's first writes), a watch on
+    # table[40]; then, from there, `watch counter`: fill_table's remaining
+    # writes to table[] (same page) must not stop
+    gdb_session "$o" -ex 'watch -location *(uint32_t (*)[16])&table[0]' -ex continue -ex 'ukvm-pc' -ex 'bt 1' \
+        -ex continue -ex 'watch -location table[40]' -ex 'delete 1' -ex continue -ex 'p table[40]' -ex 'delete' \
+        -ex 'echo WATCH-COUNTER\n' -ex 'watch counter' -ex continue -ex 'ukvm-pc' -ex 'bt 2' -ex continue -ex 'ukvm-pc' \
         -ex 'p counter' -ex 'p table[0]' -ex kill
-    expect "[$M] watch counter" "$o" '^Hardware watchpoint 1: counter$'
-    expect_seq "[$M] watch: Old value = 0 / New value = 1, then 1 / 2" "$o" \
+    expect "[$M] watch on 64 bytes of table" "$o" '^Hardware watchpoint 1: -location \*\(uint32_t \(\*\)\[16\]\)&table\[0\]$'
+    expect_seq "[$M] 64-byte watch fires at the first write (table[0]), then table[1]" "$o" \
+        '^Old value = \{0 <repeats 16 times>\}$' "^New value = \\{$TABLE0, 0 <repeats 15 times>\\}\$" \
+        "^New value = \\{$TABLE0, $TABLE1, 0 <repeats 14 times>\\}\$"
+    expect "[$M] 64-byte watch stops in fill_table" "$o" '^#0  (0x[0-9a-f]+ in )?fill_table \(seed=[a-z@=]*305419896\)'
+    [ -n "$TABLE_STORE_NEXT" ] && expect_seq "[$M] 64-byte watch: stops right after the store to table[0] ($TABLE_STORE_NEXT)" "$o" \
+        "^New value = \\{$TABLE0, 0 <repeats 15 times>\\}\$" "^PC $TABLE_STORE_NEXT\$"
+    expect_seq "[$M] watch on table[40] (outside the first range) fires" "$o" \
+        '^Hardware watchpoint 2: -location table\[40\]$' '^Old value = 0$' '^New value = [1-9][0-9]*$'
+    expect "[$M] watch counter" "$o" '^Hardware watchpoint 3: counter$'
+    expect_seq "[$M] watch: Old value = 0 / New value = 1, then 1 / 2" "$o" 'WATCH-COUNTER' \
         '^Old value = 0$' '^New value = 1$' '^Old value = 1$' '^New value = 2$'
     expect "[$M] watch stops in bump_counter" "$o" '^#0  (0x[0-9a-f]+ in )?bump_counter \(n=n@entry=20000\) at tests/guests/compute\.c'
-    expect "[$M] watch: p counter = 2 at the second stop" "$o" '^\$1 = 2$'
-    expect "[$M] watch: no false stop in fill_table (table already filled)" "$o" "^\\\$2 = [1-9]"
+    expect "[$M] watch: p counter = 2 at the second stop" "$o" '^\$2 = 2$'
+    expect "[$M] watch: no false stop in fill_table (table already filled)" "$o" "^\\\$3 = [1-9]"
     [ -n "$COUNTER_STORE_NEXT" ] && expect_seq "[$M] watch: stops right after the store to counter ($COUNTER_STORE_NEXT)" "$o" \
-        '^New value = 1$' "^PC $COUNTER_STORE_NEXT\$" '^New value = 2$' "^PC $COUNTER_STORE_NEXT\$"
-    ukvm_killed "$M"
-
-    o=$T/$M.rwatch
-    start_ukvm "$M" compute || return
-    gdb_session "$o" -ex 'rwatch counter' -ex continue -ex 'ukvm-pc' -ex 'bt 1' -ex continue -ex 'ukvm-pc' -ex kill
-    expect "[$M] rwatch counter" "$o" '^Hardware read watchpoint 1: counter$'
-    expect_seq "[$M] rwatch fires with Value = 0 then 1" "$o" \
-        '^Hardware read watchpoint 1: counter$' '^Value = 0$' '^Hardware read watchpoint 1: counter$' '^Value = 1$'
-    expect "[$M] rwatch stops in bump_counter" "$o" '^#0  (0x[0-9a-f]+ in )?bump_counter \('
-    [ -n "$COUNTER_LOAD_NEXT" ] && expect_seq "[$M] rwatch: stops right after the load of counter ($COUNTER_LOAD_NEXT)" "$o" \
-        '^Value = 0$' "^PC $COUNTER_LOAD_NEXT\$" '^Value = 1$' "^PC $COUNTER_LOAD_NEXT\$"
+        'WATCH-COUNTER' '^New value = 1$' "^PC $COUNTER_STORE_NEXT\$" '^New value = 2$' "^PC $COUNTER_STORE_NEXT\$"
     ukvm_killed "$M"
 
     o=$T/$M.awatch
     start_ukvm "$M" compute || return
     # the .bss clear in _start writes counter (rep stosb: it may stop once per
-    # byte); then from bump_counter on: read, write, read
+    # byte); then from bump_counter on: read, write, read; then rwatch: the
+    # next reads (the write between them does not stop)
     gdb_session "$o" -ex 'awatch counter' -ex continue -ex 'echo AT-START\n' -ex 'delete' \
         -ex 'break bump_counter' -ex continue -ex 'delete' -ex 'awatch counter' \
-        -ex continue -ex 'ukvm-pc' -ex 'bt 1' -ex continue -ex 'ukvm-pc' -ex continue -ex 'ukvm-pc' -ex 'p counter' -ex kill
+        -ex continue -ex 'ukvm-pc' -ex 'bt 1' -ex continue -ex 'ukvm-pc' -ex continue -ex 'ukvm-pc' -ex 'p counter' \
+        -ex 'delete' -ex 'echo RWATCH\n' -ex 'rwatch counter' -ex continue -ex 'ukvm-pc' -ex 'bt 1' -ex continue -ex 'ukvm-pc' -ex kill
     expect "[$M] awatch counter" "$o" '^Hardware access \(read/write\) watchpoint 1: counter$'
     expect_seq "[$M] awatch fires on the .bss clear in _start (Value = 0)" "$o" \
         '^Value = 0$' '^_start \(\) at tests/guests/rt/start\.S:' 'AT-START'
@@ -403,29 +396,23 @@ check_watch() {
         '^Breakpoint 2, bump_counter' '^Value = 0$' "^PC $COUNTER_LOAD_NEXT\$"
     [ -n "$COUNTER_STORE_NEXT" ] && expect_seq "[$M] awatch write: stops right after the store ($COUNTER_STORE_NEXT)" "$o" \
         '^New value = 1$' "^PC $COUNTER_STORE_NEXT\$"
-    ukvm_killed "$M"
-
-    o=$T/$M.watch64
-    start_ukvm "$M" compute || return
-    gdb_session "$o" -ex 'watch -location *(uint32_t (*)[16])&table[0]' -ex continue -ex 'ukvm-pc' -ex 'bt 1' \
-        -ex continue -ex 'watch -location table[40]' -ex 'delete 1' -ex continue -ex 'p table[40]' -ex kill
-    expect "[$M] watch on 64 bytes of table" "$o" '^Hardware watchpoint 1: -location \*\(uint32_t \(\*\)\[16\]\)&table\[0\]$'
-    expect_seq "[$M] 64-byte watch fires at the first write (table[0]), then table[1]" "$o" \
-        '^Old value = \{0 <repeats 16 times>\}$' "^New value = \\{$TABLE0, 0 <repeats 15 times>\\}\$" \
-        "^New value = \\{$TABLE0, $TABLE1, 0 <repeats 14 times>\\}\$"
-    expect "[$M] 64-byte watch stops in fill_table" "$o" '^#0  (0x[0-9a-f]+ in )?fill_table \(seed=[a-z@=]*305419896\)'
-    [ -n "$TABLE_STORE_NEXT" ] && expect_seq "[$M] 64-byte watch: stops right after the store to table[0] ($TABLE_STORE_NEXT)" "$o" \
-        "^New value = \\{$TABLE0, 0 <repeats 15 times>\\}\$" "^PC $TABLE_STORE_NEXT\$"
-    expect_seq "[$M] watch on table[40] (outside the first range) fires" "$o" \
-        '^Hardware watchpoint 2: -location table\[40\]$' '^Old value = 0$' '^New value = [1-9][0-9]*$'
+    expect "[$M] rwatch counter" "$o" '^Hardware read watchpoint 4: counter$'
+    expect_seq "[$M] rwatch fires with Value = 2 then 3 (the write between does not stop)" "$o" 'RWATCH' \
+        '^Hardware read watchpoint 4: counter$' '^Value = 2$' '^Hardware read watchpoint 4: counter$' '^Value = 3$'
+    expect_seq "[$M] rwatch stops in bump_counter" "$o" 'RWATCH' '^#0  (0x[0-9a-f]+ in )?bump_counter \('
+    [ -n "$COUNTER_LOAD_NEXT" ] && expect_seq "[$M] rwatch: stops right after the load of counter ($COUNTER_LOAD_NEXT)" "$o" \
+        'RWATCH' '^Value = 2$' "^PC $COUNTER_LOAD_NEXT\$" '^Value = 3$' "^PC $COUNTER_LOAD_NEXT\$"
     ukvm_killed "$M"
 }
 
 check_flow() {
     local M=$1 o=$T/$1.flow
     start_ukvm "$M" compute || return
+    # then stepping over a hypercall: hc_puts is a few instructions, the
+    # `out` hypercall, then the epilogue
     gdb_session "$o" -ex 'tbreak fib' -ex continue -ex finish -ex 'advance count_primes' -ex finish \
-        -ex "until $BUMP_LINE" -ex 'p counter' -ex next -ex 'p counter' -ex 'info breakpoints' -ex kill
+        -ex "until $BUMP_LINE" -ex 'p counter' -ex next -ex 'p counter' -ex 'info breakpoints' \
+        -ex 'break hc_puts' -ex continue -ex 'ukvm-stepcheck 14' -ex 'p counter' -ex kill
     expect "[$M] tbreak fib: Temporary breakpoint 1, fib (n=16)" "$o" '^Temporary breakpoint 1, fib \(n=n@entry=16\)'
     expect "[$M] finish from fib(16) returns to main" "$o" '^0x[0-9a-f]+ in main \(.*\) at tests/guests/compute\.c:'"$FIB_LINE\$"
     expect "[$M] finish: fib(16) returned 987" "$o" '^Value returned is \$1 = 987$'
@@ -434,28 +421,10 @@ check_flow() {
     expect "[$M] until $BUMP_LINE (bump_counter's call) stops in main there" "$o" "^main \\(.*\\) at tests/guests/compute\\.c:$BUMP_LINE\$"
     expect_seq "[$M] next over bump_counter: counter 0 -> 20000" "$o" '^\$3 = 0$' "^$AFTER_BUMP_LINE[[:space:]]" '^\$4 = 20000$'
     expect "[$M] tbreak was deleted" "$o" '^No breakpoints or watchpoints\.$'
+    expect "[$M] stepi over the puts hypercall (out) lands on the next instruction" "$o" '^STEPCHECK OK 14$'
+    expect "[$M] stepi went through the out" "$o" '^STEP [0-9]+ 0x[0-9a-f]+ out '
+    expect "[$M] the stepped hypercall printed the compute line" "$T/ukvm.out" "^$COMPUTE_LINE\$"
     ukvm_killed "$M"
-}
-
-check_kill() {
-    local M=$1 o=$T/$1.kill
-    start_ukvm "$M" compute || return
-    gdb_session "$o" -ex 'break fib' -ex continue -ex kill -ex 'info inferiors'
-    expect "[$M] kill: inferior killed" "$o" '^\[Inferior 1 \(Remote target\) killed\]$'
-    ukvm_status "[$M] kill: ukvm exits with status 1" 1
-    expect "[$M] kill: 'guest killed from gdb'" "$T/ukvm.err" '^ukvm: guest killed from gdb$'
-    expect_not "[$M] kill: no console output" "$T/ukvm.out" '^compute: '
-}
-
-check_end() {
-    local M=$1 o=$T/$1.end
-    start_ukvm "$M" compute || return
-    # a replay may first stop at the end of the trace, just before the guest
-    # halts ("No more reverse-execution history."): a second continue exits
-    gdb_session "$o" -ex continue -ex continue -ex 'p $_exitcode'
-    expect "[$M] continue to the end: exited normally" "$o" '^\[Inferior 1 \(Remote target\) exited normally\]$'
-    ukvm_status "[$M] continue to the end: ukvm exits 0" 0
-    expect "[$M] continue to the end: the compute line" "$T/ukvm.out" "^$COMPUTE_LINE\$"
 }
 
 check_detach() {
@@ -528,40 +497,41 @@ rsp_checks() {
     done < <(grep '^CHECK ' "$2")
 }
 
+# a second client turned away; then the first one continues to the end (a
+# replay may first stop at the end of the trace, just before the guest
+# halts, "No more reverse-execution history.": a second continue exits)
 check_second_client() {
     local M=$1 o=$T/$1.second
     start_ukvm "$M" compute || return
     gdb_session "$o" -ex 'break fib' -ex continue \
         -ex "shell timeout -k 2 15 python3 $HELPERS/rsp_client.py second $PORT" \
         -ex "shell cd $GDBCWD && timeout -k 2 15 $GDB -batch -nx -ex 'target remote 127.0.0.1:$PORT' -ex 'info registers rip' 2>&1 | sed 's/^/second-gdb: /'" \
-        -ex 'p n' -ex continue -ex 'p n' -ex kill
+        -ex 'p n' -ex continue -ex 'p n' -ex delete -ex continue -ex continue -ex 'p $_exitcode'
     rsp_checks "$M" "$o"
     expect "[$M] a second gdb is turned away" "$o" '^second-gdb: .*(Remote connection closed|Connection reset|Connection refused|Remote communication error)'
     expect_not "[$M] a second gdb does not get the target" "$o" '^second-gdb: rip +0x'
     expect_seq "[$M] the first client still works" "$o" '^\$1 = 16$' '^Breakpoint 1, fib \(n=n@entry=15\)' '^\$2 = 15$'
-    ukvm_killed "$M"
+    expect "[$M] continue to the end: exited normally" "$o" '^\[Inferior 1 \(Remote target\) exited normally\]$'
+    ukvm_status "[$M] continue to the end: ukvm exits 0" 0
+    expect "[$M] continue to the end: the compute line" "$T/ukvm.out" "^$COMPUTE_LINE\$"
 }
 
-check_malformed() {
-    local M=$1 o=$T/$1.malformed
-    start_ukvm "$M" compute || return
-    timeout -k 5 30 python3 "$HELPERS/rsp_client.py" malformed "$PORT" >"$o" 2>&1
-    rsp_checks "$M" "$o"
-    ukvm_status "[$M] malformed packets: ukvm still ends on k" 1
-}
-
+# listening on 127.0.0.1 only; then malformed packets on that connection
 check_listen() {
     local M=$1 o=$T/$1.ss
     start_ukvm "$M" compute || return
     ss -ltnpH "sport = :$PORT" >"$o" 2>&1
     expect "[$M] listens on 127.0.0.1:$PORT" "$o" "^LISTEN .* 127\\.0\\.0\\.1:$PORT .*pid=$UKVM_PID,"
     expect_not "[$M] listens on no other address" "$o" "(0\\.0\\.0\\.0|\\*|\\[::\\]):$PORT "
-    timeout -k 5 30 python3 "$HELPERS/rsp_client.py" kill "$PORT" >/dev/null 2>&1
-    reap_ukvm 10
+    o=$T/$M.malformed
+    timeout -k 5 30 python3 "$HELPERS/rsp_client.py" malformed "$PORT" >"$o" 2>&1
+    rsp_checks "$M" "$o"
+    ukvm_status "[$M] malformed packets: ukvm still ends on k" 1
 }
 
-CHECKS=${GDB_KVM_CHECKS:-symbols break stepi step_hypercall registers setvar hbreak watch flow kill end
-    detach disconnect interrupt second_client malformed listen}
+# (stepi before break: break compares its `stepi 5` with stepi's five stepi's)
+CHECKS=${GDB_KVM_CHECKS:-symbols stepi break step_hypercall hbreak watch flow
+    detach disconnect interrupt second_client listen}
 for mode in ${GDB_KVM_MODES:-run replay}; do
     for c in $CHECKS; do "check_$c" "$mode"; done
 done

@@ -15,7 +15,8 @@ if ! gdb -batch -nx -ex 'python print("py-ok")' 2>/dev/null | grep -q py-ok; the
 fi
 # scratch files under the tree's build/ (the VM's /tmp is small)
 W=$(mktemp -d "$TOP/build/h-nav-test.XXXXXX")
-trap 'rm -rf "$W" "$TMPDIR_TEST"' EXIT
+UKVM_PID=""
+trap '[ -n "$UKVM_PID" ] && kill -9 "$UKVM_PID" 2>/dev/null; rm -rf "$W" "$TMPDIR_TEST"' EXIT
 G=$GUESTS/time.elf
 if ! run_capture "$W/rec.out" "$W/rec.err" "$UKVM" record -o "$W/t.trace" "$G"; then
     fail gdb_navigate_record "$(head -c 300 "$W/rec.err")"; exit 0
@@ -127,9 +128,7 @@ same_state "bookmark: goto back to it restores identical registers and stack" "$
 same_state "bookmark between events (re-executed after goto start): identical" "$F" MID1 "$F" MID2
 
 # without the extension: plain `monitor goto` then the documented flush
-timeout 60 "$UKVM" replay --gdb=0 "$W/t.trace" >"$W/plain.rep" 2>"$W/plain.err" &
-for _ in $(seq 50); do grep -q "waiting for gdb on" "$W/plain.err" && break; sleep 0.1; done
-PORT=$(sed -n 's/.*waiting for gdb on 127\.0\.0\.1:\([0-9]*\);.*/\1/p' "$W/plain.err")
+ukvm_gdb_start "$W/plain.err" replay --gdb=0 "$W/t.trace"
 timeout -k 5 "$GDBT" gdb -nx --batch -ex "target extended-remote 127.0.0.1:$PORT" \
     -ex 'monitor goto 5' -ex 'maintenance flush register-cache' -ex 'printf "PLAIN-PC 0x%x\n", $pc' \
     -ex 'break hc_poll' -ex 'run' -ex 'printf "RUN-STOP 0x%x\n", $pc' -ex 'echo WHENRUN=' -ex 'monitor when' \
@@ -138,8 +137,7 @@ timeout -k 5 "$GDBT" gdb -nx --batch -ex "target extended-remote 127.0.0.1:$PORT
 report "plain monitor goto + maintenance flush register-cache: gdb sees event 5's pc" "$W/plain.out" "^PLAIN-PC $(rip_of 5)$"
 report "extended-remote run: restarts the replay from the start" "$W/plain.out" "^WHENRUN=event 5 of $N \(13%\)"
 report "extended-remote run after the guest exited: replays again" "$W/plain.out" "^WHENRUN2=event $((N - 1)) of $N"
-pkill_port() { local p; p=$(jobs -p); [ -n "$p" ] && kill $p 2>/dev/null; wait 2>/dev/null; }
-pkill_port
+ukvm_gdb_stop 0 # over extended-remote, ukvm waits for the next `run` after kill
 
 # --goto: gdb's session starts there
 dbg "$W/goto5.out" --goto=5 -- -ex 'echo WHEN=' -ex 'monitor when' -ex 'printf "PC 0x%x\n", $pc'
@@ -164,14 +162,12 @@ report "goto a bookmark after thinning" "$W/thin.out" "^WHENKEEP=event 13 of $N 
 same_state "bookmark after thinning: identical registers and stack" "$W/thin.out" TH1 "$W/thin.out" TH2
 
 # a live run: help works, the rest says replay only
-timeout 60 "$UKVM" run --gdb=0 "$G" >"$W/live.rep" 2>"$W/live.err" &
-for _ in $(seq 50); do grep -q "waiting for gdb on" "$W/live.err" && break; sleep 0.1; done
-PORT=$(sed -n 's/.*waiting for gdb on 127\.0\.0\.1:\([0-9]*\);.*/\1/p' "$W/live.err")
+ukvm_gdb_start "$W/live.err" run --gdb=0 "$G"
 timeout -k 5 60 gdb -nx --batch -ex "target remote 127.0.0.1:$PORT" -ex 'monitor help' \
     -ex 'monitor goto 5' -ex 'kill' >"$W/live.out" 2>&1 </dev/null
+ukvm_gdb_stop
 report "run --gdb: monitor help" "$W/live.out" "only help works here"
 report "run --gdb: goto says replay only" "$W/live.out" "^ukvm: monitor goto 5 works only in replay"
-pkill_port
 
 # continue after `goto end` (or after a goto to a bookmark made there): the
 # guest exits, as at the second continue at the end; no second end stop

@@ -33,26 +33,54 @@ NOTES_RE=(
     '^ +Solo5 +0x[0-9a-f]{8}[[:space:]]+Unknown note type: \(0x3154464d\)'
 )
 
-# u32 FILE OFFSET: the little-endian u32 at OFFSET.
-u32() { od -An -tu4 -N4 -j "$2" "$1" | tr -d ' '; }
+# This script ran dozens of small tools per guest, each start tens of
+# milliseconds in the QEMU test VM: each guest's readelf -lW, nm, and the
+# u32 words of its notes are read once.
+# load_words FILE PHDRS: FILE's little-endian u32 words over its PT_NOTE
+# segments (PHDRS: the lines of phdrs), for u32.
+U32_FILE="" U32_BASE=0 U32_WORDS=()
+load_words() {
+    local type off va fsz msz flg al lo="" hi=0
+    while read -r type off va fsz msz flg al; do
+        [ "$type" = NOTE ] || continue
+        { [ -z "$lo" ] || [ $((off)) -lt "$lo" ]; } && lo=$((off))
+        [ $((off + fsz)) -gt "$hi" ] && hi=$((off + fsz))
+    done <"$2"
+    U32_FILE="" U32_WORDS=()
+    [ -n "$lo" ] || return 0
+    lo=$((lo / 4 * 4))
+    U32_WORDS=($(od -An -v -tu4 -j "$lo" -N "$((hi - lo + 4))" "$1"))
+    U32_FILE=$1 U32_BASE=$lo
+}
 
-# phdrs FILE: one line per program header: type offset vaddr filesz memsz
-# flags (spaces removed, "none" when empty) align.
+# u32 FILE OFFSET: the little-endian u32 at OFFSET.
+u32() {
+    local i=$((($2 - U32_BASE) / 4))
+    if [ "$1" = "$U32_FILE" ] && [ $(($2 % 4)) = 0 ] && [ "$2" -ge "$U32_BASE" ] && [ -n "${U32_WORDS[i]:-}" ]; then
+        echo "${U32_WORDS[i]}"
+    else
+        od -An -tu4 -N4 -j "$2" "$1" | tr -d ' '
+    fi
+}
+
+# phdrs READELF-LW-OUTPUT: one line per program header: type offset vaddr
+# filesz memsz flags (spaces removed, "none" when empty) align.
 phdrs() {
-    readelf -lW "$1" | awk '
+    awk '
         /^Program Headers:/ { on = 1; getline; next }
         on && /^ *$/ { exit }
         on && /^  [A-Z]/ {
             f = ""; for (i = 7; i < NF; i++) f = f $i
             print $1, $2, $3, $5, $6, (f == "" ? "none" : f), $NF
-        }'
+        }' "$1"
 }
 
 check_guest() {
     local elf=$1 g why="" got="" i
     g=$(basename "$elf" .elf)
-    local P=$T/$g.phdrs
-    phdrs "$elf" >"$P"
+    local P=$T/$g.phdrs RL=$T/$g.readelf-l
+    readelf -lW "$elf" >"$RL"
+    phdrs "$RL" >"$P"
 
     # ---- program header types and LOAD flags, in order
     local exp_list=($EXPECTED) n=0 type off va fsz msz flg al
@@ -77,8 +105,10 @@ check_guest() {
     # ---- the segments themselves
     why=""
     local interp text ro data empty tls bss
-    interp=$(sed -n 1p "$P"); text=$(sed -n 2p "$P"); ro=$(sed -n 3p "$P"); data=$(sed -n 4p "$P")
-    empty=$(sed -n 5p "$P"); tls=$(sed -n 6p "$P"); bss=$(sed -n 7p "$P")
+    local PH
+    mapfile -t PH <"$P"
+    interp=${PH[0]}; text=${PH[1]}; ro=${PH[2]}; data=${PH[3]}
+    empty=${PH[4]}; tls=${PH[5]}; bss=${PH[6]}
     read -r _ off va fsz msz _ _ <<<"$interp"
     [ "$((va))" = $((0x100000)) ] && [ "$((fsz))" = 24 ] && [ "$((msz))" = 24 ] ||
         why="${why:+$why; }PT_INTERP is at $va with filesz $fsz memsz $msz, expected 0x100000 and 0x18"
@@ -99,13 +129,14 @@ check_guest() {
         why="${why:+$why; }the .bss LOAD has filesz $fsz memsz $msz, expected 0 and more than 0"
     if command -v nm >/dev/null; then
         local bs be
-        bs=$(nm "$elf" | awk '$3 == "__bss_start" {print "0x" $1}')
-        be=$(nm "$elf" | awk '$3 == "__bss_end" {print "0x" $1}')
+        read -r bs be < <(nm "$elf" | awk '$3 == "__bss_start" {s = "0x" $1} $3 == "__bss_end" {e = "0x" $1}
+                                          END {print (s == "" ? "-" : s), (e == "" ? "-" : e)}')
+        [ "$bs" = - ] && bs=""; [ "$be" = - ] && be=""
         [ -n "$bs" ] && [ -n "$be" ] && [ "$((bs))" = "$((va))" ] && [ "$((be))" -le "$((va + msz))" ] ||
             why="${why:+$why; }__bss_start..__bss_end ($bs..$be) is not the .bss LOAD ($va, memsz $msz)"
     fi
-    if readelf -lW "$elf" | grep -q '^ *\[Requesting program interpreter: /nonexistent/solo5/\]$'; then :; else
-        why="${why:+$why; }interpreter is not /nonexistent/solo5/: $(readelf -lW "$elf" | grep -o 'interpreter: [^]]*' | head -1)"
+    if grep -q '^ *\[Requesting program interpreter: /nonexistent/solo5/\]$' "$RL"; then :; else
+        why="${why:+$why; }interpreter is not /nonexistent/solo5/: $(grep -o 'interpreter: [^]]*' "$RL" | head -1)"
     fi
     read -r _ off _ _ _ _ _ <<<"$interp"
     if [ "$(od -An -c -N24 -j "$((off))" "$elf" | tr -d ' \n')" != '/nonexistent/solo5/\0\0\0\0\0' ]; then
@@ -121,11 +152,13 @@ check_guest() {
 # check_notes ELF NAME ORDER_OK: the notes, the manifest and file(1).
 check_notes() {
     local elf=$1 g=$2 order_ok=$3 why="" i type off va fsz msz flg al
-    local P=$T/$g.phdrs
+    local P=$T/$g.phdrs RL=$T/$g.readelf-l
+    load_words "$elf" "$P"
     # ---- notes: one per PT_NOTE, in order; each segment holds exactly one
-    local mapping secs
-    mapping=$(readelf -lW "$elf" | awk '/Section to Segment mapping/ { on = 1; getline; next } on && NF { print }')
-    secs=$(echo "$mapping" | awk 'NR >= 8 && NR <= 10 { $1 = ""; sub(/^ /, ""); print }' | tr '\n' ' ' | sed 's/ *$//')
+    local secs
+    secs=$(awk '/Section to Segment mapping/ { on = 1; getline; next }
+                on && NF && ++n >= 8 && n <= 10 { $1 = ""; sub(/^ /, ""); out = out (out == "" ? "" : " ") $0 }
+                END { print out }' "$RL")
     [ -z "$order_ok" ] || [ "$secs" = "$NOTE_SECTIONS" ] ||
         why="${why:+$why; }the PT_NOTE segments hold '$secs', expected one each of '$NOTE_SECTIONS'"
     i=0
@@ -141,8 +174,10 @@ check_notes() {
     readelf -nW "$elf" 2>"$T/$g.nerr" | grep -E '^ +[A-Za-z]' | grep -v '^ *Owner' >"$T/$g.notes"
     [ -s "$T/$g.nerr" ] && why="${why:+$why; }readelf -nW warns: $(head -c 200 "$T/$g.nerr" | tr '\n' '|')"
     [ "$(wc -l <"$T/$g.notes")" = 3 ] || why="${why:+$why; }readelf -nW shows $(wc -l <"$T/$g.notes") notes, expected 3"
+    local NL
+    mapfile -t NL <"$T/$g.notes"
     for i in 0 1 2; do
-        sed -n "$((i + 1))p" "$T/$g.notes" | grep -Eq "${NOTES_RE[$i]}" ||
+        grep -Eq "${NOTES_RE[$i]}" <<<"${NL[$i]:-}" ||
             why="${why:+$why; }note $i is '$(sed -n "$((i + 1))p" "$T/$g.notes" | tr -s ' \t' ' ' | cut -c1-80)', expected /${NOTES_RE[$i]}/"
     done
     if [ -z "$why" ]; then pass "layout_${g}_notes"; else fail "layout_${g}_notes" "$g.elf: $why"; fi

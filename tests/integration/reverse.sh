@@ -7,11 +7,11 @@
 # was.
 #
 # Checks:
-#   1. compute: 300 stepi from mix, then 300 reverse-stepi: the same pcs in
+#   1. compute: 100 stepi from mix, then 100 reverse-stepi: the same pcs in
 #      reverse order and the same registers (and stack/bss hash) at each point.
 #   2. The same across events: loop (walltime `out` + patched rdtsc in every
 #      iteration) and time (rdtscp, poll, walltime, rdtsc); and the other way
-#      round (200 reverse-stepi from a breakpoint stop, then 200 stepi).
+#      round (100 reverse-stepi from a breakpoint stop, then 100 stepi).
 #   3. reverse-next, reverse-step, reverse-nexti, reverse-finish against the
 #      states recorded before next/step/nexti, and reverse-finish from mix /
 #      hash_table to the call instructions; on loop, the same over the call
@@ -26,7 +26,7 @@
 #      previous write / read with the forward state and values.
 #   6. forward, back, forward: registers and memory hashes at several stops.
 #   7. reverse-stepi / reverse-continue near the end of a long loop trace
-#      (REV_LONG_ITERS iterations, default 100000: about 3 million
+#      (REV_LONG_ITERS iterations, default 30000: about a million
 #      instructions) finish within REV_LONG_BOUND seconds (default 60), land
 #      on the right iterations, and a continue from the start reaches the
 #      same final state; the console output is the recording's, once.
@@ -255,9 +255,9 @@ expect_roundtrip() {
 
 # ------------------------------------------------------------------ checks
 
-# 1. compute: 300 stepi from mix and back.
+# 1. compute: 100 stepi from mix and back (two calls of mix, a ret between).
 check_stepi_compute() {
-    local o=$T/stepi_compute.gdb N=300
+    local o=$T/stepi_compute.gdb N=100
     start_ukvm stepi_compute "$T/compute.trace" || return
     gdb_session "$o" -ex "python $MEM_COMPUTE" -ex 'break mix' -ex continue -ex 'delete' \
         -ex "rv-roundtrip compute $N" -ex kill
@@ -269,19 +269,19 @@ check_stepi_compute() {
 
 # 2. Across hypercalls and patched TSC reads.
 check_stepi_events() {
-    local o=$T/stepi_loop.gdb N=300
+    local o=$T/stepi_loop.gdb N=100
     start_ukvm stepi_loop "$T/loop.trace" || return
     gdb_session "$o" -ex "python $MEM_STACK" -ex 'break hc_walltime' -ex continue -ex 'delete' \
         -ex "rv-roundtrip loop $N" -ex "break *$AFTER_WALLTIME" -ex continue -ex continue -ex continue \
-        -ex delete -ex "rv-backtrip loopb 200" -ex kill
+        -ex delete -ex "rv-backtrip loopb 100" -ex kill
     expect "loop: the $N forward steps cross a hypercall out" "$o" \
         '^FWD loop [0-9]+ 0x[0-9a-f]+ => .*:[[:space:]]+out ' '^(FWD loop [0-9]+ 0x[0-9a-f]+ => 0x[0-9a-f]+ <hc|ROUNDTRIP)'
     expect "loop: the $N forward steps cross a patched rdtsc" "$o" \
         '^FWD loop [0-9]+ 0x[0-9a-f]+ => .*:[[:space:]]+rdtsc' '^(FWD loop [0-9]+ 0x[0-9a-f]+ => 0x[0-9a-f]+ <main|ROUNDTRIP)'
     expect_roundtrip "loop: $N reverse-stepi retrace the $N stepi across outs and rdtscs" "$o" loop $N
-    if grep -q '^BACKTRIP loopb OK 200$' "$o"; then
-        pass "loop: 200 reverse-stepi from a breakpoint stop, then 200 stepi retrace them (across outs and rdtscs)"; else
-        fail "loop: 200 reverse-stepi from a breakpoint stop, then 200 stepi retrace them (across outs and rdtscs)" \
+    if grep -q '^BACKTRIP loopb OK 100$' "$o"; then
+        pass "loop: 100 reverse-stepi from a breakpoint stop, then 100 stepi retrace them (across outs and rdtscs)"; else
+        fail "loop: 100 reverse-stepi from a breakpoint stop, then 100 stepi retrace them (across outs and rdtscs)" \
             "$(grep -m1 '^BACKTRIP loopb' "$o" || echo 'no result')"
         showgrep "$o" '^(RV-BAD|BACKTRIP|Program|No more|\(gdb timed)' 12; fi
     end_session "loop: stepi/reverse-stepi session"
@@ -290,7 +290,7 @@ check_stepi_events() {
     start_ukvm stepi_time "$T/time.trace" || return
     gdb_session "$o" -ex "python $MEM_STACK" -ex "tbreak *$RDTSCP" -ex continue \
         -ex "rv-roundtrip rdtscp 60" -ex 'break hc_poll' -ex continue -ex 'delete' \
-        -ex "rv-roundtrip poll 120" -ex kill
+        -ex "rv-roundtrip poll 60" -ex kill
     expect "time: the forward steps from rdtscp cross rdtscp and the walltime out" "$o" \
         '^FWD rdtscp [0-9]+ 0x[0-9a-f]+ => .*<hc_walltime\+[0-9]+>:[[:space:]]+out ' '^(FWD rdtscp|ROUNDTRIP)'
     expect_roundtrip "time: 60 reverse-stepi back over walltime's out to rdtscp" "$o" rdtscp 60
@@ -298,7 +298,7 @@ check_stepi_events() {
         '^FWD poll [0-9]+ 0x[0-9a-f]+ => .*<hc_poll\+[0-9]+>:[[:space:]]+out ' '^(FWD poll|ROUNDTRIP)'
     expect "time: the forward steps from hc_poll cross a patched rdtsc" "$o" \
         '^FWD poll [0-9]+ 0x[0-9a-f]+ => .*:[[:space:]]+rdtsc' '^(FWD poll|ROUNDTRIP)'
-    expect_roundtrip "time: 120 reverse-stepi back over rdtsc, poll and walltime" "$o" poll 120
+    expect_roundtrip "time: 60 reverse-stepi back over rdtsc, poll and walltime" "$o" poll 60
     end_session "time: stepi/reverse-stepi session"
 }
 
@@ -541,13 +541,13 @@ check_forward_back_forward() {
 
 # 7. Near the end of a long trace.
 check_long_trace() {
-    local o=$T/long.gdb iters=${REV_LONG_ITERS:-100000}
+    local o=$T/long.gdb iters=${REV_LONG_ITERS:-30000}
     TEST_TIMEOUT=120 record long "$GUESTS/loop.elf" $iters || return
     start_ukvm long "$T/long.trace" || return
     GDB_TIMEOUT=$((REV_LONG_BOUND * 4 + 60)) gdb_session "$o" -ex "python $MEM_STACK" \
         -ex 'break hc_halt' -ex 'rv-do c continue' \
         -ex 'rv-save H' -ex 'rv-do rsi reverse-stepi' -ex 'rv-do si stepi' -ex 'rv-cmp H again' \
-        -ex 'rv-backtrip end 300' \
+        -ex 'rv-backtrip end 100' \
         -ex delete -ex 'break printf' -ex 'rv-do rc1 reverse-continue' -ex 'rv-eval n $rsi' \
         -ex delete -ex 'break loop.c:27' -ex 'rv-do rc2 reverse-continue' -ex 'rv-eval i2 $r14' \
         -ex 'rv-do rc3 reverse-continue' -ex 'rv-eval i3 $r14' \
@@ -572,11 +572,11 @@ check_long_trace() {
             showgrep "$o" '^(AT|BEGIN|Program|No more|\(gdb timed)' 20; fi
     done
     expect_cmp "long trace: reverse-stepi then stepi at hc_halt: same state" "$o" again
-    expect "long trace: the 300 reverse-stepi from hc_halt cross printf's hypercall out" "$o" \
+    expect "long trace: the 100 reverse-stepi from hc_halt cross printf's hypercall out" "$o" \
         '^BWD end [0-9]+ 0x[0-9a-f]+ => .*:[[:space:]]+out ' '^(BWD end [0-9]+ 0x[0-9a-f]+ => 0x[0-9a-f]+ <printf|BACKTRIP)'
-    if grep -q '^BACKTRIP end OK 300$' "$o"; then
-        pass "long trace: 300 reverse-stepi from hc_halt, then 300 stepi retrace them (registers, stack)"; else
-        fail "long trace: 300 reverse-stepi from hc_halt, then 300 stepi retrace them (registers, stack)" \
+    if grep -q '^BACKTRIP end OK 100$' "$o"; then
+        pass "long trace: 100 reverse-stepi from hc_halt, then 100 stepi retrace them (registers, stack)"; else
+        fail "long trace: 100 reverse-stepi from hc_halt, then 100 stepi retrace them (registers, stack)" \
             "$(grep -m1 '^BACKTRIP end' "$o" || echo 'no result')"
         showgrep "$o" '^(RV-BAD|BACKTRIP|Program|No more|\(gdb timed)' 12; fi
     expect_eval "long trace: the last printf is 'done' with n = $iters" "$o" n "$iters"

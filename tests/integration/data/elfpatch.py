@@ -2,6 +2,9 @@
 """Make broken copies of an ELF64 kernel for tests/integration/bad_input.sh.
 
     elfpatch.py IN OUT EDIT...
+    elfpatch.py --serve     the same for each line of stdin (IN, OUT and the
+                            EDITs separated by tabs), answering "ok" or
+                            "error" on stdout: one python start for many
 
 Copies IN to OUT, applying each EDIT in order (offsets are taken from IN's
 own headers, which are assumed to be a well-formed little-endian ELF64 laid
@@ -191,8 +194,7 @@ def note_edit(data, orig, key, val, env):
         raise SystemExit("elfpatch: unknown note edit " + key)
 
 
-def main():
-    src, dst, edits = sys.argv[1], sys.argv[2], sys.argv[3:]
+def patch(src, dst, edits):
     orig = open(src, "rb").read()
     env = names(orig)
     data = bytearray(orig)
@@ -219,6 +221,24 @@ def main():
         else:
             raise SystemExit("elfpatch: unknown edit " + e)
     open(dst, "wb").write(data)
+
+
+def serve():
+    for line in sys.stdin:
+        args = line.rstrip("\n").split("\t")
+        try:
+            patch(args[0], args[1], args[2:])
+            print("ok", flush=True)
+        except BaseException as e:  # noqa: B902 (SystemExit too: one bad edit)
+            print(e, file=sys.stderr, flush=True)
+            print("error", flush=True)
+
+
+def main():
+    if sys.argv[1:] == ["--serve"]:
+        serve()
+    else:
+        patch(sys.argv[1], sys.argv[2], sys.argv[3:])
 
 
 if __name__ == "__main__":

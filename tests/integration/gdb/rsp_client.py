@@ -24,6 +24,9 @@ def frame(payload: bytes) -> bytes:
 class Client:
     def __init__(self, port, timeout=5.0):
         self.s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        # as gdb does: else the ack '+' and the next command, two small
+        # writes, wait for the server's delayed ACK (40 ms a command)
+        self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
 
     def send(self, data: bytes):
