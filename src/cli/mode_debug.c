@@ -3,14 +3,17 @@
  * The listening socket is made here first (127.0.0.1, a free port), so gdb
  * can connect as soon as it starts; a child serves the replay on it (the
  * same code as `ukvm replay --gdb`), and gdb runs connected to it with ukvm's
- * extension loaded. When gdb exits, the replay is ended and gdb's status is
- * ukvm's.
+ * extension loaded. gdb starts once the replay is ready to serve (after a
+ * --goto): a replay that fails before then ends `ukvm debug` with its own
+ * message and status, not with gdb timing out on a dead connection. When
+ * gdb exits, the replay is ended and gdb's status is ukvm's.
  *
  * Ctrl-C at the terminal goes to gdb (which interrupts the guest through the
  * protocol): the replay runs in a process group of its own, and this process
  * ignores SIGINT while gdb runs.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +95,11 @@ int mode_debug(struct config *cfg)
         return UKVM_EXIT_MONITOR_ERROR;
     }
     fflush(NULL);
+    int ready[2];
+    if (pipe2(ready, O_CLOEXEC) < 0) {
+        ukvm_err("pipe: %s", strerror(errno));
+        return UKVM_EXIT_MONITOR_ERROR;
+    }
 
     pid_t replay = fork();
     if (replay < 0) {
@@ -100,6 +108,8 @@ int mode_debug(struct config *cfg)
     }
     if (replay == 0) {
         setpgid(0, 0);
+        close(ready[0]);
+        cfg->gdb_ready_fd = ready[1];
         cfg->mode = MODE_REPLAY;
         cfg->gdb = true;
         cfg->gdb_listen_fd = lfd;
@@ -108,6 +118,21 @@ int mode_debug(struct config *cfg)
     }
     setpgid(replay, replay);
     close(lfd);
+    close(ready[1]);
+    /* the replay says when it serves; end of file: it ended before that */
+    char byte;
+    ssize_t got;
+    do
+        got = read(ready[0], &byte, 1);
+    while (got < 0 && errno == EINTR);
+    close(ready[0]);
+    if (got != 1) {
+        int rst = 0;
+        while (waitpid(replay, &rst, 0) < 0 && errno == EINTR)
+            ;
+        free(argv);
+        return WIFEXITED(rst) && WEXITSTATUS(rst) ? WEXITSTATUS(rst) : UKVM_EXIT_MONITOR_ERROR;
+    }
 
     pid_t gdb = fork();
     if (gdb < 0) {

@@ -3,6 +3,7 @@
  * user how to connect, serve clients, and turn the way a session ended into
  * ukvm's exit status.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -41,6 +42,13 @@ int kvm_target_serve(struct kvm_target *kt, const struct config *cfg, bool repla
         fprintf(stderr, "ukvm: waiting for gdb on %s:%d; connect with: gdb%s%s%s -ex 'target remote %s:%d'\n",
                 cfg->gdb_addr, gdb_listen_port(lfd), ext ? " -ex 'source " : "", ext ? ext : "",
                 ext ? "'" : "", cfg->gdb_addr, gdb_listen_port(lfd));
+    }
+    if (cfg->gdb_ready_fd > 0) { /* `ukvm debug` may start gdb now */
+        ssize_t w;
+        do
+            w = write(cfg->gdb_ready_fd, "r", 1);
+        while (w < 0 && errno == EINTR);
+        close(cfg->gdb_ready_fd);
     }
     int status = UKVM_EXIT_MONITOR_ERROR;
     for (;;) {

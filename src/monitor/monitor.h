@@ -181,6 +181,7 @@ struct config {
     const char *goto_target;        /* replay --gdb, debug: --goto=EVENT|start|end */
     int gdb_listen_fd;              /* when gdb_listen_fd_given: serve on this socket */
     bool gdb_listen_fd_given;
+    int gdb_ready_fd;               /* when > 0: a byte there when about to serve */
     const char *debugger;           /* debug: the gdb to start (default "gdb") */
     int debugger_argc;              /* debug: arguments passed on to it */
     char **debugger_argv;

@@ -49,6 +49,17 @@ check "starti nosuch: ukvm says why on stderr, in one line" \
     test "$(grep -c "run nosuch: ukvm: goto: no bookmark 'nosuch'" "$T/ukvm.err")" -ge 1
 want "starti 5 after a failed one: the session goes on" PC5 "$(rip_of 5)"
 
+# `ukvm debug --goto` past the end: the replay's one-line refusal and its
+# status, at once (gdb is not started on a replay that will never serve)
+t0=$(date +%s%N)
+TEST_TIMEOUT=30 run_capture "$T/dbg.out" "$T/dbg.err" "$UKVM" debug --goto=99 "$T/t.trace" -batch
+st=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "debug --goto=99: non-zero status" test "$st" != 0 -a "$st" != 124
+check "debug --goto=99: the replay's one line says where the trace ends" \
+    grep -q "^ukvm: --goto=99: goto 99: the trace ends at event $last" "$T/dbg.err"
+check "debug --goto=99: no gdb started (answered in ${ms} ms)" test "$(grep -c 'Connection\|timed out' "$T/dbg.err" "$T/dbg.out" | awk -F: '{s += $2} END {print s}')" = 0 -a "$ms" -lt 5000
+
 # a malformed vRun packet (odd hex, a control byte): E01, and '?' still answered
 if ! ukvm_gdb_start "$T/ukvm2.err" replay --gdb=0 "$T/t.trace"; then
     fail "start replay --gdb (raw)" "$(head -c 300 "$T/ukvm2.err")"; exit 0
