@@ -40,16 +40,35 @@ static void finish(struct gdb_session *s, struct ukvm_outbuf *out, int rc)
     ukvm_outbuf_free(out);
 }
 
-/* A long command's progress, sent while it runs: gdb prints O packets as
- * they come, and each one restarts its reply timeout. */
-static void send_live(void *ctx, const char *text, size_t len)
+/*
+ * A long vRun's progress (a goto of more than a second says where it is
+ * once a second). gdb prints no text while it waits for a vRun's stop
+ * reply, and gives up after its reply timeout, when the late stop reply
+ * would answer its next packet. So the line goes to ukvm's stderr (the
+ * terminal gdb shares under `ukvm debug`), and gdb gets a notification it
+ * does not know, which the protocol says a recipient ignores after
+ * restarting its reply timeout: a keepalive.
+ *
+ * A monitor command gets neither keepalives nor console packets for its
+ * progress: gdb 13 answers a Ctrl-C there only when it stops waiting (its
+ * timeouts; a keepalive would make it wait to the end), and after that a
+ * progress packet would be taken for the reply to its next packet. Its
+ * line goes to stderr; gdb prints "Ignoring packet error, continuing..."
+ * every three timeouts and goes on waiting.
+ */
+static void send_keepalive(void *ctx, const char *text, size_t len)
 {
-    send_output(ctx, text, len);
+    static const char note[] = "ukvm:progress";
+    char framed[sizeof(note) + 4];
+    fwrite(text, 1, len, stderr);
+    int n = snprintf(framed, sizeof(framed), "%%%s#%02x", note,
+            rsp_checksum(note, sizeof(note) - 1));
+    gdb_send_raw(ctx, framed, (size_t)n);
 }
 
 void gdb_rcmd_handle(struct gdb_session *s, const char *hex)
 {
-    struct ukvm_outbuf out = { .live = send_live, .live_ctx = s };
+    struct ukvm_outbuf out = { 0 };     /* progress on stderr (see above) */
     size_t hexlen = strlen(hex);
     if (!s->t->ops->monitor) {
         gdb_reply_reset(s);
@@ -123,26 +142,9 @@ static int vrun_position(const char *args, char *pos, size_t len)
  * to event N (or any other `goto` position). gdb re-reads registers and
  * memory after a run, so plain gdb sees the new place without the
  * extension's cache flush. */
-/*
- * A long vRun's progress: gdb prints no text while it waits for a vRun's
- * stop reply, and gives up after its reply timeout (then the late stop
- * reply answers its next packet). So the line goes to stderr, and gdb gets
- * a notification gdb does not know, which the protocol says a recipient
- * ignores after restarting its timeout: a keepalive.
- */
-static void vrun_keepalive(void *ctx, const char *text, size_t len)
-{
-    static const char note[] = "ukvm:progress";
-    char framed[sizeof(note) + 4];
-    fwrite(text, 1, len, stderr);
-    int n = snprintf(framed, sizeof(framed), "%%%s#%02x", note,
-            rsp_checksum(note, sizeof(note) - 1));
-    gdb_send_raw(ctx, framed, (size_t)n);
-}
-
 void gdb_vrun_handle(struct gdb_session *s, const char *args)
 {
-    struct ukvm_outbuf out = { .live = vrun_keepalive, .live_ctx = s };
+    struct ukvm_outbuf out = { .live = send_keepalive, .live_ctx = s };
     char pos[RCMD_MAX], cmd[RCMD_MAX + 8];
     int rc = -1;
     if (vrun_position(args, pos, sizeof(pos)) < 0) {
