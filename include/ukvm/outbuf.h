@@ -14,8 +14,8 @@ struct ukvm_outbuf {
     size_t len, cap;
     bool failed;
     /* Where text that cannot wait for the answer goes (a long command's
-     * progress): gdb's console at once, as output packets that also keep
-     * gdb from timing out. NULL: stderr. */
+     * progress), with ctx: for a vRun, stderr plus a keepalive to gdb
+     * (gdb_rcmd.c). NULL: stderr alone. */
     void (*live)(void *ctx, const char *text, size_t len);
     void *live_ctx;
 };

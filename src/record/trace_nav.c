@@ -80,8 +80,7 @@ struct trace_nav *trace_nav_open(const char *path, char *err, size_t errlen)
     ti->count = sum.end.events;
     if (ti->count > 0) {
         struct ukvm_event ev;
-        if (ukvm_trace_reader_goto(ti->r, ti->count - 1, err, errlen) < 0 ||
-                trace_nav_read(ti, ti->count - 1, &ev, err, errlen) < 0) {
+        if (trace_nav_read(ti, ti->count - 1, &ev, err, errlen) < 0) {
             trace_nav_close(ti);
             return NULL;
         }
