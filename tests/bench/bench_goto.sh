@@ -13,9 +13,10 @@ TOP=$(cd "$(dirname "$0")/../.." && pwd)
 UKVM=${UKVM:-$TOP/ukvm}
 TRACE_TOOL=${TRACE_TOOL:-$TOP/tools/ukvm-trace}
 GUEST=${G:-$TOP/build/guests}/compute.elf
+. "$TOP/tests/lib.sh" # ukvm_gdb_start, ukvm_gdb_stop
 T=$(mktemp -d /tmp/ukvm-bench-goto.XXXXXX)
-pid=
-trap 'rm -rf "$T"; [ -n "$pid" ] && kill "$pid" 2>/dev/null' EXIT
+UKVM_PID=
+trap 'rm -rf "$T" "$TMPDIR_TEST"; [ -n "$UKVM_PID" ] && kill "$UKVM_PID" 2>/dev/null' EXIT
 
 row() { printf '  %-88s %12s  %-10s %s\n' "$1" "$2" "$3" "$4"; }
 verdict_le() { awk -v a="$1" -v b="$2" 'BEGIN {print (a <= b) ? "PASS" : "MISS"}'; }
@@ -26,26 +27,20 @@ EV=$(( $(sed -n 's/^end: complete, \([0-9]*\) events.*/\1/p' <("$TRACE_TOOL" inf
 RIP=$("$TRACE_TOOL" dump --from "$EV" --count 1 "$T/c.zst" | sed -n 's/^#[0-9]* [a-z]* rip=\(0x[0-9a-f]*\).*/\1/p')
 [ -n "$RIP" ] || { echo "BUG: no event $EV in the compute trace"; exit 1; }
 
-# serve ERR: ukvm replay --gdb on a free port, sets pid and port
+# serve ERR: ukvm replay --gdb on a free port with its statistics on ERR
+# (sets UKVM_PID and PORT); finish: end it (gdb's kill leaves it waiting)
 serve() {
-    rm -f "$1"
-    UKVM_REPLAY_STATS=1 "$UKVM" replay --gdb=0 "$T/c.zst" >/dev/null 2>"$1" &
-    pid=$!
-    for _ in $(seq 200); do
-        port=$(sed -n 's/.*waiting for gdb on 127\.0\.0\.1:\([0-9]*\);.*/\1/p' "$1" 2>/dev/null | head -1)
-        [ -n "$port" ] && return 0
-        sleep 0.05
-    done
-    echo "BUG: replay --gdb did not start: $(head -c 200 "$1")"; exit 1
+    UKVM_REPLAY_STATS=1 ukvm_gdb_start "$1" replay --gdb=0 "$T/c.zst" ||
+        { echo "BUG: replay --gdb did not start: $(head -c 200 "$1")"; exit 1; }
 }
-finish() { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=; }
+finish() { ukvm_gdb_stop 0; }
 min() { printf '%s\n' "$@" | sort -g | head -1; }
 ms() { awk -v s="$1" 'BEGIN {printf "%.1f", s * 1000}'; }
 
 # the reference: a forward continue from the start to the event's instruction
 forward() {
     serve "$T/fwd.err"
-    (cd "$T" && timeout 600 gdb -batch -nx -ex "target remote 127.0.0.1:$port" \
+    (cd "$T" && timeout 600 gdb -batch -nx -ex "target remote 127.0.0.1:$PORT" \
         -ex "break *$RIP" -ex 'python import time; t = time.time()' -ex continue \
         -ex 'python print("FWD s=%.4f" % (time.time() - t))' -ex 'monitor when' -ex kill) >"$T/fwd.out" 2>&1
     finish
@@ -57,7 +52,7 @@ forward() {
 go_to() {
     serve "$T/goto$1.err"
     (cd "$T" && timeout 600 gdb -batch -nx -ex "set \$bench_event = $EV" -ex "set \$bench_from_end = $1" \
-        -ex "target remote 127.0.0.1:$port" -x "$TOP/tests/bench/goto_points.py" -ex 'monitor when' -ex kill) >"$T/goto$1.out" 2>&1
+        -ex "target remote 127.0.0.1:$PORT" -x "$TOP/tests/bench/goto_points.py" -ex 'monitor when' -ex kill) >"$T/goto$1.out" 2>&1
     finish
     grep -q "^event $EV of .*just before it" "$T/goto$1.out" ||
         { echo "BUG: goto $EV did not land before event $EV: $(tail -3 "$T/goto$1.out")"; exit 1; }

@@ -14,7 +14,8 @@ G=$GUESTS/time.elf
 
 run_capture "$T/rec.out" "$T/rec.err" "$UKVM" record -o "$T/t.trace" --mem=64 "$G"
 expect_status "record time" 0 $?
-rip_of() { "$UKVM_TRACE" dump --from "$1" --count 1 "$T/t.trace" | sed -n 's/^#[0-9]* [a-z]* rip=\(0x[0-9a-f]*\).*/\1/p'; }
+# rip_of N [TRACE]: the rip of event N (of time's trace by default)
+rip_of() { "$UKVM_TRACE" dump --from "$1" --count 1 "${2:-$T/t.trace}" | sed -n 's/^#[0-9]* [a-z]* rip=\(0x[0-9a-f]*\).*/\1/p'; }
 last=$(( $(sed -n 's/^end: complete, \([0-9]*\) events.*/\1/p' <("$UKVM_TRACE" info "$T/t.trace")) - 1 ))
 START=0x$(nm "$G" | awk '$3 == "_start" {sub(/^0+/, "", $1); print $1}')
 
@@ -64,22 +65,16 @@ check "debug --goto=99: no gdb started (answered in ${ms} ms)" test "$(grep -c '
 if ! ukvm_gdb_start "$T/ukvm2.err" replay --gdb=0 "$T/t.trace"; then
     fail "start replay --gdb (raw)" "$(head -c 300 "$T/ukvm2.err")"; exit 0
 fi
-timeout -k 2 20 python3 - "$PORT" >"$T/raw.out" 2>&1 <<'PY'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-def pkt(p):
-    s.sendall(b"$" + p + b"#%02x" % (sum(p) & 0xff))
-    buf = b""
-    while True:
-        buf += s.recv(4096)
-        i = buf.find(b"$")
-        if i >= 0 and b"#" in buf[i:] and len(buf) >= buf.index(b"#", i) + 3:
-            s.sendall(b"+")
-            return buf[i + 1:buf.index(b"#", i)].decode()
+timeout -k 2 20 python3 - "$PORT" "$TOP/tests/integration/gdb" >"$T/raw.out" 2>&1 <<'PY'
+import sys
+sys.dont_write_bytecode = True
+sys.path.insert(0, sys.argv[2])
+from rsp_client import Client
+c = Client(int(sys.argv[1]))
 for name, p in (("odd", b"vRun;;323"), ("control", b"vRun;;3209"), ("trailing", b"vRun;;32x0")):
-    print(name, pkt(p))
-print("query", pkt(b"?")[:3])
-s.sendall(b"$k#6b")
+    print(name, c.command(p).decode())
+print("query", c.command(b"?").decode()[:3])
+c.send(b"$k#6b")
 PY
 ukvm_gdb_stop
 check "vRun with odd hex: E01" grep -qx 'odd E01' "$T/raw.out"
@@ -108,7 +103,7 @@ expect_status "record compute $rounds" 0 "$rc"
 if ! ukvm_gdb_start "$T/ukvm3.err" replay --gdb=0 "$T/c.trace"; then
     fail "start replay --gdb (compute)" "$(head -c 300 "$T/ukvm3.err")"; exit 0
 fi
-rip0=$("$UKVM_TRACE" dump --from 0 --count 1 "$T/c.trace" | sed -n 's/^#0 [a-z]* rip=\(0x[0-9a-f]*\).*/\1/p')
+rip0=$(rip_of 0 "$T/c.trace")
 (cd "$T" && timeout -k 5 300 "$GDB" -batch -nx -ex 'set remotetimeout 1' -ex "target remote 127.0.0.1:$PORT" \
     -ex 'python import time; t0 = time.time()' -ex 'monitor goto 0' \
     -ex 'python print("GOTO-S %.1f" % (time.time() - t0))' -ex 'echo WHEN2=' -ex 'monitor when' \
