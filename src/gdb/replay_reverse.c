@@ -62,37 +62,36 @@ static int run_ticking_to_arrival(struct replay_target *rt, const struct positio
     return r;
 }
 
-int rt_reverse_step(struct replay_target *rt, struct ukvm_stop *stop)
+/* Step back one instruction from the current position: 0 done, 2 at the
+ * start of the trace (nothing before), 1 interrupted (cur names where),
+ * -1 failed (reported). stop is scratch space for the re-executions. */
+static int step_back(struct replay_target *rt, struct ukvm_stop *stop)
 {
-    int r; /* of the helpers: -1 failed, 1 interrupted */
+    int r;
     if ((r = rt_resolve(rt)) != 0)
-        goto stopped;
+        return r;
     while (rt_at_checkpoint(&rt->cur)) {
-        if (rt_top(rt) == 0) {
-            kvm_target_clear_all(&rt->kt);
-            rt_arm_user(rt);
-            rt_report(stop, UKVM_STOP_REPLAY_BEGIN);
-            return 0;
-        }
+        if (rt_top(rt) == 0)
+            return 2;
         rt_step_down(rt);
         if ((r = rt_resolve(rt)) != 0)
-            goto stopped;
+            return r;
     }
     size_t base = rt_top(rt);
     struct position target = rt->cur;
     if (target.s > 0) {
         target.s--;
         if ((r = rt_go_to(rt, base, &target)) != 0)
-            goto stopped;
+            return r;
     } else {
         /* From the (k-1)-th arrival, step to the k-th, counting d steps;
          * the answer is one step short of it. */
         struct position from = target;
         from.k--;
         if ((r = rt_go_to(rt, base, &from)) != 0)
-            goto stopped;
+            return r;
         if (!rt_at_checkpoint(&rt->cur) && rt_push_checkpoint(rt, &rt->cur) < 0)
-            goto failed;
+            return -1;
         size_t first = rt_top(rt);
         /* The k-th arrival can be far (a breakpoint on a function entered
          * long after the (k-1)-th arrival, or first after a checkpoint
@@ -102,11 +101,11 @@ int rt_reverse_step(struct replay_target *rt, struct ukvm_stop *stop)
             if ((r = run_ticking_to_arrival(rt, &target, stop)) != 0) {
                 if (r < 0)
                     ukvm_err("reverse-stepi: re-execution stopped early (stop %d)", stop->reason);
-                goto stopped;
+                return r;
             }
             first = rt_top(rt);
             if (rt_restore(rt, first) < 0)
-                goto failed;
+                return -1;
         }
         uint64_t d = 0;
         if (target.kind == ANCHOR_WATCH)
@@ -115,16 +114,14 @@ int rt_reverse_step(struct replay_target *rt, struct ukvm_stop *stop)
             if (d > 0 && d % rt->step_checkpoint_interval == 0) {
                 struct position here = rt->cur;
                 if (rt_push_checkpoint(rt, &here) < 0)
-                    goto failed;
+                    return -1;
             }
-            if (rt_interrupt_wanted(rt)) { /* cur counts the steps made */
-                r = 1;
-                goto stopped;
-            }
+            if (rt_interrupt_wanted(rt)) /* cur counts the steps made */
+                return 1;
             rt_exec_step(rt, stop);
             if (stop->reason != UKVM_STOP_STEP && stop->reason != UKVM_STOP_WATCH) {
                 ukvm_err("reverse-stepi: re-execution stopped early (stop %d)", stop->reason);
-                goto failed;
+                return -1;
             }
             d++;
             rt->cur.s++;
@@ -145,17 +142,23 @@ int rt_reverse_step(struct replay_target *rt, struct ukvm_stop *stop)
         struct position p = { .kind = ANCHOR_NONE,
             .s = want - j * rt->step_checkpoint_interval };
         if ((r = rt_go_to(rt, first + j, &p)) != 0)
-            goto stopped;
+            return r;
     }
+    return 0;
+}
+
+int rt_reverse_step(struct replay_target *rt, struct ukvm_stop *stop)
+{
+    int r = step_back(rt, stop);
+    if (r < 0) {
+        rt_fail_stop(rt, stop);
+        return 0;
+    }
+    if (r == 1)
+        return stop_interrupted(rt, stop);
     kvm_target_clear_all(&rt->kt);
     rt_arm_user(rt);
-    rt_report(stop, UKVM_STOP_STEP);
-    return 0;
-stopped:
-    if (r > 0)
-        return stop_interrupted(rt, stop);
-failed:
-    rt_fail_stop(rt, stop);
+    rt_report(stop, r == 2 ? UKVM_STOP_REPLAY_BEGIN : UKVM_STOP_STEP);
     return 0;
 }
 
@@ -243,8 +246,11 @@ static int scan_segment(struct replay_target *rt, bool include_end, struct hit *
         }
         bool is_end = anchor && arrivals == end.k && end.s == 0 && !include_end;
         bool user = watch ? rt_is_user_watch(rt, &s) : rt_is_user_bp_at(rt, addr);
-        /* a false condition: still an arrival (counted above), not a hit */
-        if (user && !is_end && c < 64 && (watch || bp_condition_holds(&rt->kt, addr))) {
+        /* A breakpoint at the end is where we stand, not behind us; a watch
+         * trap at the end is the access just before it, which is. A false
+         * condition: still an arrival (counted above), not a hit. */
+        if (user && (!is_end || watch) && c < 64 &&
+                (watch || bp_condition_holds(&rt->kt, addr))) {
             struct position p = { .kind = watch ? ANCHOR_WATCH : ANCHOR_ADDR, .addr = addr,
                 .k = counts[c].n };
             if (watch) {
@@ -257,8 +263,10 @@ static int scan_segment(struct replay_target *rt, bool include_end, struct hit *
             note_hit(last, &p, &s);
         }
     }
-    /* the single steps after the anchor */
-    for (uint64_t i = 1; i < end.s || (include_end && i == end.s); i++) {
+    /* the single steps after the anchor (the last one only for a watch
+     * trap, as above, unless the end itself counts) */
+    for (uint64_t i = 1; i <= end.s; i++) {
+        bool at_end = i == end.s && !include_end;
         struct ukvm_stop s;
         if (rt_interrupt_wanted(rt)) {
             rt->cur = end; /* exactly: i - 1 steps after the anchor */
@@ -274,7 +282,7 @@ static int scan_segment(struct replay_target *rt, bool include_end, struct hit *
         p.s = i;
         if (s.reason == UKVM_STOP_WATCH && rt_is_user_watch(rt, &s))
             note_hit(last, &p, &s);
-        else if (rt_is_user_bp_at(rt, rt_regs(rt)->rip) &&
+        else if (!at_end && rt_is_user_bp_at(rt, rt_regs(rt)->rip) &&
                  bp_condition_holds(&rt->kt, rt_regs(rt)->rip)) {
             struct ukvm_stop b = { .reason = UKVM_STOP_SWBREAK };
             note_hit(last, &p, &b);
@@ -384,6 +392,21 @@ int rt_reverse_continue(struct replay_target *rt, struct ukvm_stop *stop)
             kvm_target_clear_all(&rt->kt);
             if ((r = rt_go_to(rt, base, &last.pos)) != 0)
                 goto stopped;
+            /* A watch trap comes just after the access; going backwards the
+             * stop belongs on the accessing instruction, before it runs (as
+             * gdb's own record-full and rr do): with the access already
+             * done, gdb would see no change and go on to an earlier write. */
+            if (last.stop.reason == UKVM_STOP_WATCH) {
+                struct ukvm_stop scratch;
+                kvm_target_clear_all(&rt->kt);
+                if ((r = step_back(rt, &scratch)) == 1) {
+                    *stop = scratch;
+                    goto stopped;
+                }
+                if (r < 0)
+                    goto failed;
+                /* r == 2 cannot be: an access happened before this point */
+            }
             kvm_target_clear_all(&rt->kt);
             rt_arm_user(rt);
             *stop = last.stop;

@@ -34,9 +34,11 @@ printf "AT-CHECKSUM %d\n", counter
 ukvm-last counter
 printf "LAST1 %d ", counter
 info symbol $pc
+x/i $pc
 ukvm-last
 printf "LAST2 %d ", counter
 info symbol $pc
+x/i $pc
 EOF
 # (an error ends a -x script, but not the -ex commands after it)
 (cd "$T/cwd" && timeout -k 5 "${GDB_TIMEOUT:-120}" "$UKVM" debug "$T/c.trace" -nx --batch \
@@ -49,6 +51,16 @@ EOF
     -ex 'break bump_counter' -ex continue -ex 'ukvm-last result' \
     -ex 'printf "RESULT-AT-START %d\n", $pc == _start') >>"$T/dbg.out" 2>>"$T/dbg.err" </dev/null
 rc=$?
+# A local variable (at count_primes' `leave`, its frame still whole): a bare
+# ukvm-last goes on with its address once the search has left the frame
+# (count_primes' stack was fib's before).
+LEAVE=$(objdump -d --no-show-raw-insn "$C" | awk '/<count_primes>:/ { f = 1 }
+    f && /\tleave/ { sub(/:$/, "", $1); print "0x" $1; exit }')
+(cd "$T/cwd" && timeout -k 5 "${GDB_TIMEOUT:-120}" "$UKVM" debug "$T/c.trace" -nx --batch \
+    -ex "break *$LEAVE" -ex continue -ex 'ukvm-last composite[1990]' \
+    -ex 'printf "LOCAL1 %d\n", composite[1990]' -ex 'ukvm-last' -ex 'ukvm-last' \
+    -ex 'printf "LOCAL-DONE\n"') >"$T/local.out" 2>"$T/local.err" </dev/null
+rc=$((rc | $?))
 check "ukvm debug --batch -x: runs the script, exit 0 (got $rc)" test "$rc" = 0
 has() { grep -Eq -- "$1" "$T/dbg.out" "$T/dbg.err"; }
 report() { # NAME ERE
@@ -59,10 +71,28 @@ report "debug: connected and stopped at checksum with counter 20000" '^AT-CHECKS
 report "ukvm-last counter: prints old and new value" '^ukvm-last: counter was 19999, became 20000$'
 report "ukvm-last counter: lands on the store in bump_counter" '^LAST1 19999 bump_counter \+ [0-9]+ in section'
 report "ukvm-last again: the write before" '^LAST2 19998 bump_counter \+ [0-9]+ in section'
+# gdb's own disassembly of where it stopped: the store itself, not after it
+if [ "$(grep -cE '^=> 0x[0-9a-f]+ <bump_counter\+[0-9]+>:[[:space:]]+mov +%r[a-z0-9]+,0x[0-9a-f]+\(%rip\) +# 0x[0-9a-f]+ <counter>' "$T/dbg.out")" = 2 ]; then
+    pass "ukvm-last stops on the store to counter (twice), before it writes"
+else
+    fail "ukvm-last stops on the store to counter (twice), before it writes" \
+        "$(grep -E '^=> ' "$T/dbg.out" | head -3 | tr '\n' '|')"
+fi
 report "ukvm-last of a non-lvalue: one error, session goes on" "'1\+2' is not in memory"
 report "the session goes on after the error" '^STILL-HERE 19998$'
 report "ukvm-last of a never-written variable: start of the recording" 'no earlier write changed result: this is the start of the recording'
 report "... and gdb is at _start" '^RESULT-AT-START 1$'
+lhas() { grep -Eq -- "$1" "$T/local.out"; }
+if lhas "^ukvm-last: composite\\[1990\\] was 0 '.000', became 1 '.001'\$" && lhas '^LOCAL1 0$'; then
+    pass "ukvm-last of a local: the sieve's store, before it (0, became 1)"
+else fail "ukvm-last of a local: the sieve's store" "$(head -c 600 "$T/local.out" | tr '\n' '|')"; fi
+# the zeroing before stored a 0 over a 0 (passed over): the start; then once
+# more from _start, where the local's name means nothing
+if [ "$(grep -c '^ukvm-last: no earlier write changed composite\[1990\]' "$T/local.out")" = 2 ] &&
+        lhas '^LOCAL-DONE$' && ! grep -q 'Python Exception' "$T/local.out" "$T/local.err"; then
+    pass "bare ukvm-last: the same bytes, further back, out of the local's frame too"
+else fail "bare ukvm-last: the same bytes, further back" \
+    "$(cat "$T/local.out" "$T/local.err" | grep -v '^warning' | head -c 900 | tr '\n' '|')"; fi
 
 # The replay ends with gdb: no ukvm left behind.
 sleep 0.5

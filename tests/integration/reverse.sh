@@ -22,8 +22,10 @@
 #      them, with reverse-stepi/stepi over them); with nothing armed it
 #      reaches the start ("No more reverse-execution history", pc = _start,
 #      the initial state). Console output is shown once.
-#   5. reverse-continue with `watch counter` / `rwatch counter` lands on the
-#      previous write / read with the forward state and values.
+#   5. reverse-continue with `watch counter` / `rwatch counter` stops on the
+#      previous store / load itself, in the state from before it ran (the
+#      forward state at a breakpoint on that instruction); forwards, a
+#      watchpoint stops just after the access.
 #   6. forward, back, forward: registers and memory hashes at several stops.
 #   7. reverse-stepi / reverse-continue near the end of a long loop trace
 #      (REV_LONG_ITERS iterations, default 30000: about a million
@@ -111,6 +113,7 @@ CALL_MIX=$(insn_addr "$C" hash_table 'call +[0-9a-f]+ <mix>')
 CALL_HASH=$(insn_addr "$C" main 'call +[0-9a-f]+ <hash_table>')
 STORE=$(insn_addr "$C" bump_counter 'mov +%[a-z0-9]+,.*<counter>')
 STORE_NEXT=$(insn_addr "$C" bump_counter 'mov +%[a-z0-9]+,.*<counter>' next)
+LOAD=$(insn_addr "$C" bump_counter 'mov +0x[0-9a-f]+\(%rip\),%[a-z0-9]+ .*<counter>')
 LOAD_NEXT=$(insn_addr "$C" bump_counter 'mov +0x[0-9a-f]+\(%rip\),%[a-z0-9]+ .*<counter>' next)
 AFTER_WALLTIME=$(insn_addr "$GUESTS/loop.elf" main 'call +[0-9a-f]+ <hc_walltime>' next)
 CALL_WALLTIME=$(insn_addr "$GUESTS/loop.elf" main 'call +[0-9a-f]+ <hc_walltime>')
@@ -120,7 +123,7 @@ RDTSC_LOOP=$(insn_addr "$GUESTS/loop.elf" main 'rdtsc *$')
 AFTER_RDTSC=$(insn_addr "$GUESTS/loop.elf" main 'rdtsc *$' next)
 WALLTIME_RET=$(insn_addr "$GUESTS/loop.elf" hc_walltime 'ret')
 RDTSCP=$(insn_addr "$GUESTS/time.elf" main 'rdtscp')
-for v in START MIX HASH_TABLE BSS_START BSS_END CALL_MIX CALL_HASH STORE STORE_NEXT LOAD_NEXT AFTER_WALLTIME CALL_WALLTIME WALLTIME_RET OUT_WALLTIME AFTER_OUT RDTSC_LOOP AFTER_RDTSC RDTSCP; do
+for v in START MIX HASH_TABLE BSS_START BSS_END CALL_MIX CALL_HASH STORE STORE_NEXT LOAD LOAD_NEXT AFTER_WALLTIME CALL_WALLTIME WALLTIME_RET OUT_WALLTIME AFTER_OUT RDTSC_LOOP AFTER_RDTSC RDTSCP; do
     if [ -z "${!v}" ]; then fail "reverse: find $v in the guests' disassembly" "not found"; exit 0; fi
 done
 MIX_END=$HASH_TABLE                    # mix is immediately followed by hash_table
@@ -458,48 +461,53 @@ check_reverse_continue() {
     end_session "loop: breakpoints on events session"
 }
 
-# 5. reverse-continue with watch / rwatch.
+# 5. reverse-continue with watch / rwatch. Going forwards a watchpoint
+# stops just after the access (as the hardware does); going backwards it
+# stops at the accessing instruction, in the state from before it ran (gdb's
+# own `record full` and rr do this). The expected states come from forward
+# breakpoint stops on the store and the load themselves (B1-B4, L1-L3).
 check_reverse_watch() {
     local o=$T/watch.gdb i
     local args=()
-    for i in 1 2 3 4; do args+=(-ex "rv-do w$i continue" -ex "rv-save W$i" -ex "rv-eval cw$i counter"); done
-    for i in 3 2; do args+=(-ex "rv-do rw$i reverse-continue" -ex "rv-cmp W$i rw$i" -ex "rv-eval crw$i counter"); done
-    args+=(-ex 'rv-do rsw reverse-stepi' -ex 'rv-eval crsw counter' -ex 'rv-do sw stepi' -ex 'rv-cmp W2 sw')
-    args+=(-ex delete -ex 'rwatch counter')
-    for i in 1 2 3; do args+=(-ex "rv-do r$i continue" -ex "rv-save R$i" -ex "rv-eval cr$i counter"); done
-    for i in 2 1; do args+=(-ex "rv-do rr$i reverse-continue" -ex "rv-cmp R$i rr$i" -ex "rv-eval crr$i counter"); done
+    args+=(-ex "break *$STORE")
+    for i in 1 2 3 4; do args+=(-ex "rv-do b$i continue" -ex "rv-save B$i" -ex "rv-eval cb$i counter"); done
+    args+=(-ex delete -ex 'watch counter' -ex 'rv-do w4 continue' -ex 'rv-eval cw4 counter')
+    for i in 4 3 2; do args+=(-ex "rv-do rw$i reverse-continue" -ex "rv-cmp B$i rw$i" -ex "rv-eval crw$i counter"); done
+    args+=(-ex 'rv-do rsw reverse-stepi' -ex 'rv-eval crsw counter' -ex 'rv-do sw stepi' -ex 'rv-cmp B2 sw')
+    args+=(-ex 'rv-do fw continue' -ex 'rv-eval cfw counter' -ex delete -ex "break *$LOAD")
+    for i in 1 2 3; do args+=(-ex "rv-do l$i continue" -ex "rv-save L$i"); done
+    args+=(-ex delete -ex 'rwatch counter' -ex 'rv-do r3 continue')
+    for i in 3 2 1; do args+=(-ex "rv-do rr$i reverse-continue" -ex "rv-cmp L$i rr$i" -ex "rv-eval crr$i counter"); done
     start_ukvm watch "$T/compute.trace" || return
     gdb_session "$o" -ex "python $MEM_COMPUTE" -ex 'break bump_counter' -ex continue -ex delete \
-        -ex 'watch counter' "${args[@]}" -ex kill
+        "${args[@]}" -ex kill
     for i in 1 2 3 4; do
-        expect_eval "watch: forward hit $i: counter = $i" "$o" "cw$i" "$i"
+        expect_eval "watch: before store $i (breakpoint on it): counter = $((i - 1))" "$o" "cb$i" "$((i - 1))"
     done
+    expect_eval "watch: a forward hit executes the store: counter = 4" "$o" cw4 4
     expect_pc "watch: a forward hit stops right after the store to counter ($STORE_NEXT)" "$o" w4 "$STORE_NEXT"
-    for i in 3 2; do
-        if between "$o" "rw$i" "^Old value = $((i + 1))\$" && between "$o" "rw$i" "^New value = $i\$"; then
-            pass "watch: reverse-continue to write $i: gdb shows Old value = $((i + 1)), New value = $i"; else
-            fail "watch: reverse-continue to write $i: gdb shows Old value = $((i + 1)), New value = $i" "not shown"
+    for i in 4 3 2; do
+        if between "$o" "rw$i" "^Old value = $i\$" && between "$o" "rw$i" "^New value = $((i - 1))\$"; then
+            pass "watch: reverse-continue to store $i: gdb shows Old value = $i, New value = $((i - 1))"; else
+            fail "watch: reverse-continue to store $i: gdb shows Old value = $i, New value = $((i - 1))" "not shown"
             showgrep "$o" "^(BEGIN rw$i|AT rw$i|Old value|New value|Hardware|Program|No more)" 20; fi
-        expect_eval "watch: reverse-continue to write $i: p counter = $i" "$o" "crw$i" "$i"
-        expect_pc "watch: reverse-continue to write $i lands right after the store ($STORE_NEXT)" "$o" "rw$i" "$STORE_NEXT"
-        expect_cmp "watch: reverse-continue to write $i: the forward state of that hit" "$o" "rw$i"
+        expect_eval "watch: reverse-continue to store $i: p counter = $((i - 1)) (before it)" "$o" "crw$i" "$((i - 1))"
+        expect_pc "watch: reverse-continue to store $i stops on the store ($STORE)" "$o" "rw$i" "$STORE"
+        expect_cmp "watch: reverse-continue to store $i: the forward state before the store" "$o" "rw$i"
     done
-    expect_pc "watch: reverse-stepi from the watch stop after write 2 lands on the store" "$o" rsw "$STORE"
-    expect_eval "watch: reverse-stepi from the watch stop: counter = 1 (before the store)" "$o" crsw 1
-    expect_cmp "watch: stepi from there: the state of the watch stop after write 2" "$o" sw
-    # from the state after write 2, the next reads return 2, 3, 4
-    for i in 1 2 3; do
-        expect_eval "rwatch: forward read $i sees counter = $((i + 1))" "$o" "cr$i" "$((i + 1))"
-    done
+    expect_eval "watch: reverse-stepi from the store: counter = 1 still" "$o" crsw 1
+    expect_cmp "watch: stepi from there: back on store 2, before it" "$o" sw
+    expect_eval "watch: continue from store 2 executes it: counter = 2" "$o" cfw 2
+    expect_pc "watch: and stops right after it" "$o" fw "$STORE_NEXT"
     expect_pc "rwatch: a forward hit stops right after the load of counter ($LOAD_NEXT)" "$o" r3 "$LOAD_NEXT"
-    for i in 2 1; do
+    for i in 3 2 1; do
         if between "$o" "rr$i" "^Value = $((i + 1))\$"; then
-            pass "rwatch: reverse-continue to read $i: gdb shows Value = $((i + 1))"; else
-            fail "rwatch: reverse-continue to read $i: gdb shows Value = $((i + 1))" "not shown"
+            pass "rwatch: reverse-continue to load $i: gdb shows Value = $((i + 1))"; else
+            fail "rwatch: reverse-continue to load $i: gdb shows Value = $((i + 1))" "not shown"
             showgrep "$o" "^(BEGIN rr$i|AT rr$i|Value|Hardware|Program|No more)" 20; fi
-        expect_eval "rwatch: reverse-continue to read $i: p counter = $((i + 1))" "$o" "crr$i" "$((i + 1))"
-        expect_pc "rwatch: reverse-continue to read $i lands right after the load ($LOAD_NEXT)" "$o" "rr$i" "$LOAD_NEXT"
-        expect_cmp "rwatch: reverse-continue to read $i: the forward state of that hit" "$o" "rr$i"
+        expect_eval "rwatch: reverse-continue to load $i: p counter = $((i + 1))" "$o" "crr$i" "$((i + 1))"
+        expect_pc "rwatch: reverse-continue to load $i stops on the load ($LOAD)" "$o" "rr$i" "$LOAD"
+        expect_cmp "rwatch: reverse-continue to load $i: the forward state before the load" "$o" "rr$i"
     done
     end_session "watch/rwatch reverse-continue session"
 }

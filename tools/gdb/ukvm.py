@@ -41,28 +41,33 @@ class UkvmLast(gdb.Command):
 
 Usage: ukvm-last [EXPR]
 Runs backwards (a write watchpoint on EXPR's bytes and reverse-continue)
-to the instruction that last changed them, and prints the value before and
-after that write and where it was made. Run it again, or with no argument,
-for the write before that. Writes that stored the bytes already there are
+to the instruction that last changed them, and stops on it, before it
+writes; it prints the value before and after that write and where it was
+made. Run it with no argument for the write before that, to the same bytes
+(the address EXPR had, even once its frame is gone). Writes that stored the bytes already there are
 passed over. Stops early, and says so, at the start of the recording or at
 one of your own breakpoints."""
 
     def __init__(self):
         super().__init__("ukvm-last", gdb.COMMAND_RUNNING, gdb.COMPLETE_EXPRESSION)
-        self.expr = None
+        # what the last call watched: its text, address and type. A bare
+        # `ukvm-last` goes on with these, not with the text, which names
+        # nothing once the search has left the frame of a local variable.
+        self.last = None
 
     def invoke(self, arg, from_tty):
-        expr = arg.strip() or self.expr
-        if not expr:
+        if arg.strip():
+            expr = arg.strip()
+            val = gdb.parse_and_eval(expr)
+            if val.address is None:
+                raise gdb.GdbError("ukvm-last: '%s' is not in memory (it has no address)" % expr)
+            if val.type.sizeof == 0:
+                raise gdb.GdbError("ukvm-last: '%s' has no bytes" % expr)
+            self.last = (expr, int(val.address), val.type)
+        elif self.last is None:
             raise gdb.GdbError("usage: ukvm-last EXPR (a variable, field or *pointer)")
-        self.expr = expr
-        val = gdb.parse_and_eval(expr)
-        if val.address is None:
-            raise gdb.GdbError("ukvm-last: '%s' is not in memory (it has no address)" % expr)
-        addr, typ = int(val.address), val.type
+        expr, addr, typ = self.last
         size = typ.sizeof
-        if size == 0:
-            raise gdb.GdbError("ukvm-last: '%s' has no bytes" % expr)
         spec = "*(unsigned char (*)[%d]) 0x%x" % (size, addr)
         wp = gdb.Breakpoint(spec, gdb.BP_WATCHPOINT, gdb.WP_WRITE, internal=True)
         wp.silent = True            # we print the change ourselves
