@@ -21,6 +21,7 @@
 
 #include "gdb/bp_cond.h"
 #include "gdb/kvm_exec.h"
+#include "gdb/step_guard.h"
 #include "monitor/signals.h"
 
 #define DR6_BS (1u << 14)
@@ -305,6 +306,8 @@ int kvm_target_step(struct kvm_target *kt, struct ukvm_stop *stop)
         kt->m->vm.mem[bp->gpa] = bp->orig;
     struct watch_hit hit = { .hit = false };
     int rc = 0;
+    struct step_guard guard;
+    guard.n = 0;
     if (apply_layout(kt) < 0 || set_guest_debug(kt, true, rip) < 0) {
         ukvm_err("cannot set up single-step: %s", strerror(errno));
         kt->m->exit_status = UKVM_EXIT_MONITOR_ERROR;
@@ -312,6 +315,7 @@ int kvm_target_step(struct kvm_target *kt, struct ukvm_stop *stop)
         goto out;
     }
     kt->m->single_stepping = true;
+    step_guard_arm(kt, &guard, insn, (size_t)got);
     for (;;) {
         enum vcpu_stop s = vcpu_loop(kt->m);
         if (s == VCPU_MMIO) {
@@ -335,6 +339,8 @@ int kvm_target_step(struct kvm_target *kt, struct ukvm_stop *stop)
             continue; /* a step is short: finish it */
         }
         if (s == VCPU_DEBUG) {
+            if (!step_guard_caught(kt, &guard, false))
+                step_guard_after(kt, &guard);
             stop_with(stop, UKVM_STOP_STEP);
             break;
         }
@@ -343,7 +349,11 @@ int kvm_target_step(struct kvm_target *kt, struct ukvm_stop *stop)
                 stop_with(stop, UKVM_STOP_STEP);
             break;
         }
-        if (s == VCPU_HLT) { /* stepped onto a planted breakpoint's hlt? */
+        if (s == VCPU_HLT) { /* an exception's delivery, or a planted breakpoint */
+            if (step_guard_caught(kt, &guard, true)) {
+                stop_with(stop, UKVM_STOP_STEP);
+                break;
+            }
             set_rip(kt, rip_now(kt) - 1);
             stop_with(stop, UKVM_STOP_STEP);
             break;
@@ -357,6 +367,7 @@ int kvm_target_step(struct kvm_target *kt, struct ukvm_stop *stop)
         stop->watch_addr = hit.addr;
     }
 out:
+    step_guard_disarm(kt, &guard);
     kt->m->single_stepping = false;
     if (bp && kvm_target_planted(kt, bp_gpa))
         kt->m->vm.mem[bp_gpa] = 0xf4;

@@ -20,7 +20,7 @@ static struct kvm_target *kt_of(struct ukvm_target *t)
 }
 
 /* Guest-virtual to guest-physical, through the guest's own page tables. */
-static bool translate(struct kvm_target *kt, uint64_t gva, uint64_t *gpa)
+bool kvm_target_translate(struct kvm_target *kt, uint64_t gva, uint64_t *gpa)
 {
     struct kvm_translation tr = { .linear_address = gva };
     if (ioctl(kt->m->vm.vcpu_fd, KVM_TRANSLATE, &tr) < 0 || !tr.valid)
@@ -78,7 +78,7 @@ struct sw_bp *kvm_target_sw_at(struct kvm_target *kt, uint64_t addr)
     uint64_t gpa;
     if (a)
         gpa = a->gpa;
-    else if (!translate(kt, addr, &gpa))
+    else if (!kvm_target_translate(kt, addr, &gpa))
         return NULL;
     return kvm_target_planted(kt, gpa);
 }
@@ -127,7 +127,7 @@ static long for_each_chunk(struct kvm_target *kt, uint64_t addr, size_t len,
     size_t done = 0;
     while (done < len) {
         uint64_t gpa;
-        if (!translate(kt, addr + done, &gpa))
+        if (!kvm_target_translate(kt, addr + done, &gpa))
             break;
         size_t chunk = 0x1000 - ((addr + done) & 0xfff);
         if (chunk > len - done)
@@ -202,7 +202,7 @@ static int insert_sw(struct kvm_target *kt, uint64_t addr)
     if (alias_find(kt, addr))
         return 0;
     uint64_t gpa;
-    if (kt->n_sw_alias >= SW_BP_MAX || !translate(kt, addr, &gpa))
+    if (kt->n_sw_alias >= SW_BP_MAX || !kvm_target_translate(kt, addr, &gpa))
         return -1;
     if (!grow((void **)&kt->sw_alias, &kt->cap_sw_alias, kt->n_sw_alias, sizeof(*kt->sw_alias)) ||
         !grow((void **)&kt->sw, &kt->cap_sw, kt->n_sw, sizeof(*kt->sw)))
@@ -275,7 +275,7 @@ static size_t slots_needed(struct kvm_target *kt, const struct watch *extra, lon
 static int add_watch(struct kvm_target *kt, enum ukvm_bp_type type, uint64_t addr, uint64_t len)
 {
     uint64_t gpa;
-    if (len == 0 || addr + len < addr || !translate(kt, addr, &gpa) ||
+    if (len == 0 || addr + len < addr || !kvm_target_translate(kt, addr, &gpa) ||
         !vm_range_ok(&kt->m->vm, gpa, len))
         return -1;
     struct watch w = { .type = type, .addr = addr, .len = len, .gpa = gpa };

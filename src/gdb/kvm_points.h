@@ -69,6 +69,9 @@ struct kvm_target {
 /* The planted breakpoint that the guest executes at virtual address addr
  * (one gdb set there, or at another alias of its physical byte), or NULL. */
 struct sw_bp *kvm_target_sw_at(struct kvm_target *kt, uint64_t addr);
+/* Guest-virtual to guest-physical, through the guest's own page tables;
+ * false where unmapped or outside guest memory. */
+bool kvm_target_translate(struct kvm_target *kt, uint64_t gva, uint64_t *gpa);
 /* The planted byte at gpa, or NULL. */
 struct sw_bp *kvm_target_planted(struct kvm_target *kt, uint64_t gpa);
 /* Is the page at gpa write-protected on the host side (kernel text)? A
