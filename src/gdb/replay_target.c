@@ -78,6 +78,21 @@ static void after_forward_stop(struct replay_target *rt, struct ukvm_stop *stop,
 static int replay_resume_now(struct replay_target *rt, enum ukvm_resume_kind kind,
         struct ukvm_stop *stop);
 
+static const char *const op_names[] = { "continue", "step", "reverse-continue",
+    "reverse-step" };
+
+/* For a divergence report: what gdb had asked for (replayer_describe_debugger). */
+static void describe_debugger(void *ctx, char *buf, size_t len)
+{
+    const struct replay_target *rt = ctx;
+    if (!rt->op_started) {
+        snprintf(buf, len, "before gdb's first command");
+        return;
+    }
+    snprintf(buf, len, "during gdb's %s, breakpoints and watchpoints set: %zu",
+            op_names[rt->op_kind], rt->n_user);
+}
+
 /* Thinning renumbers checkpoints, so it happens between operations only. */
 static int replay_resume(struct ukvm_target *t, enum ukvm_resume_kind kind,
         struct ukvm_stop *stop)
@@ -86,12 +101,13 @@ static int replay_resume(struct ukvm_target *t, enum ukvm_resume_kind kind,
     uint64_t t0 = ukvm_now_ns();
     rt->exec_ns = 0;
     rt->runs = 0;
+    rt->op_kind = kind;
+    rt->op_started = true;
     int r = replay_resume_now(rt, kind, stop);
     rt_thin_out(rt);
     /* For `make bench`: what each operation cost, and where the time went. */
     if (rt->stats) {
-        static const char *const names[] = { "continue", "step", "reverse-continue",
-            "reverse-step" };
+        const char *const *names = op_names;
         fprintf(stderr, "ukvm: stats: op=%s total_ns=%llu exec_ns=%llu checkpoints=%zu "
                 "checkpoint_bytes=%llu pushed=%llu dropped=%llu runs=%llu\n", names[kind],
                 (unsigned long long)(ukvm_now_ns() - t0), (unsigned long long)rt->exec_ns,
@@ -217,6 +233,7 @@ int replay_target_init(struct replay_target *rt, struct monitor *m, const uint8_
     rt->kt.base.can_reverse = true;
     rt->kt.cond_filter = false; /* only forward continues filter (see resume) */
     replayer_hold_halt(m->src);
+    replayer_describe_debugger(m->src, describe_debugger, rt);
     rt->stats = getenv("UKVM_REPLAY_STATS") != NULL;
     rt->step_checkpoint_interval = 512;
     rt->tick_us = 2000;

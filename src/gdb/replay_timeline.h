@@ -70,6 +70,8 @@ struct replay_target {
     bool thinned;
     struct replay_nav *nav;         /* goto, bookmarks, when (replay_nav.c) */
     struct replay_diversion *div;   /* gdb's writes (replay_diversion.c) */
+    enum ukvm_resume_kind op_kind;  /* the operation gdb asked for last */
+    bool op_started;                /* gdb has asked for one */
     void (*on_tick)(void *ctx);     /* at each periodic checkpoint of a continue */
     void *on_tick_ctx;
 };

@@ -26,6 +26,8 @@ struct replayer {
     uint64_t stop_before;       /* replayer_watch */
     void (*watch_fn)(void *ctx, uint64_t number);
     void *watch_ctx;
+    void (*debugger_fn)(void *ctx, char *buf, size_t len);
+    void *debugger_ctx;
 };
 
 static void describe(char *buf, size_t len, const struct ukvm_event *ev)
@@ -37,20 +39,37 @@ static void describe(char *buf, size_t len, const struct ukvm_event *ev)
             n += snprintf(buf + n, len - (size_t)n, " a%d=0x%" PRIx64, i, ev->a[i]);
 }
 
-static int diverged(uint64_t number, const struct ukvm_event *want, const struct ukvm_event *got,
-        int *exit_status)
+static int diverged(const struct replayer *rp, uint64_t number, const struct ukvm_event *want,
+        const struct ukvm_event *got, int *exit_status)
 {
-    char w[256], g[256];
+    char w[256], g[256], why[320] = "";
     describe(w, sizeof(w), want);
     describe(g, sizeof(g), got);
     /* The same call with other inputs: the guest computed something else
-     * than when it was recorded, e.g. from an rdtsc ukvm could not patch. */
+     * than when it was recorded, e.g. from an rdtsc ukvm could not patch.
+     * Under a debugger the debugger itself is as likely a cause (a trap
+     * flag or a breakpoint byte the guest saw): say what it was doing. */
     bool same_call = want->kind == got->kind && want->rip == got->rip;
-    ukvm_err("replay diverged at event %" PRIu64 ": expected %s, got %s%s", number, w, g,
-            same_call ? " (the guest's data differs from the recording's: a non-deterministic "
-            "instruction ukvm does not intercept? see README)" : "");
+    if (rp->debugger_fn) {
+        char state[200];
+        rp->debugger_fn(rp->debugger_ctx, state, sizeof(state));
+        snprintf(why, sizeof(why), " (under the debugger, %s: the debugger may have changed "
+                "what the guest saw, which would be a ukvm bug; please report it)", state);
+    } else if (same_call) {
+        snprintf(why, sizeof(why), " (the guest's data differs from the recording's: a "
+                "non-deterministic instruction ukvm does not intercept? see README)");
+    }
+    ukvm_err("replay diverged at event %" PRIu64 ": expected %s, got %s%s", number, w, g, why);
     *exit_status = UKVM_EXIT_DIVERGENCE;
     return -1;
+}
+
+void replayer_describe_debugger(struct ukvm_event_source *src,
+        void (*fn)(void *ctx, char *buf, size_t len), void *ctx)
+{
+    struct replayer *rp = (struct replayer *)src;
+    rp->debugger_fn = fn;
+    rp->debugger_ctx = ctx;
 }
 
 static int replayer_service(struct ukvm_event_source *src, struct ukvm_io *io, int *exit_status)
@@ -118,11 +137,11 @@ static int replayer_service(struct ukvm_event_source *src, struct ukvm_io *io, i
         return -1;
     }
     if (rec.kind != ev->kind || rec.rip != ev->rip)
-        return diverged(number, &rec, ev, exit_status);
+        return diverged(rp, number, &rec, ev, exit_status);
     unsigned mask = ukvm_event_input_mask(ev->kind);
     for (int i = 0; i < UKVM_EVENT_NARGS; i++)
         if ((mask & (1u << i)) && rec.a[i] != ev->a[i])
-            return diverged(number, &rec, ev, exit_status);
+            return diverged(rp, number, &rec, ev, exit_status);
     /* The trace is untrusted: its outputs must fit the guest's request
      * before any of them reaches the guest. */
     char why[200];

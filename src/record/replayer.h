@@ -43,6 +43,12 @@ void replayer_mark_output(struct ukvm_event_source *src);
 void replayer_watch(struct ukvm_event_source *src, uint64_t stop_before,
         void (*fn)(void *ctx, uint64_t number), void *ctx);
 
+/* Under a debugger: fn(ctx, buf, len) says what the debugger is doing
+ * (stepping, points planted), for a divergence report, which then names
+ * the debugger's own state as a possible cause instead of blaming the guest. */
+void replayer_describe_debugger(struct ukvm_event_source *src,
+        void (*fn)(void *ctx, char *buf, size_t len), void *ctx);
+
 /* Set up cfg (memory, command line, devices) from a trace header. */
 int replayer_config(struct config *cfg, const struct ukvm_trace_header *h,
         char *err, size_t errlen);

@@ -62,6 +62,22 @@ for mode in heap hidden; do
     check "${n}_replay_stdout_is_first_line" test "$(cat "$T/${n}_replay.out")" = "$(head -1 "$T/${n}_record.out")"
 done
 
+# The same divergence under gdb: the report says what the debugger was doing
+# and does not blame the guest alone (the debugger's own state could be why).
+if command -v gdb >/dev/null; then
+    mkdir -p "$T/gdbcwd"
+    (cd "$T/gdbcwd" && timeout -k 5 90 "$UKVM" debug "$T/det_rdtsc_heap.trace" -nx --batch \
+        -ex continue) >"$T/dbg.out" 2>"$T/dbg.err" </dev/null
+    if grep -q "diverged at event .* (under the debugger, during gdb's continue, breakpoints and watchpoints set: 0: the debugger may have changed what the guest saw" "$T/dbg.err" &&
+            ! grep -q "does not intercept" "$T/dbg.err"; then
+        pass det_divergence_under_gdb_names_the_debugger
+    else
+        fail det_divergence_under_gdb_names_the_debugger "$(grep -m1 diverged "$T/dbg.err" || head -c 300 "$T/dbg.err")"
+    fi
+else
+    skip det_divergence_under_gdb_names_the_debugger "gdb is not installed"
+fi
+
 # ---- a block_read longer than one trace event
 IMG=$T/big.img
 truncate -s 96M "$IMG"
