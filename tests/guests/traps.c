@@ -124,6 +124,8 @@ NOINLINE void do_page_fault(void)
 {
     __asm__ __volatile__("leaq 1f(%%rip), %%rax\n\t"
                          "movq %%rax, pf_resume(%%rip)\n\t"
+                         ".globl pf_insn\n"
+                         "pf_insn:\n\t"
                          "movq 0x8, %%rax\n"   /* the zero page is not mapped */
                          "1:"
                          : : : "rax", "memory");
