@@ -32,29 +32,69 @@ static int opcode_at(const uint8_t *insn, size_t len, size_t *at)
  * after the nop. Either way nothing of the handler has run. */
 static const uint8_t catcher[STEP_GUARD_BYTES] = { 0x90, 0xf4 };
 
-static void add_catcher(struct kvm_target *kt, struct step_guard *g, uint64_t gva)
+/* The handlers of the IDT last read, so that a step costs one
+ * KVM_GET_SREGS and a compare of the IDT's bytes while the guest keeps
+ * its IDT and page tables (cr3) as they are: one vCPU per process, so one
+ * entry. */
+static struct {
+    const struct kvm_target *kt;
+    uint64_t cr3, base;
+    size_t len;                 /* bytes of gates read */
+    uint64_t idt_gpa[2];        /* an IDT spans two pages at most */
+    uint8_t bytes[256 * 16];
+    size_t n;
+    struct { uint64_t gva, gpa[STEP_GUARD_BYTES]; } h[STEP_GUARD_MAX];
+} handlers;
+
+/* The IDT's bytes read straight from memory through the pages found last
+ * time; false when they cannot be (then translate afresh). */
+static bool idt_unchanged(const struct kvm_target *kt, const struct kvm_sregs *s, size_t len)
 {
-    for (size_t i = 0; i < g->n; i++)
-        if (g->at[i].gva == gva)
-            return;
-    /* never on the instruction being stepped: it must run as it is */
-    if (gva + STEP_GUARD_BYTES > g->rip && gva < g->rip + (g->insn_len ? g->insn_len : 1))
+    if (handlers.kt != kt || handlers.cr3 != s->cr3 || handlers.base != s->idt.base ||
+            handlers.len != len)
+        return false;
+    const uint8_t *mem = kt->m->vm.mem;
+    size_t first = 0x1000 - (s->idt.base & 0xfff);
+    if (first > len)
+        first = len;
+    return !memcmp(mem + handlers.idt_gpa[0], handlers.bytes, first) &&
+        (first == len || !memcmp(mem + handlers.idt_gpa[1], handlers.bytes + first, len - first));
+}
+
+static void read_handlers(struct kvm_target *kt, const struct kvm_sregs *s, size_t len)
+{
+    handlers.kt = NULL;
+    handlers.n = 0;
+    uint64_t last = s->idt.base + len - 1;
+    if (!kvm_target_translate(kt, s->idt.base, &handlers.idt_gpa[0]) ||
+            !kvm_target_translate(kt, last & ~0xfffull, &handlers.idt_gpa[1]) ||
+            handlers.idt_gpa[0] + (0x1000 - (s->idt.base & 0xfff)) > kt->m->vm.mem_size)
         return;
-    if (g->n == STEP_GUARD_MAX)
+    if ((s->idt.base & ~0xfffull) == (last & ~0xfffull))
+        handlers.idt_gpa[1] = handlers.idt_gpa[0];
+    if (kvm_target_read_mem(&kt->base, s->idt.base, handlers.bytes, len) != (long)len)
         return;
-    uint64_t gpa[STEP_GUARD_BYTES];
-    for (size_t b = 0; b < STEP_GUARD_BYTES; b++)
-        if (!kvm_target_translate(kt, gva + b, &gpa[b]))
-            return;
-    /* the bytes as they are now, planted breakpoints' hlt included */
-    uint8_t *mem = kt->m->vm.mem;
-    g->at[g->n].gva = gva;
-    for (size_t b = 0; b < STEP_GUARD_BYTES; b++) {
-        g->at[g->n].gpa[b] = gpa[b];
-        g->at[g->n].orig[b] = mem[gpa[b]];
-        mem[gpa[b]] = catcher[b];
+    for (size_t v = 0; v < len / 16; v++) {
+        const uint8_t *d = handlers.bytes + 16 * v;
+        if (!(d[5] & 0x80))
+            continue; /* not present */
+        uint64_t gva = (uint64_t)d[0] | (uint64_t)d[1] << 8 | (uint64_t)d[6] << 16 |
+            (uint64_t)d[7] << 24 | (uint64_t)d[8] << 32 | (uint64_t)d[9] << 40 |
+            (uint64_t)d[10] << 48 | (uint64_t)d[11] << 56;
+        bool seen = false, mapped = true;
+        for (size_t i = 0; i < handlers.n && !seen; i++)
+            seen = handlers.h[i].gva == gva;
+        if (seen)
+            continue;
+        for (size_t b = 0; b < STEP_GUARD_BYTES && mapped; b++)
+            mapped = kvm_target_translate(kt, gva + b, &handlers.h[handlers.n].gpa[b]);
+        if (mapped)
+            handlers.h[handlers.n++].gva = gva;
     }
-    g->n++;
+    handlers.kt = kt;
+    handlers.cr3 = s->cr3;
+    handlers.base = s->idt.base;
+    handlers.len = len;
 }
 
 void step_guard_arm(struct kvm_target *kt, struct step_guard *g, const uint8_t *insn,
@@ -70,24 +110,30 @@ void step_guard_arm(struct kvm_target *kt, struct step_guard *g, const uint8_t *
     struct kvm_sregs s;
     if (ioctl(kt->m->vm.vcpu_fd, KVM_GET_SREGS, &s) < 0)
         return;
-    g->cs = s.cs.selector;
-    size_t entries = ((size_t)s.idt.limit + 1) / 16;
-    if (entries > 256)
-        entries = 256;
-    uint8_t idt[256 * 16];
-    long got = entries ? kvm_target_read_mem(&kt->base, s.idt.base, idt, entries * 16) : 0;
-    if (got <= 0)
-        return;
-    for (size_t v = 0; v < (size_t)got / 16; v++) {
-        const uint8_t *d = idt + 16 * v;
-        if (!(d[5] & 0x80))
-            continue; /* not present */
-        uint64_t off = (uint64_t)d[0] | (uint64_t)d[1] << 8 | (uint64_t)d[6] << 16 |
-            (uint64_t)d[7] << 24 | (uint64_t)d[8] << 32 | (uint64_t)d[9] << 40 |
-            (uint64_t)d[10] << 48 | (uint64_t)d[11] << 56;
-        add_catcher(kt, g, off);
+    size_t len = ((size_t)s.idt.limit + 1) / 16 * 16;
+    if (len > sizeof(handlers.bytes))
+        len = sizeof(handlers.bytes);
+    if (len == 0)
+        return; /* no IDT: an exception is the guest's end anyway */
+    if (!idt_unchanged(kt, &s, len))
+        read_handlers(kt, &s, len);
+    uint8_t *mem = kt->m->vm.mem;
+    uint64_t insn_end = g->rip + (insn_len ? insn_len : 1);
+    for (size_t i = 0; i < handlers.n; i++) {
+        uint64_t gva = handlers.h[i].gva;
+        /* never on the instruction being stepped: it must run as it is */
+        if (gva + STEP_GUARD_BYTES > g->rip && gva < insn_end)
+            continue;
+        /* the bytes as they are now, planted breakpoints' hlt included */
+        g->at[g->n].gva = gva;
+        for (size_t b = 0; b < STEP_GUARD_BYTES; b++) {
+            uint64_t gpa = handlers.h[i].gpa[b];
+            g->at[g->n].gpa[b] = gpa;
+            g->at[g->n].orig[b] = mem[gpa];
+            mem[gpa] = catcher[b];
+        }
+        g->n++;
     }
-
 }
 
 static int catcher_at(const struct step_guard *g, uint64_t gva)

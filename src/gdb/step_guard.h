@@ -29,7 +29,6 @@ struct step_guard {
     uint64_t rip, rsp, rflags;  /* before the step */
     const uint8_t *insn;        /* the stepped instruction's bytes */
     size_t insn_len;            /* bytes read at rip (15 at most) */
-    uint16_t cs;                /* the code selector an exception frame holds */
     size_t n;
     struct {
         uint64_t gva;
