@@ -23,9 +23,12 @@ G=$GUESTS/traps.elf
 INT=0
 if run_capture "$T/int.out" "$T/int.err" "$UKVM" run "$G" 1 1; then INT=1; fi
 ARGS=(3 "$INT")
-FUNCS=(do_pushf do_ud2 pf_insn)   # each starts with its trapping instruction
-HANDLERS=(- ud_stub pf_stub)
-if [ "$INT" = 1 ]; then FUNCS+=(do_int3 do_int80); HANDLERS+=(bp_stub int80_stub); fi
+# in the order the guest runs them: each starts with its trapping
+# instruction, but do_int3 with a nop (gdb skips an int3 under its own
+# breakpoint by moving pc instead of stepping it), so it takes two steps
+FUNCS=(do_pushf) HANDLERS=(-) STEPS=(1)
+if [ "$INT" = 1 ]; then FUNCS+=(do_int3 do_int80); HANDLERS+=(bp_stub int80_stub); STEPS+=(2 1); fi
+FUNCS+=(do_ud2 pf_insn) HANDLERS+=(ud_stub pf_stub) STEPS+=(1 1)
 echo "debug_traps: int3 and int \$0x80 run by this KVM (1) or not (0): $INT"
 
 expect_run traps_record 0 - none "$UKVM" record -o "$T/t.trace" "$G" "${ARGS[@]}"
@@ -38,8 +41,10 @@ script=$T/steps.gdb
     echo "set pagination off"
     for f in "${FUNCS[@]}"; do echo "break *$f"; done
     for i in 1 2; do
-        for f in "${FUNCS[@]}"; do
+        for j in "${!FUNCS[@]}"; do
+            f=${FUNCS[$j]}
             echo "continue"
+            [ "${STEPS[$j]}" = 2 ] && echo "stepi"
             echo "printf \"AT $f 0x%lx\\n\", \$pc"
             echo "stepi"
             echo "printf \"STEPPED $f 0x%lx rsp 0x%lx\\n\", \$pc, \$rsp"
