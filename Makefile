@@ -1,5 +1,6 @@
 # ukvm: plain GNU make. `make` builds everything, `make test` runs the suite,
-# `make bench` prints the benchmark figures.
+# `make check` runs both test targets (what CI runs), `make bench` prints the
+# benchmark figures.
 #
 # Each part of the tree owns a fragment (module.mk) that appends its sources to
 # the lists below; this file only knows how to compile and link.
@@ -35,7 +36,7 @@ LIB_OBJS     := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB_SAN_OBJS := $(LIB_SRCS:%.c=$(BUILD)/san/%.o)
 
 .DEFAULT_GOAL := all
-.PHONY: all test test-vm bench clean
+.PHONY: all test test-vm check bench clean
 all: $(PROGRAMS) guests unit-tests
 
 $(BUILD)/obj/%.o: %.c
@@ -69,6 +70,11 @@ test: all fuzzers
 # /dev/kvm on this machine (tests/vm/run-vm.sh).
 test-vm: all
 	@bash tests/vm/run-vm.sh bash tests/run-tests.sh integration
+
+# Both, as CI runs them (.ci/run): `make test`, then `make test-vm` even where
+# this machine has a /dev/kvm, with each part's summary and their total.
+check: all fuzzers
+	@bash tests/check.sh
 
 bench: all
 	@bash tests/bench/run-bench.sh

@@ -1,6 +1,6 @@
 /*
  * kvm-probe: measures the KVM behaviours that differ between the KVMs ukvm
- * meets (docs/design.md section 6), each in a fresh minimal VM with one vCPU
+ * meets (docs/kvms.md), each in a fresh minimal VM with one vCPU
  * running 64-bit CPL-0 code with identity paging, like an hvt guest.
  *
  *   kvm-probe                 one line per probe: "NAME: VALUE  (why)"

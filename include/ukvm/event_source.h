@@ -1,5 +1,6 @@
 /*
- * Where the guest-visible results of events come from (design.md section 1).
+ * Where the guest-visible results of events come from (docs/architecture.md,
+ * "One exit, three modes").
  *
  * The guest-facing code of each hypercall and intercepted instruction is
  * written once (src/monitor/hypercalls.c, src/monitor/intercept.c): it checks

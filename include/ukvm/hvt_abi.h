@@ -3,7 +3,8 @@
  * monitor and freestanding test guests include this file. It needs only
  * <stdint.h>, so a -ffreestanding build can use it.
  *
- * The facts come from ../shared/docs/hvt-abi.md.
+ * docs/hvt-abi.md describes the ABI and which file of ukvm implements each
+ * part.
  */
 #ifndef UKVM_HVT_ABI_H
 #define UKVM_HVT_ABI_H

@@ -1,7 +1,8 @@
 /*
  * Finding the instructions that read non-deterministic state without
  * exiting to the monitor (rdtsc, rdtscp, rdrand, rdseed), so that they can be
- * patched into a trap at load time (design.md section 2).
+ * patched into a trap at load time (docs/architecture.md,
+ * "What is recorded").
  *
  * The decoder is Zydis 4 in 64-bit mode (link with -lZydis).
  */

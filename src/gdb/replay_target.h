@@ -1,7 +1,7 @@
 /*
  * The replay debug target: the KVM target over a replaying monitor, with
  * reverse execution on the replay's timeline (replay_timeline.h), so that
- * gdb can step and continue backwards (design.md section 4).
+ * gdb can step and continue backwards (docs/reverse-execution.md).
  */
 #ifndef UKVM_REPLAY_TARGET_H
 #define UKVM_REPLAY_TARGET_H

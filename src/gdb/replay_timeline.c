@@ -1,7 +1,7 @@
 /*
  * The replay's timeline (replay_timeline.h): positions, the checkpoint
  * stack, and going to a position by restoring a checkpoint and
- * re-executing forward (design.md section 4).
+ * re-executing forward (docs/reverse-execution.md).
  *
  * Invariants: every checkpoint lies at or before the current position; the
  * current position `cur` is relative to the top checkpoint; how[i] is the

@@ -1,9 +1,9 @@
 /*
  * The replay's timeline: the KVM target plus a stack of checkpoints, so
- * that the guest can be put back at any earlier moment (design.md
- * section 4). Used by reverse execution (replay_reverse.h), the replay
- * target's forward operations (replay_target.h) and the navigation by
- * event (replay_nav.h).
+ * that the guest can be put back at any earlier moment
+ * (docs/reverse-execution.md). Used by reverse execution (replay_reverse.h),
+ * the replay target's forward operations (replay_target.h) and the
+ * navigation by event (replay_nav.h).
  *
  * A position is named without an instruction counter: (c, anchor, k, s) is
  * "restore checkpoint c, run until the k-th arrival at the anchor (an

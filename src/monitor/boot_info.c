@@ -1,6 +1,6 @@
 /*
  * The boot information at 0x10000, followed by the filled-in manifest and
- * the command line (hvt-abi.md, "Boot information").
+ * the command line (docs/hvt-abi.md, "Boot information").
  */
 #include <stdio.h>
 #include <string.h>

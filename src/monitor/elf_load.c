@@ -1,7 +1,7 @@
 /*
  * Reading and validating an hvt kernel with libelf: the ELF header, the
- * PT_LOAD segments and the Solo5 ABI and manifest notes (hvt-abi.md, "The
- * kernel file"). Only program headers are read: section headers may be
+ * PT_LOAD segments and the Solo5 ABI and manifest notes (docs/hvt-abi.md,
+ * "The kernel file"). Only program headers are read: section headers may be
  * missing or wrong.
  */
 #include <errno.h>

@@ -1,7 +1,8 @@
 /*
  * Instructions that read non-deterministic state without exiting (rdtsc,
  * rdtscp, rdrand, rdseed) are found at load time and overwritten with a
- * one-byte `hlt` trap plus `nop` padding (design.md section 2). With no
+ * one-byte `hlt` trap plus `nop` padding (docs/architecture.md,
+ * "What is recorded"). With no
  * in-kernel irqchip, hlt exits to us on every KVM; we then emulate the
  * original instruction with a value from the event source.
  */

@@ -1,6 +1,6 @@
 /*
  * Creating the KVM virtual machine: guest memory, the one vCPU and the
- * x86_64 long-mode state an hvt kernel expects at entry (hvt-abi.md). The
+ * x86_64 long-mode state an hvt kernel expects at entry (docs/hvt-abi.md). The
  * CPUID table, MSR filter and PMU are set up in cpuid_msr.c.
  */
 #include <errno.h>

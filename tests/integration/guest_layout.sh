@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test guests have the segment and note layout of a real Solo5 0.12 hvt
-# kernel (shared/docs/hvt-abi.md, "The kernel file"; tests/guests/rt/guest.ld).
+# kernel (docs/hvt-abi.md, "The kernel file"; tests/guests/rt/guest.ld).
 # Host only, no KVM: readelf, od and file on every build/guests/*.elf.
 #
 # Per guest: the program header types in order, the LOAD flags, the empty

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tools/kvm-probe measures the KVM behaviours that differ between KVMs
-# (docs/design.md 6). Every probe must give one of its known values, what
+# (docs/kvms.md). Every probe must give one of its known values, what
 # ukvm cannot do without must hold (single-step works, a store into a
 # read-only slot exits as MMIO), and `--check NAME` must print the same value
 # and exit with the status that value implies.

@@ -1,6 +1,6 @@
 /*
  * Unit tests for the kernel loader (src/monitor/elf_load.c): ELF images are
- * built in memory, laid out like a real Solo5 0.12 hvt kernel (hvt-abi.md,
+ * built in memory, laid out like a real Solo5 0.12 hvt kernel (docs/hvt-abi.md,
  * "The kernel file"), then changed one point at a time.
  */
 #include <setjmp.h>

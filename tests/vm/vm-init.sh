@@ -6,13 +6,21 @@
 tree=$1
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C.UTF-8 TERM=dumb
+# The tree (mounted by the initramfs at its host path) may lie under one of
+# the folders covered below (a clone in /tmp): the tree's 9p tag cannot be
+# mounted a second time, so move the mount aside to a private folder on the
+# writable devtmpfs first and move it back once the tmpfs are in place.
+aside=/dev/.ukvm-tree
+mkdir -p "$aside"
+mount -n --make-private / 2>/dev/null
+mount -n --move "$tree" "$aside" || { echo "vm: cannot move the tree aside"; aside=; }
 for d in /tmp /run /root /var/tmp /var/lib/dhcp /mnt /media; do
     [ -d "$d" ] && mount -t tmpfs -o mode=1777 tmpfs "$d"
 done
-# A tree under one of those (a clone in /tmp) is hidden now: mount it again.
-if [ ! -f "$tree/tests/vm/vm-init.sh" ]; then
-    mkdir -p "$tree"
-    mount -t 9p -o trans=virtio,version=9p2000.L,cache=mmap,msize=524288 tree "$tree"
+if [ -n "$aside" ]; then
+    mkdir -p "$tree" && mount -n --move "$aside" "$tree" ||
+        echo "vm: cannot mount the tree back at $tree"
+    rmdir "$aside" 2>/dev/null
 fi
 mkdir -p /dev/pts /dev/shm
 # devtmpfs has no /dev/fd: bash's process substitution needs it
