@@ -94,12 +94,26 @@ static bool store_into_text(struct kvm_target *kt)
     return true;
 }
 
-/* The first watchpoint an instruction hit. */
+/* The first watchpoint an instruction hit, and its watched accesses. */
 struct watch_hit {
     bool hit;
     enum ukvm_bp_type type;
     uint64_t addr;
+    size_t n_access;
+    struct { uint64_t gpa, len; bool write; } access[4];
 };
+
+/* A watch stop: report the hit, and keep its accesses for the replay's
+ * anchor counting (kvm_target_stop_hits_watch). */
+static void report_watch(struct kvm_target *kt, const struct watch_hit *h, struct ukvm_stop *stop)
+{
+    memset(stop, 0, sizeof(*stop));
+    stop->reason = UKVM_STOP_WATCH;
+    stop->watch_type = h->type;
+    stop->watch_addr = h->addr;
+    kt->n_last_access = h->n_access;
+    memcpy(kt->last_access, h->access, sizeof(kt->last_access));
+}
 
 /* Complete an access to a watched page for KVM; a watchpoint it hits goes
  * into *hit unless one is there already. -1: a store into text (the
@@ -123,8 +137,16 @@ static int handle_watched_access(struct kvm_target *kt, struct watch_hit *hit)
     else
         memcpy(run->mmio.data, kt->m->vm.mem + gpa, len);
     const struct watch *w = watch_set_hit(&kt->watches, gpa, len, write);
-    if (w && !hit->hit)
-        *hit = (struct watch_hit){ .hit = true, .type = w->type, .addr = w->addr };
+    if (w && !hit->hit) {
+        hit->hit = true;
+        hit->type = w->type;
+        hit->addr = w->addr;
+    }
+    if (w && hit->n_access < sizeof(hit->access) / sizeof(hit->access[0])) {
+        hit->access[hit->n_access].gpa = gpa;
+        hit->access[hit->n_access].len = len;
+        hit->access[hit->n_access++].write = write;
+    }
     return 0;
 }
 
@@ -177,6 +199,7 @@ static bool take_pending_watch(struct kvm_target *kt, struct ukvm_stop *stop)
     if (!kt->pending_hit)
         return false;
     kt->pending_hit = false;
+    kt->n_last_access = 0; /* a monitor write: the stop's own watch only */
     stop_with(stop, UKVM_STOP_WATCH);
     stop->watch_type = kt->pending.type;
     stop->watch_addr = kt->pending.addr;
@@ -361,11 +384,8 @@ int kvm_target_step(struct kvm_target *kt, struct ukvm_stop *stop)
         rc = finish(kt, s, stop);
         goto out;
     }
-    if (hit.hit) {
-        stop_with(stop, UKVM_STOP_WATCH);
-        stop->watch_type = hit.type;
-        stop->watch_addr = hit.addr;
-    }
+    if (hit.hit)
+        report_watch(kt, &hit, stop);
 out:
     step_guard_disarm(kt, &guard);
     kt->m->single_stepping = false;
@@ -526,9 +546,7 @@ resume: /* also after a hit whose condition was false */
                 kt->m->exit_status = UKVM_EXIT_MONITOR_ERROR;
                 return finish(kt, VCPU_ERROR, stop);
             }
-            stop_with(stop, UKVM_STOP_WATCH);
-            stop->watch_type = h.type;
-            stop->watch_addr = h.addr;
+            report_watch(kt, &h, stop);
             return 0;
         }
         case VCPU_STOP_PENDING: {

@@ -409,3 +409,18 @@ bool kvm_target_hlt_is_breakpoint(struct monitor *m, uint64_t addr)
         return false;
     return kvm_target_sw_at(kt, addr) != NULL;
 }
+
+bool kvm_target_stop_hits_watch(const struct kvm_target *kt, enum ukvm_bp_type type,
+        uint64_t addr)
+{
+    for (size_t i = 0; i < kt->watches.n; i++) {
+        const struct watch *w = &kt->watches.w[i];
+        if (w->type != type || w->addr != addr)
+            continue;
+        for (size_t a = 0; a < kt->n_last_access; a++)
+            if (watch_hit_by(w, kt->last_access[a].gpa, kt->last_access[a].len,
+                    kt->last_access[a].write))
+                return true;
+    }
+    return false;
+}

@@ -54,6 +54,11 @@ struct kvm_target {
      * with `ticked` set. 0: off. */
     uint64_t tick_interval_us;
     bool ticked;
+    /* The watched accesses of the instruction the last watch stop
+     * reports: one access can hit several watches, and the stop names
+     * only the first (kvm_target_stop_hits_watch asks about any). */
+    struct { uint64_t gpa, len; bool write; } last_access[4];
+    size_t n_last_access;
     bool pending_hit;               /* a monitor write hit `pending` */
     struct watch pending;
     /* Breakpoint conditions from gdb (bp_cond.h). With cond_filter (the
@@ -82,6 +87,10 @@ long kvm_target_read_mem(struct ukvm_target *t, uint64_t addr, void *buf, size_t
 /* Forget removed watchpoints kept as ghosts when the layout fits without
  * them (see remove_watch in kvm_points.c). */
 void kvm_target_drop_ghosts(struct kvm_target *kt);
+/* Did the instruction of the last watch stop hit the armed watch of this
+ * type at this address too (not only the one the stop names)? */
+bool kvm_target_stop_hits_watch(const struct kvm_target *kt, enum ukvm_bp_type type,
+        uint64_t addr);
 /* Take every breakpoint and watchpoint out. */
 void kvm_target_clear_all(struct kvm_target *kt);
 

@@ -212,6 +212,8 @@ static int scan_segment(struct replay_target *rt, bool include_end, struct hit *
             return rt_interrupted_here(rt);
         }
         bool watch = s.reason == UKVM_STOP_WATCH;
+        /* (names the user's watch where the access hit one: counted below) */
+        bool user_watch = watch && rt_is_user_watch(rt, &s);
         if (!watch && s.reason != UKVM_STOP_SWBREAK && s.reason != UKVM_STOP_HWBREAK) {
             ukvm_err("reverse-continue: re-execution stopped early (stop %d, from checkpoint "
                     "%zu looking for arrival %llu of %llu at 0x%llx (anchor kind %d, event "
@@ -245,7 +247,7 @@ static int scan_segment(struct replay_target *rt, bool include_end, struct hit *
             }
         }
         bool is_end = anchor && arrivals == end.k && end.s == 0 && !include_end;
-        bool user = watch ? rt_is_user_watch(rt, &s) : rt_is_user_bp_at(rt, addr);
+        bool user = watch ? user_watch : rt_is_user_bp_at(rt, addr);
         /* A breakpoint at the end is where we stand, not behind us; a watch
          * trap at the end is the access just before it, which is. A false
          * condition: still an arrival (counted above), not a hit. */
@@ -335,6 +337,21 @@ static size_t window_start(struct replay_target *rt, size_t t, size_t w)
     return best;
 }
 
+/* The stop for a user breakpoint at addr: hardware when only a hardware
+ * one is set there. */
+static enum ukvm_stop_reason user_bp_kind_at(const struct replay_target *rt, uint64_t addr)
+{
+    bool hw = false;
+    for (size_t i = 0; i < rt->n_user; i++) {
+        if (rt->user[i].addr != addr)
+            continue;
+        if (rt->user[i].type == UKVM_BP_SOFTWARE)
+            return UKVM_STOP_SWBREAK;
+        hw |= rt->user[i].type == UKVM_BP_HARDWARE;
+    }
+    return hw ? UKVM_STOP_HWBREAK : UKVM_STOP_SWBREAK;
+}
+
 int rt_reverse_continue(struct replay_target *rt, struct ukvm_stop *stop)
 {
     if (rt->n_user == 0) { /* nothing can stop us: straight to the start */
@@ -410,6 +427,10 @@ int rt_reverse_continue(struct replay_target *rt, struct ukvm_stop *stop)
             kvm_target_clear_all(&rt->kt);
             rt_arm_user(rt);
             *stop = last.stop;
+            /* re-executions plant every breakpoint in software: say which
+             * kind the user set there */
+            if (stop->reason == UKVM_STOP_SWBREAK || stop->reason == UKVM_STOP_HWBREAK)
+                stop->reason = user_bp_kind_at(rt, rt_regs(rt)->rip);
             return 0;
         }
         /* nothing in this segment: look in the one before, whose end (this

@@ -155,11 +155,20 @@ bool rt_is_user_bp_at(const struct replay_target *rt, uint64_t addr)
 }
 
 /* Which user watchpoint a watch stop belongs to. */
-bool rt_is_user_watch(const struct replay_target *rt, const struct ukvm_stop *stop)
+bool rt_is_user_watch(const struct replay_target *rt, struct ukvm_stop *stop)
 {
     for (size_t i = 0; i < rt->n_user; i++)
         if (rt->user[i].type == stop->watch_type && rt->user[i].addr == stop->watch_addr)
             return true;
+    /* the access may have hit a user watch besides the one the stop names
+     * (an anchor's, armed for the re-execution): name the user's */
+    for (size_t i = 0; i < rt->n_user; i++)
+        if (rt->user[i].type != UKVM_BP_SOFTWARE && rt->user[i].type != UKVM_BP_HARDWARE &&
+                kvm_target_stop_hits_watch(&rt->kt, rt->user[i].type, rt->user[i].addr)) {
+            stop->watch_type = rt->user[i].type;
+            stop->watch_addr = rt->user[i].addr;
+            return true;
+        }
     return false;
 }
 
@@ -167,9 +176,10 @@ bool rt_stop_is_anchor(const struct replay_target *rt, const struct position *p,
         const struct ukvm_stop *stop)
 {
     struct kvm_target *kt = (struct kvm_target *)&rt->kt;
-    if (p->kind == ANCHOR_WATCH)
-        return stop->reason == UKVM_STOP_WATCH && stop->watch_type == p->watch.type &&
-            stop->watch_addr == p->watch.addr;
+    if (p->kind == ANCHOR_WATCH) /* the stop may name another watch the access hit */
+        return stop->reason == UKVM_STOP_WATCH &&
+            ((stop->watch_type == p->watch.type && stop->watch_addr == p->watch.addr) ||
+             kvm_target_stop_hits_watch(kt, p->watch.type, p->watch.addr));
     if (p->kind == ANCHOR_ADDR || p->kind == ANCHOR_UNKNOWN)
         return (stop->reason == UKVM_STOP_SWBREAK || stop->reason == UKVM_STOP_HWBREAK) &&
             vm_regs(&kt->m->vm)->rip == p->addr;

@@ -96,8 +96,9 @@ void rt_clean_page(void *ctx, uint64_t pfn, uint8_t *page);
 void rt_arm_user(struct replay_target *rt);
 void rt_arm_anchor(struct replay_target *rt, const struct position *p);
 bool rt_is_user_bp_at(const struct replay_target *rt, uint64_t addr);
-/* Which user watchpoint a watch stop belongs to. */
-bool rt_is_user_watch(const struct replay_target *rt, const struct ukvm_stop *stop);
+/* Does a watch stop belong to a user watchpoint? The access may have hit
+ * one besides the watch the stop names: the stop is then made to name it. */
+bool rt_is_user_watch(const struct replay_target *rt, struct ukvm_stop *stop);
 bool rt_stop_is_anchor(const struct replay_target *rt, const struct position *p,
         const struct ukvm_stop *stop);
 /* True when the VM stands exactly where the top checkpoint was taken. */

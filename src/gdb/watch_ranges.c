@@ -67,16 +67,17 @@ void watch_set_free(struct watch_set *ws)
 const struct watch *watch_set_hit(const struct watch_set *ws, uint64_t gpa, uint64_t len,
         bool write)
 {
-    if (len == 0)
-        return NULL;
-    for (size_t i = 0; i < ws->n; i++) {
-        const struct watch *w = &ws->w[i];
-        bool kind_ok = w->type == UKVM_WP_ACCESS ||
-            (write ? w->type == UKVM_WP_WRITE : w->type == UKVM_WP_READ);
-        if (kind_ok && !w->ghost && gpa < w->gpa + w->len && w->gpa < gpa + len)
-            return w;
-    }
+    for (size_t i = 0; i < ws->n; i++)
+        if (watch_hit_by(&ws->w[i], gpa, len, write))
+            return &ws->w[i];
     return NULL;
+}
+
+bool watch_hit_by(const struct watch *w, uint64_t gpa, uint64_t len, bool write)
+{
+    bool kind_ok = w->type == UKVM_WP_ACCESS ||
+        (write ? w->type == UKVM_WP_WRITE : w->type == UKVM_WP_READ);
+    return len && kind_ok && !w->ghost && gpa < w->gpa + w->len && w->gpa < gpa + len;
 }
 
 struct span {

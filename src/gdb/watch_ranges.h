@@ -49,6 +49,8 @@ void watch_set_free(struct watch_set *ws);
  * write and access watches, a read read and access watches), or NULL. */
 const struct watch *watch_set_hit(const struct watch_set *ws, uint64_t gpa, uint64_t len,
         bool write);
+/* Does an access (gpa, len, write) hit watch w (its kind and range)? */
+bool watch_hit_by(const struct watch *w, uint64_t gpa, uint64_t len, bool write);
 
 /* The protected runs for the set plus `extra` (may be NULL): write watches
  * make read-only pages, read and access watches unmapped ones (the stronger
