@@ -14,7 +14,7 @@ const char ukvm_usage[] =
     "usage: ukvm run    [OPTIONS] [--] KERNEL.elf [ARGS...]\n"
     "       ukvm record [-o TRACE] [--force] [OPTIONS] [--] KERNEL.elf [ARGS...]\n"
     "       ukvm replay [--gdb[=PORT]] [--gdb-listen=ADDR] [--checkpoint-mem=MB] [--goto=EVENT|end]\n"
-    "                   [--mark-output] TRACE\n"
+    "                   [--once] [--mark-output] TRACE\n"
     "       ukvm debug  [--debugger=GDB] [--checkpoint-mem=MB] [--goto=EVENT|end] TRACE [GDB-ARGS...]\n"
     "       ukvm --help | --version\n"
     "\n"
@@ -34,6 +34,8 @@ const char ukvm_usage[] =
     "  --force                      (record) overwrite an existing trace\n"
     "  --checkpoint-mem=MB          (replay --gdb, debug) memory for checkpoints (default 256)\n"
     "  --debugger=GDB               (debug) the gdb to run (default gdb)\n"
+    "  --once                       (replay --gdb) end the replay when gdb detaches or goes (under\n"
+    "                               debug always); without it the replay waits for the next gdb\n"
     "  --mark-output                (replay) begin each console line with the event that wrote it: [ev N]\n"
     "  --goto=EVENT|end             (replay --gdb, debug) replay to just before event EVENT (or to\n"
     "                               the stop before the final halt) before gdb's session starts\n"
@@ -204,6 +206,8 @@ static int parse_option(struct config *cfg, const char *key, size_t klen, const 
             return -1;
         }
         cfg->checkpoint_mem = mb << 20;
+    } else if (key_is(key, klen, "--once") && cfg->mode == MODE_REPLAY) {
+        cfg->gdb_once = true;
     } else if (key_is(key, klen, "--mark-output") && cfg->mode == MODE_REPLAY) {
         cfg->mark_output = true;
     } else if (key_is(key, klen, "--goto") && cfg->mode >= MODE_REPLAY) {
@@ -300,9 +304,10 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
         }
         if (cfg->mode == MODE_REPLAY && !key_is(arg, klen, "--gdb") &&
             !key_is(arg, klen, "--gdb-listen") && !key_is(arg, klen, "--checkpoint-mem") &&
-            !key_is(arg, klen, "--goto") && !key_is(arg, klen, "--mark-output")) {
+            !key_is(arg, klen, "--goto") && !key_is(arg, klen, "--mark-output") &&
+            !key_is(arg, klen, "--once")) {
             snprintf(err, errlen, "unknown replay option '%.*s': replay takes only --gdb options, "
-                    "--goto, --checkpoint-mem and --mark-output (devices and memory come from the "
+                    "--goto, --checkpoint-mem, --once and --mark-output (devices and memory come from the "
                     "trace)", (int)klen, arg);
             return -1;
         }
@@ -323,6 +328,10 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
                     cfg->devices[d].name, cfg->devices[d].name);
             return -1;
         }
+    }
+    if (cfg->gdb_once && !cfg->gdb) {
+        snprintf(err, errlen, "--once ends the replay when gdb goes: it needs --gdb");
+        return -1;
     }
     if (cfg->goto_target && cfg->mode == MODE_REPLAY && !cfg->gdb) {
         snprintf(err, errlen, "--goto starts gdb's session at that point: it needs --gdb");
