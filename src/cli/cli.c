@@ -14,7 +14,7 @@ const char ukvm_usage[] =
     "usage: ukvm run    [OPTIONS] [--] KERNEL.elf [ARGS...]\n"
     "       ukvm record [-o TRACE] [--force] [OPTIONS] [--] KERNEL.elf [ARGS...]\n"
     "       ukvm replay [--gdb[=PORT]] [--gdb-listen=ADDR] [--checkpoint-mem=MB] [--goto=EVENT|end]\n"
-    "                   [--mark-output] TRACE\n"
+    "                   [--once] [--mark-output] TRACE\n"
     "       ukvm debug  [--debugger=GDB] [--checkpoint-mem=MB] [--goto=EVENT|end] TRACE [GDB-ARGS...]\n"
     "       ukvm --help | --version\n"
     "\n"
@@ -22,7 +22,7 @@ const char ukvm_usage[] =
     "debug starts gdb on a replay of the trace (with ukvm's gdb commands loaded)\n"
     "and ends the replay when gdb exits.\n"
     "\n"
-    "options:\n"
+    "options (a value may follow as --opt=VALUE or as the next argument, --opt VALUE):\n"
     "  --mem=MB                     guest memory in MiB (even, 2..4096; default 512)\n"
     "  --block:NAME=FILE            attach FILE as the block device NAME\n"
     "  --block-sector-size:NAME=N   block size of NAME in bytes (default 512)\n"
@@ -34,6 +34,8 @@ const char ukvm_usage[] =
     "  --force                      (record) overwrite an existing trace\n"
     "  --checkpoint-mem=MB          (replay --gdb, debug) memory for checkpoints (default 256)\n"
     "  --debugger=GDB               (debug) the gdb to run (default gdb)\n"
+    "  --once                       (replay --gdb) end the replay when gdb detaches or goes (under\n"
+    "                               debug always); without it the replay waits for the next gdb\n"
     "  --mark-output                (replay) begin each console line with the event that wrote it: [ev N]\n"
     "  --goto=EVENT|end             (replay --gdb, debug) replay to just before event EVENT (or to\n"
     "                               the stop before the final halt) before gdb's session starts\n"
@@ -92,20 +94,6 @@ static bool parse_mac(const char *s, uint8_t mac[6])
     return true;
 }
 
-/* `--KIND:NAME=VALUE`: returns the device, with *value pointing at VALUE. */
-static struct device *device_option(struct config *cfg, const char *arg, size_t prefix,
-        const char **value, char *err, size_t errlen)
-{
-    const char *name = arg + prefix;
-    const char *eq = strchr(name, '=');
-    if (!eq || eq[1] == 0) {
-        snprintf(err, errlen, "option '%s' needs the form %.*sNAME=VALUE", arg, (int)prefix, arg);
-        return NULL;
-    }
-    *value = eq + 1;
-    return device_named(cfg, name, (size_t)(eq - name), err, errlen);
-}
-
 static int set_device_kind(struct device *d, uint32_t type, const char *path,
         char *err, size_t errlen)
 {
@@ -118,82 +106,140 @@ static int set_device_kind(struct device *d, uint32_t type, const char *path,
     return 0;
 }
 
-static int parse_option(struct config *cfg, const char *arg, char *err, size_t errlen)
+/* Options that take a value, as `--opt=VALUE` or `--opt VALUE`; a name
+ * ending in ':' takes a device name after it (`--block:NAME=FILE`). */
+static const char *const value_options[] = {
+    "--mem", "--block:", "--net:", "--block-sector-size:", "--net-mac:", "--gdb-listen",
+    "--checkpoint-mem", "--goto", "--debugger",
+};
+
+static bool takes_value(const char *key, size_t klen)
 {
-    const char *value;
+    for (size_t i = 0; i < sizeof(value_options) / sizeof(value_options[0]); i++) {
+        const char *o = value_options[i];
+        size_t olen = strlen(o);
+        if (o[olen - 1] == ':' ? klen > olen && strncmp(key, o, olen) == 0
+                : klen == olen && strncmp(key, o, olen) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool key_is(const char *key, size_t klen, const char *name)
+{
+    return strlen(name) == klen && strncmp(key, name, klen) == 0;
+}
+
+static bool key_has_prefix(const char *key, size_t klen, const char *prefix)
+{
+    size_t plen = strlen(prefix);
+    return klen > plen && strncmp(key, prefix, plen) == 0;
+}
+
+/* key[0..klen) is the option's name; value is what follows its '=' or the
+ * next argument (NULL: none given). */
+static int parse_option(struct config *cfg, const char *key, size_t klen, const char *value,
+        char *err, size_t errlen)
+{
     struct device *d;
-    if (strncmp(arg, "--mem=", 6) == 0) {
+    int kl = (int)klen;
+    if (takes_value(key, klen) && (!value || !*value)) {
+        snprintf(err, errlen, "option '%.*s' needs a value (%.*s=VALUE or %.*s VALUE)",
+                kl, key, kl, key, kl, key);
+        return -1;
+    }
+    if (!takes_value(key, klen) && value && !key_is(key, klen, "--gdb")) {
+        snprintf(err, errlen, "option '%.*s' takes no value", kl, key);
+        if (key_is(key, klen, "--block") || key_is(key, klen, "--net") ||
+            key_is(key, klen, "--block-sector-size") || key_is(key, klen, "--net-mac"))
+            snprintf(err, errlen, "option '%.*s' needs the form %.*s:NAME=VALUE", kl, key, kl, key);
+        return -1;
+    }
+    if (key_is(key, klen, "--mem")) {
         uint64_t mb;
-        if (!parse_u64(arg + 6, &mb) || mb < 2 || mb > 4096 || mb % 2) {
-            snprintf(err, errlen, "--mem: '%s' is not an even number of MiB from 2 to 4096", arg + 6);
+        if (!parse_u64(value, &mb) || mb < 2 || mb > 4096 || mb % 2) {
+            snprintf(err, errlen, "--mem: '%s' is not an even number of MiB from 2 to 4096", value);
             return -1;
         }
         cfg->mem_size = mb << 20;
-    } else if (strncmp(arg, "--block:", 8) == 0) {
-        if (!(d = device_option(cfg, arg, 8, &value, err, errlen)) ||
+    } else if (key_has_prefix(key, klen, "--block:")) {
+        if (!(d = device_named(cfg, key + 8, klen - 8, err, errlen)) ||
             set_device_kind(d, HVT_MFT_DEV_BLOCK_BASIC, value, err, errlen) < 0)
             return -1;
-    } else if (strncmp(arg, "--net:", 6) == 0) {
-        if (!(d = device_option(cfg, arg, 6, &value, err, errlen)) ||
+    } else if (key_has_prefix(key, klen, "--net:")) {
+        if (!(d = device_named(cfg, key + 6, klen - 6, err, errlen)) ||
             set_device_kind(d, HVT_MFT_DEV_NET_BASIC, value, err, errlen) < 0)
             return -1;
-    } else if (strncmp(arg, "--block-sector-size:", 20) == 0) {
+    } else if (key_has_prefix(key, klen, "--block-sector-size:")) {
         uint64_t n;
-        if (!(d = device_option(cfg, arg, 20, &value, err, errlen)))
+        if (!(d = device_named(cfg, key + 20, klen - 20, err, errlen)))
             return -1;
         if (!parse_u64(value, &n) || n < 512 || n > 32768 || (n & (n - 1))) {
-            snprintf(err, errlen, "%s: block size must be a power of two from 512 to 32768", arg);
+            snprintf(err, errlen, "%.*s: block size must be a power of two from 512 to 32768",
+                    kl, key);
             return -1;
         }
         d->block_size = (uint16_t)n;
-    } else if (strncmp(arg, "--net-mac:", 10) == 0) {
-        if (!(d = device_option(cfg, arg, 10, &value, err, errlen)))
+    } else if (key_has_prefix(key, klen, "--net-mac:")) {
+        if (!(d = device_named(cfg, key + 10, klen - 10, err, errlen)))
             return -1;
         if (!parse_mac(value, d->mac)) {
-            snprintf(err, errlen, "%s: not a MAC address (xx:xx:xx:xx:xx:xx)", arg);
+            snprintf(err, errlen, "%.*s: '%s' is not a MAC address (xx:xx:xx:xx:xx:xx)", kl, key,
+                    value);
             return -1;
         }
         d->mac_given = true;
-    } else if (strcmp(arg, "--gdb") == 0) {
-        cfg->gdb = true;
-    } else if (strncmp(arg, "--gdb=", 6) == 0) {
+    } else if (key_is(key, klen, "--gdb")) {
         uint64_t port;
-        if (!parse_u64(arg + 6, &port) || port > 65535) {
-            snprintf(err, errlen, "--gdb: '%s' is not a TCP port", arg + 6);
+        cfg->gdb = true;
+        if (!value)
+            return 0;
+        if (!parse_u64(value, &port) || port > 65535) {
+            snprintf(err, errlen, "--gdb: '%s' is not a TCP port", value);
             return -1;
         }
-        cfg->gdb = true;
         cfg->gdb_port = (int)port;
-    } else if (strncmp(arg, "--checkpoint-mem=", 17) == 0 && cfg->mode >= MODE_REPLAY) {
+    } else if (key_is(key, klen, "--checkpoint-mem") && cfg->mode >= MODE_REPLAY) {
         uint64_t mb;
-        if (!parse_u64(arg + 17, &mb) || mb < 1 || mb > (1ULL << 20)) {
-            snprintf(err, errlen, "--checkpoint-mem: '%s' is not a size in MiB", arg + 17);
+        if (!parse_u64(value, &mb) || mb < 1 || mb > (1ULL << 20)) {
+            snprintf(err, errlen, "--checkpoint-mem: '%s' is not a size in MiB", value);
             return -1;
         }
         cfg->checkpoint_mem = mb << 20;
-    } else if (strcmp(arg, "--mark-output") == 0 && cfg->mode == MODE_REPLAY) {
+    } else if (key_is(key, klen, "--once") && cfg->mode == MODE_REPLAY) {
+        cfg->gdb_once = true;
+    } else if (key_is(key, klen, "--mark-output") && cfg->mode == MODE_REPLAY) {
         cfg->mark_output = true;
-    } else if (strncmp(arg, "--goto=", 7) == 0 && cfg->mode >= MODE_REPLAY) {
+    } else if (key_is(key, klen, "--goto") && cfg->mode >= MODE_REPLAY) {
         uint64_t n;
-        const char *w = arg + 7;
-        if (strcmp(w, "end") && strcmp(w, "start") && !parse_u64(w, &n)) {
-            snprintf(err, errlen, "--goto: '%s' is not an event number, start or end", w);
+        if (strcmp(value, "end") && strcmp(value, "start") && !parse_u64(value, &n)) {
+            snprintf(err, errlen, "--goto: '%s' is not an event number, start or end", value);
             return -1;
         }
-        cfg->goto_target = w;
-    } else if (strncmp(arg, "--gdb-listen=", 13) == 0) {
-        cfg->gdb_addr = arg + 13;
-    } else if (strcmp(arg, "--force") == 0 && cfg->mode == MODE_RECORD) {
+        cfg->goto_target = value;
+    } else if (key_is(key, klen, "--gdb-listen")) {
+        cfg->gdb_addr = value;
+    } else if (key_is(key, klen, "--force") && cfg->mode == MODE_RECORD) {
         cfg->force = true;
-    } else if (strncmp(arg, "--debugger=", 11) == 0 && cfg->mode == MODE_DEBUG && arg[11]) {
-        cfg->debugger = arg + 11;
-    } else if (strcmp(arg, "--no-patch") == 0 && cfg->mode == MODE_RUN) {
+    } else if (key_is(key, klen, "--debugger") && cfg->mode == MODE_DEBUG) {
+        cfg->debugger = value;
+    } else if (key_is(key, klen, "--no-patch") && cfg->mode == MODE_RUN) {
         cfg->no_patch = true;
     } else {
-        snprintf(err, errlen, "unknown option '%s' (see ukvm --help)", arg);
+        snprintf(err, errlen, "unknown option '%.*s' (see ukvm --help)", kl, key);
         return -1;
     }
     return 0;
+}
+
+/* `--gdb PORT` (with a space): the next argument is a port when it is all
+ * digits and is not the last argument (that one is the kernel or trace). */
+static bool is_port_arg(int i, int argc, char **argv)
+{
+    const char *s = argv[i];
+    if (i + 1 >= argc || !*s)
+        return false;
+    return strspn(s, "0123456789") == strlen(s);
 }
 
 static int join_cmdline(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
@@ -243,21 +289,29 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
         }
         if (arg[0] != '-' || arg[1] == 0)
             break;
-        if (cfg->mode == MODE_DEBUG && strncmp(arg, "--checkpoint-mem=", 17) != 0 &&
-            strncmp(arg, "--debugger=", 11) != 0 && strncmp(arg, "--goto=", 7) != 0) {
-            snprintf(err, errlen, "unknown debug option '%s': debug takes --debugger, --goto and "
-                    "--checkpoint-mem before the trace; gdb's own options go after it", arg);
+        const char *eq = strchr(arg, '=');
+        size_t klen = eq ? (size_t)(eq - arg) : strlen(arg);
+        const char *value = eq ? eq + 1 : NULL;
+        if (!eq && i + 1 < argc && (takes_value(arg, klen) ||
+                    (key_is(arg, klen, "--gdb") && is_port_arg(i + 1, argc, argv))))
+            value = argv[++i];
+        if (cfg->mode == MODE_DEBUG && !key_is(arg, klen, "--checkpoint-mem") &&
+            !key_is(arg, klen, "--debugger") && !key_is(arg, klen, "--goto")) {
+            snprintf(err, errlen, "unknown debug option '%.*s': debug takes --debugger, --goto and "
+                    "--checkpoint-mem before the trace; gdb's own options go after it",
+                    (int)klen, arg);
             return -1;
         }
-        if (cfg->mode == MODE_REPLAY && strncmp(arg, "--gdb", 5) != 0 &&
-            strncmp(arg, "--checkpoint-mem=", 17) != 0 && strncmp(arg, "--goto=", 7) != 0 &&
-            strcmp(arg, "--mark-output") != 0) {
-            snprintf(err, errlen, "unknown replay option '%s': replay takes only --gdb options, "
-                    "--goto, --checkpoint-mem and --mark-output (devices and memory come from the "
-                    "trace)", arg);
+        if (cfg->mode == MODE_REPLAY && !key_is(arg, klen, "--gdb") &&
+            !key_is(arg, klen, "--gdb-listen") && !key_is(arg, klen, "--checkpoint-mem") &&
+            !key_is(arg, klen, "--goto") && !key_is(arg, klen, "--mark-output") &&
+            !key_is(arg, klen, "--once")) {
+            snprintf(err, errlen, "unknown replay option '%.*s': replay takes only --gdb options, "
+                    "--goto, --checkpoint-mem, --once and --mark-output (devices and memory come from the "
+                    "trace)", (int)klen, arg);
             return -1;
         }
-        if (parse_option(cfg, arg, err, errlen) < 0)
+        if (parse_option(cfg, arg, klen, value, err, errlen) < 0)
             return -1;
     }
     for (size_t d = 0; d < cfg->n_devices; d++) {
@@ -274,6 +328,10 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
                     cfg->devices[d].name, cfg->devices[d].name);
             return -1;
         }
+    }
+    if (cfg->gdb_once && !cfg->gdb) {
+        snprintf(err, errlen, "--once ends the replay when gdb goes: it needs --gdb");
+        return -1;
     }
     if (cfg->goto_target && cfg->mode == MODE_REPLAY && !cfg->gdb) {
         snprintf(err, errlen, "--goto starts gdb's session at that point: it needs --gdb");

@@ -112,6 +112,7 @@ int mode_debug(struct config *cfg)
         cfg->gdb_ready_fd = ready[1];
         cfg->mode = MODE_REPLAY;
         cfg->gdb = true;
+        cfg->gdb_once = true;
         cfg->gdb_listen_fd = lfd;
         cfg->gdb_listen_fd_given = true;
         _exit(mode_replay(cfg));

@@ -29,6 +29,7 @@ struct conn {
     int fd;
     int listen_fd;
     FILE *log;
+    char peer[INET_ADDRSTRLEN + 8];     /* the client's ADDR:PORT */
     struct ukvm_target *t;
     struct gdb_session *sess;
     int wake[2];                /* the main thread wakes the watcher */
@@ -111,14 +112,61 @@ int gdb_listen_port(int listen_fd)
     return ntohs(sin.sin_port);
 }
 
-/* Another client while one is attached: accept it and hang up. */
-static void refuse_client(int listen_fd, FILE *log)
+/* ADDR:PORT of a socket's peer ("?" when it has none). */
+static void peer_name(int fd, char *buf, size_t len)
 {
-    int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (fd >= 0) {
-        logf_(log, "refused a second client (one is already attached)", NULL);
-        close(fd);
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    char ip[INET_ADDRSTRLEN];
+    if (getpeername(fd, (struct sockaddr *)&a, &alen) < 0 || a.sin_family != AF_INET ||
+        !inet_ntop(AF_INET, &a.sin_addr, ip, sizeof(ip)))
+        snprintf(buf, len, "?");
+    else
+        snprintf(buf, len, "%s:%u", ip, ntohs(a.sin_port));
+}
+
+/* Reads what a new client sends until the end of its first packet ('#';
+ * gdb may send a lone '+' before it): true when that came within a second. */
+static bool first_packet_came(int fd)
+{
+    uint8_t buf[512];
+    for (int waited = 0; waited < 1000; waited += 50) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        if (poll(&pfd, 1, 50) <= 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
+            return false;
+        if (n > 0 && memchr(buf, '#', (size_t)n))
+            return true;
     }
+    return false;
+}
+
+/*
+ * Another client while one is attached: it is told why in words, as the
+ * error reply to its first packet (gdb prints "Remote failure reply: E.ukvm:
+ * ..."), and hung up on; the server says so on stderr. Its first packet
+ * comes as soon as it connects: it is waited for at most a second.
+ */
+static void refuse_client(struct conn *c)
+{
+    int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0)
+        return;
+    char who[sizeof(c->peer)], text[200], pkt[260];
+    peer_name(fd, who, sizeof(who));
+    fprintf(stderr, "ukvm: refused a gdb client from %s: another one is connected (from %s)\n",
+            who, c->peer);
+    fflush(stderr);
+    logf_(c->log, "refused a second client (one is already attached)", who);
+    if (first_packet_came(fd)) {
+        int n = snprintf(text, sizeof(text), "E.ukvm: another gdb client is connected "
+                "(from %s); one client at a time", c->peer);
+        int len = snprintf(pkt, sizeof(pkt), "+$%s#%02x", text, rsp_checksum(text, (size_t)n));
+        (void)send(fd, pkt, (size_t)len, MSG_NOSIGNAL);  /* gone already: nothing to tell */
+    }
+    close(fd);
 }
 
 /* ---- I/O for the session ---- */
@@ -183,7 +231,7 @@ static void *watcher_main(void *arg)
         if (pfd[0].revents)
             break;      /* resume() returned */
         if (listen_i >= 0 && pfd[listen_i].revents)
-            refuse_client(c->listen_fd, c->log);
+            refuse_client(c);
         if (sock_i >= 0 && pfd[sock_i].revents) {
             uint8_t buf[PENDING_CAP];
             ssize_t got = read(c->fd, buf, PENDING_CAP - c->npending);
@@ -299,6 +347,7 @@ enum gdb_end gdb_serve_fd(int fd, int listen_fd, struct ukvm_target *t,
     c->fd = fd;
     c->listen_fd = listen_fd;
     c->log = opts ? opts->log : NULL;
+    peer_name(fd, c->peer, sizeof(c->peer));
     c->t = t;
     if (pipe2(c->wake, O_CLOEXEC | O_NONBLOCK) < 0)
         goto out_free;
@@ -323,7 +372,7 @@ enum gdb_end gdb_serve_fd(int fd, int listen_fd, struct ukvm_target *t,
             break;
         }
         if (listen_fd >= 0 && pfd[1].revents)
-            refuse_client(listen_fd, c->log);
+            refuse_client(c);
         if (!pfd[0].revents)
             continue;
         ssize_t n = read(fd, in, IN_CAP);

@@ -63,19 +63,23 @@ int kvm_target_serve(struct kvm_target *kt, const struct config *cfg, bool repla
             status = UKVM_EXIT_MONITOR_ERROR;
             goto out;
         case GDB_END_DETACHED:
+        case GDB_END_DISCONNECTED:
+            if (replay && cfg->gdb_once) {
+                fprintf(stderr, "ukvm: gdb %s; ending the replay\n", gdb_end_name(why));
+                status = 0;
+                goto out;
+            }
             if (replay) {
-                fprintf(stderr, "ukvm: gdb detached; waiting for the next client\n");
+                fprintf(stderr, "ukvm: gdb %s; waiting for the next client (Ctrl-C "
+                        "ends the replay)\n", gdb_end_name(why));
                 continue;
+            }
+            if (why == GDB_END_DISCONNECTED) {
+                ukvm_err("gdb disconnected: ending the guest");
+                status = UKVM_EXIT_MONITOR_ERROR;
+                goto out;
             }
             status = run_detached(kt);
-            goto out;
-        case GDB_END_DISCONNECTED:
-            if (replay) {
-                fprintf(stderr, "ukvm: gdb disconnected; waiting for the next client\n");
-                continue;
-            }
-            ukvm_err("gdb disconnected: ending the guest");
-            status = UKVM_EXIT_MONITOR_ERROR;
             goto out;
         default:
             ukvm_err("gdb server failed");

@@ -186,6 +186,7 @@ struct config {
     int debugger_argc;              /* debug: arguments passed on to it */
     char **debugger_argv;
     bool mark_output;               /* replay: "[ev N] " before each console line */
+    bool gdb_once;                  /* replay --gdb: end when the client goes (--once) */
 };
 
 /* ---- the monitor ---- */

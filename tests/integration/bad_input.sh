@@ -355,6 +355,11 @@ refused bad_cmdline_100k_bytes "command line|long" "$UKVM" run "$HELLO" "$(print
 refused bad_unknown_option "bogus" "$UKVM" run --bogus "$HELLO"
 refused bad_unknown_short_option "" "$UKVM" run -x "$HELLO"
 refused bad_mem_without_value "mem" "$UKVM" run --mem "$HELLO"
+refused bad_mem_last_argument "'--mem' needs a value" "$UKVM" run --mem
+refused bad_mem_space_odd "--mem: '3'" "$UKVM" run --mem 3 "$HELLO"
+refused bad_block_space_no_file "'--block:disk' needs a value" "$UKVM" run --block:disk
+refused bad_flag_with_value "'--force' takes no value" "$UKVM" record --force=yes "$HELLO"
+refused bad_debug_goto_space "--goto: 'nowhere'" "$UKVM" debug --goto nowhere "$T/x.trace"
 refused bad_unknown_command "frobnicate" "$UKVM" frobnicate "$HELLO"
 refused bad_run_no_kernel "kernel" "$UKVM" run
 refused bad_run_only_options "kernel" "$UKVM" run --mem=4

@@ -107,6 +107,41 @@ fi
     >/dev/null 2>&1 </dev/null
 check "debug: gdb's exit status passes through" test $? = 3
 
+# the ending says what really happens: under debug the replay ends with gdb
+(cd "$T/cwd" && timeout -k 5 60 "$UKVM" debug "$T/c.trace" -nx --batch -ex 'info registers rip') \
+    >"$T/end.out" 2>"$T/end.err" </dev/null
+if grep -q "waiting for the next client" "$T/end.out" "$T/end.err"; then
+    fail "debug --batch: no 'waiting for the next client'" "$(grep -h waiting "$T/end.out" "$T/end.err")"
+elif grep -qx "ukvm: gdb detached; ending the replay" "$T/end.err"; then
+    pass "debug --batch: no 'waiting for the next client'"
+else
+    fail "debug --batch: no 'waiting for the next client'" "stderr: $(head -c 300 "$T/end.err" | tr '\n' '|')"
+fi
+# replay --gdb --once ends when gdb detaches, with status 0; without it the
+# replay says it waits, and does
+for once in once wait; do
+    ukvm_gdb_start "$T/$once.err" replay --gdb=0 $([ $once = once ] && echo --once) "$T/c.trace"
+    timeout -k 5 60 gdb -nx --batch -ex "target remote 127.0.0.1:$PORT" -ex detach >/dev/null 2>&1 </dev/null
+    for i in $(seq 100); do proc_alive "$UKVM_PID" || break; sleep 0.05; done
+    if [ $once = once ]; then
+        wait "$UKVM_PID"; rc=$?
+        if [ "$rc" = 0 ] && grep -qx "ukvm: gdb detached; ending the replay" "$T/$once.err"; then
+            pass "replay --gdb --once: ends with gdb's detach, status 0"
+        else
+            fail "replay --gdb --once: ends with gdb's detach, status 0" "status $rc, stderr $(tail -c 300 "$T/$once.err" | tr '\n' '|')"
+        fi
+        UKVM_PID=""
+    else
+        if proc_alive "$UKVM_PID" && grep -q "ukvm: gdb detached; waiting for the next client" "$T/$once.err"; then
+            pass "replay --gdb: waits for the next client after a detach, and says so"
+        else
+            fail "replay --gdb: waits for the next client after a detach, and says so" "stderr $(tail -c 300 "$T/$once.err" | tr '\n' '|')"
+        fi
+        ukvm_gdb_stop 0
+    fi
+done
+expect_run replay_once_without_gdb 1 "" "--once .*needs --gdb" "$UKVM" replay --once "$T/c.trace"
+
 # `ukvm replay --gdb` prints the gdb command line that loads the extension
 ukvm_gdb_start "$T/rep.err" replay --gdb=0 "$T/c.trace"
 ukvm_gdb_stop 0

@@ -510,6 +510,8 @@ check_second_client() {
     rsp_checks "$M" "$o"
     expect "[$M] a second gdb is turned away" "$o" '^second-gdb: .*(Remote connection closed|Connection reset|Connection refused|Remote communication error)'
     expect_not "[$M] a second gdb does not get the target" "$o" '^second-gdb: rip +0x'
+    expect "[$M] a second gdb is told why" "$o" '^second-gdb: .*ukvm: another gdb client is connected \(from 127\.0\.0\.1:[0-9]+\); one client at a time'
+    expect "[$M] the server says it refused a client" "$T/ukvm.err" '^ukvm: refused a gdb client from 127\.0\.0\.1:[0-9]+: another one is connected \(from 127\.0\.0\.1:[0-9]+\)$'
     expect_seq "[$M] the first client still works" "$o" '^\$1 = 16$' '^Breakpoint 1, fib \(n=n@entry=15\)' '^\$2 = 15$'
     expect "[$M] continue to the end: exited normally" "$o" '^\[Inferior 1 \(Remote target\) exited normally\]$'
     ukvm_status "[$M] continue to the end: ukvm exits 0" 0

@@ -86,7 +86,9 @@ dbg "$W/nav.out" \
     -ex 'monitor goto mid' "${SM2[@]}" \
     -ex 'monitor delete mark1' -ex 'monitor goto mark1' \
     -ex 'monitor frob' -ex 'monitor goto 99' -ex 'monitor goto -99' -ex 'monitor bookmark end' \
-    -ex 'monitor events 0' -ex 'monitor goto' \
+    -ex 'monitor events 0' -ex 'monitor goto' -ex 'monitor goto 99999' -ex 'monitor events 99999' \
+    -ex 'python o = gdb.execute("monitor frob", to_string=True).splitlines(); print("SCRIPT-SEES " + ("failed" if o[-1].startswith("ukvm: ") else "ok"))' \
+    -ex 'python o = gdb.execute("monitor goto 3", to_string=True).splitlines(); print("SCRIPT-SEES " + ("failed" if o and o[-1].startswith("ukvm: ") else "ok"))' \
     -ex 'printf "STILL-HERE %d\n", 42'
 F=$W/nav.out
 report "when at the start" "$F" "^WHEN0=event 0 of $N \(0%\), at the start of the trace, guest clock not read yet$"
@@ -110,6 +112,11 @@ report "bookmark named end: refused" "$F" "^ukvm: bookmark: 'end' is not a bookm
 report "events 0: refused" "$F" "^ukvm: events: '0' is not a count"
 report "goto without a place: refused" "$F" "^ukvm: goto needs an argument"
 report "errors keep the session" "$F" "^STILL-HERE 42$"
+report "goto 99999: clear line" "$F" "^ukvm: goto 99999: the trace ends at event"
+if grep -q "Protocol error" "$F"; then fail "failed monitor commands: only ukvm's line" "$(grep -m3 -B1 'Protocol error' "$F" | tr '\n' '|')"
+else pass "failed monitor commands: only ukvm's line"; fi
+report "a script tells a failed monitor command by its last line" "$F" "^SCRIPT-SEES failed$"
+report "a script tells a good monitor command by its last line" "$F" "^SCRIPT-SEES ok$"
 # monitor events: the words of ukvm-trace dump
 sed -n '/^EVENTS-AT-START$/,/^monitor\|^WHEN5/p' "$F" | grep '^#' | head -3 >"$W/ev0.txt"
 sed -n '/^EVENTS5$/,/^EVENTS5-BACK$/p' "$F" | grep '^#' >"$W/ev5.txt"

@@ -45,6 +45,9 @@ for pair in 2:0x200000 64:0x4000000 default:0x20000000 4096:0xfffffff8; do
     opt=(); [ "$m" = default ] || opt=(--mem=$m)
     expect_run "badcall_struct_mem_$m" 1 "badcall: struct" "${end}[^0-9a-f]" "$UKVM" run "${opt[@]}" "$GUESTS/badcall.elf" struct
 done
+# every value option also takes its value as the next argument
+expect_run hello_mem_space_64 0 "Hello, world! args: m64" none "$UKVM" run --mem 64 "$GUESTS/hello.elf" m64
+expect_run badcall_struct_mem_space_64 1 "badcall: struct" "0x4000000[^0-9a-f]" "$UKVM" run --mem 64 "$GUESTS/badcall.elf" struct
 expect_run compute_mem_2 0 "compute: fib=987 primes=303 hash=0xcad9b5e4 counter=20000 checksum=0xe22332fc3225d187" none \
     "$UKVM" run --mem=2 "$GUESTS/compute.elf"
 

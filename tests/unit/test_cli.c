@@ -163,6 +163,51 @@ static void test_replay_options(void **state)
     assert_int_equal(parse(MODE_REPLAY, 1, none), -1);
 }
 
+/* every value option also takes its value as the next argument */
+static void test_space_separated_values(void **state)
+{
+    (void)state;
+    const char *run[] = { "--mem", "64", "--block:disk", "/tmp/d.img", "--block-sector-size:disk",
+        "4096", "--net:svc", "tap0", "--net-mac:svc", "02:00:00:aa:bb:cc", "--gdb", "0",
+        "--gdb-listen", "0.0.0.0", "k.elf", "x" };
+    assert_int_equal(parse(MODE_RUN, 16, run), 0);
+    assert_int_equal(cfg.mem_size, 64ULL << 20);
+    assert_string_equal(cfg.devices[0].path, "/tmp/d.img");
+    assert_int_equal(cfg.devices[0].block_size, 4096);
+    assert_string_equal(cfg.devices[1].path, "tap0");
+    assert_true(cfg.devices[1].mac_given);
+    assert_true(cfg.gdb);
+    assert_int_equal(cfg.gdb_port, 0);
+    assert_string_equal(cfg.gdb_addr, "0.0.0.0");
+    assert_string_equal(cfg.kernel_path, "k.elf");
+    assert_string_equal(cfg.cmdline, "x");
+    const char *replay[] = { "--gdb", "4321", "--checkpoint-mem", "64", "--goto", "end", "t.zst" };
+    assert_int_equal(parse(MODE_REPLAY, 7, replay), 0);
+    assert_int_equal(cfg.gdb_port, 4321);
+    assert_int_equal(cfg.checkpoint_mem, 64ULL << 20);
+    assert_string_equal(cfg.goto_target, "end");
+    assert_string_equal(cfg.trace_path, "t.zst");
+    /* --gdb's value is optional: a last argument of digits is the trace */
+    const char *gdb_trace[] = { "--gdb", "1234" };
+    assert_int_equal(parse(MODE_REPLAY, 2, gdb_trace), 0);
+    assert_int_equal(cfg.gdb_port, 1234);
+    assert_string_equal(cfg.trace_path, "1234");
+    const char *debug[] = { "--debugger", "gdb-multiarch", "--goto", "3", "t.zst", "-q" };
+    assert_int_equal(parse(MODE_DEBUG, 6, debug), 0);
+    assert_string_equal(cfg.debugger, "gdb-multiarch");
+    assert_string_equal(cfg.goto_target, "3");
+    assert_int_equal(cfg.debugger_argc, 1);
+    const char *last[] = { "--mem" };
+    assert_int_equal(parse(MODE_RUN, 1, last), -1);
+    assert_non_null(strstr(err, "needs a value"));
+    const char *bad[] = { "--mem", "3", "k.elf" };
+    assert_int_equal(parse(MODE_RUN, 3, bad), -1);
+    assert_non_null(strstr(err, "'3'"));
+    const char *flag[] = { "--force=1", "k.elf" };
+    assert_int_equal(parse(MODE_RECORD, 2, flag), -1);
+    assert_non_null(strstr(err, "takes no value"));
+}
+
 static void test_help_and_unknown(void **state)
 {
     (void)state;
@@ -186,6 +231,7 @@ int main(void)
         cmocka_unit_test(test_cmdline_limit),
         cmocka_unit_test(test_record_options),
         cmocka_unit_test(test_replay_options),
+        cmocka_unit_test(test_space_separated_values),
         cmocka_unit_test(test_help_and_unknown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,8 @@
                                    badly run-length-encoded packets; the
                                    connection must stay usable ('?' answered)
     rsp_client.py second PORT      connect while another client is attached:
-                                   the server must close this connection
+                                   the server must answer the first packet
+                                   with an E.text saying why, and close
     rsp_client.py interrupt PORT   send 'c', then 0x03 after a delay: expects
                                    a SIGINT stop reply (T02/S02)
     rsp_client.py kill PORT        send 'k' (ends the session)
@@ -143,9 +144,16 @@ def second(port):
         return
     try:
         p = c.command(b"?", timeout=3.0)
-        check("second client refused", False, "got a reply %r" % p)
     except (EOFError, ConnectionResetError, BrokenPipeError):
-        check("second client refused", True)
+        check("second client refused", False, "closed without saying why")
+        return
+    check("second client refused", p.startswith(b"E.ukvm: another gdb client is connected (from 127.0.0.1:")
+          and p.endswith(b"); one client at a time"), "got a reply %r" % p)
+    try:
+        more = c.command(b"?", timeout=3.0)
+        check("second client hung up on", False, "got a second reply %r" % more)
+    except (EOFError, ConnectionResetError, BrokenPipeError, OSError):
+        check("second client hung up on", True)
 
 
 def interrupt(port, delay):
