@@ -2,7 +2,7 @@
 # `make guests` builds build/guests/NAME.elf for every NAME in GUESTS, from
 # tests/guests/NAME.c and the shared runtime in tests/guests/rt/.
 GUESTS := hello time blk net compute abort fault nullptr badcall loop clockstorm hypercalls sse udpsvc \
-          condloop det_cpuid det_rdtsc_gen det_bigread fpu_hostile ckpt_dirty traps
+          condloop det_cpuid det_rdtsc_gen det_bigread fpu_hostile ckpt_dirty traps exceptions flags
 .PHONY: guests
 guests: $(GUESTS:%=$(BUILD)/guests/%.elf)
 
