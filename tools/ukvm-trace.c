@@ -601,6 +601,11 @@ static int cmd_edit(int argc, char **argv)
             }
             edited = true;
         }
+        /* the copy's frames carry the times of the original's */
+        struct ukvm_trace_event_info info;
+        ukvm_trace_reader_event_info(r, &info);
+        if (info.frame_elapsed_ns)
+            ukvm_trace_writer_set_elapsed(w, info.frame_elapsed_ns);
         if (ukvm_trace_writer_event(w, &e, err, sizeof err) < 0) {
             char err2[256];
             ukvm_trace_writer_abandon(w, err2, sizeof err2);
@@ -619,6 +624,7 @@ static int cmd_edit(int argc, char **argv)
     }
     struct ukvm_trace_end end;
     ukvm_trace_reader_end(r, &end);
+    ukvm_trace_writer_set_elapsed(w, end.elapsed_ns);
     /* a cut-short input stays cut short */
     rc = end.complete ? ukvm_trace_writer_close(w, end.exit_status, err, sizeof err)
                       : ukvm_trace_writer_abandon(w, err, sizeof err);
