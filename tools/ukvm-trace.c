@@ -2,9 +2,9 @@
  * ukvm-trace: look inside a ukvm trace (docs/trace-format.md).
  *
  *   ukvm-trace info TRACE
- *   ukvm-trace dump [--from N] [--count M] TRACE
+ *   ukvm-trace dump [--from N] [--count M] [--data] TRACE
  *   ukvm-trace stats TRACE
- *   ukvm-trace grep [-F] PATTERN TRACE   console lines matching (exit 3: none)
+ *   ukvm-trace grep [-F] [-i] PATTERN TRACE   console lines matching (exit 3: none)
  *   ukvm-trace verify TRACE          exit 0 complete, 2 cut short, 1 corrupt
  *   ukvm-trace extract-kernel -o FILE TRACE
  *   ukvm-trace edit TRACE OUT --event N [--arg I=VALUE]... [--rip VALUE] [--kind K] [--force]
@@ -45,19 +45,71 @@ static void die(const char *fmt, ...)
 
 static const char usage_text[] =
           "usage: ukvm-trace info TRACE\n"
-          "       ukvm-trace dump [--from N] [--count M] TRACE\n"
+          "       ukvm-trace dump [--from N] [--count M] [--data] TRACE\n"
           "       ukvm-trace stats TRACE\n"
-          "       ukvm-trace grep [-F] PATTERN TRACE\n"
+          "       ukvm-trace grep [-F] [-i] PATTERN TRACE\n"
           "       ukvm-trace verify TRACE\n"
-          "       ukvm-trace extract-kernel -o FILE TRACE\n"
+          "       ukvm-trace extract-kernel -o FILE [-f] TRACE\n"
           "       ukvm-trace edit TRACE OUT --event N [--arg I=VALUE]... [--rip VALUE]\n"
-          "                  [--kind KIND] [--force]\n";
+          "                  [--kind KIND] [--force]\n"
+          "\n"
+          "Looks inside a trace written by `ukvm record`, checks it, and edits copies of it.\n"
+          "\n"
+          "commands:\n"
+          "  info             the header (kernel, arguments, devices) and how the trace ends\n"
+          "  dump             one line per event, then how the trace ends\n"
+          "  stats            events and bytes per kind of event\n"
+          "  grep             the guest's console lines (only those) that match PATTERN, an\n"
+          "                   extended regular expression, each after the event that wrote it\n"
+          "  verify           reads every event: complete, cut short or corrupt (exit status)\n"
+          "  extract-kernel   writes the recorded kernel to FILE\n"
+          "  edit             writes a copy of TRACE to OUT with event N changed\n"
+          "\n"
+          "options:\n"
+          "  --from N         (dump) start at event N\n"
+          "  --count M        (dump) at most M events\n"
+          "  --data           (dump) also the bytes net_read and block_read gave the guest,\n"
+          "                   in hex and as printable characters\n"
+          "  -F               (grep) PATTERN is a plain string, not a regular expression\n"
+          "  -i               (grep) ignore case\n"
+          "  -o FILE          (extract-kernel) the file to write\n"
+          "  -f               (extract-kernel) overwrite FILE\n"
+          "  --event N        (edit) the event to change (required)\n"
+          "  --arg I=VALUE    (edit) set its argument I (0-5; as dump names them) to VALUE\n"
+          "  --rip VALUE      (edit) set the instruction address it is recorded at\n"
+          "  --kind KIND      (edit) make it an event of another kind (a dump name)\n"
+          "  --force          (edit) overwrite OUT\n"
+          "\n"
+          "exit status:\n"
+          "  0                done (grep: a line matched; verify: the trace is complete)\n"
+          "  1                bad arguments, an unreadable or corrupt trace (one line on stderr)\n"
+          "  2                (verify) the trace is cut short (a recorder that was killed)\n"
+          "  3                (grep) no line matched\n";
 
 /* Bad arguments: one line, like every other error. */
 static void usage(void)
 {
     fputs("ukvm-trace: bad or missing arguments (see ukvm-trace --help)\n", stderr);
     exit(1);
+}
+
+/* getopt refused argv[optind - 1] (the option string starts with ':'). */
+static void bad_option(const char *cmd, int c, char **argv)
+{
+    const char *arg = argv[optind - 1];
+    if (c == ':')
+        die("%s: option '%s' needs a value (see ukvm-trace --help)", cmd, arg);
+    if (optopt && strncmp(arg, "--", 2))
+        die("%s: unknown option '-%c' (see ukvm-trace --help)", cmd, optopt);
+    die("%s: unknown option '%s' (see ukvm-trace --help)", cmd, arg);
+}
+
+/* After the options: exactly `want` operands, named by `names`. */
+static void want_operands(const char *cmd, int argc, int want, const char *names)
+{
+    if (argc - optind != want)
+        die("%s takes %s after its options, not %d argument%s (see ukvm-trace --help)", cmd,
+                names, argc - optind, argc - optind == 1 ? "" : "s");
 }
 
 /* The position a cut-short trace ends at, in the words replay uses. */
@@ -231,35 +283,60 @@ static int cmd_info(const char *path)
 
 struct dump_range {
     uint64_t from, count;
+    bool data;                  /* --data: the bytes of net_read and block_read */
 };
+
+/* Lines of "    OFFSET  16 hex bytes  |printable|". */
+static void print_data(const uint8_t *p, size_t n)
+{
+    for (size_t off = 0; off < n; off += 16) {
+        size_t k = n - off < 16 ? n - off : 16;
+        printf("    %06zx ", off);
+        for (size_t i = 0; i < 16; i++) {
+            if (i < k)
+                printf(" %02x", p[off + i]);
+            else
+                fputs("   ", stdout);
+        }
+        fputs("  |", stdout);
+        for (size_t i = 0; i < k; i++)
+            putchar(p[off + i] >= 0x20 && p[off + i] < 0x7f ? p[off + i] : '.');
+        puts("|");
+    }
+}
 
 static void dump_one(struct ukvm_trace_reader *r, uint64_t n, const struct ukvm_event *e, void *arg)
 {
     (void)r;
     const struct dump_range *d = arg;
-    if (n >= d->from && n - d->from < d->count)
-        print_event(n, e);
+    if (n < d->from || n - d->from >= d->count)
+        return;
+    print_event(n, e);
+    if (d->data && e->data_len && (e->kind == UKVM_EV_NET_READ || e->kind == UKVM_EV_BLOCK_READ))
+        print_data(e->data, e->data_len);
 }
 
 static int cmd_dump(int argc, char **argv)
 {
-    struct dump_range d = { 0, UINT64_MAX };
+    struct dump_range d = { 0, UINT64_MAX, false };
     static const struct option opts[] = {
         { "from", required_argument, NULL, 'f' },
         { "count", required_argument, NULL, 'n' },
+        { "data", no_argument, NULL, 'd' },
         { NULL, 0, NULL, 0 },
     };
     int c;
-    while ((c = getopt_long(argc, argv, "f:n:", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":f:n:", opts, NULL)) != -1) {
         if (c == 'f')
             d.from = parse_u64(optarg, "event number");
         else if (c == 'n')
             d.count = parse_u64(optarg, "count");
+        else if (c == 'd')
+            d.data = true;
         else
-            usage();
+            bad_option("dump", c, argv);
     }
-    if (optind != argc - 1)
-        usage();
+    want_operands("dump", argc, 1, "one TRACE");
     struct ukvm_trace_reader *r = open_trace(argv[optind]);
     char err[256];
     /* Start at the frame that holds event `from` (the frame index). */
@@ -360,15 +437,27 @@ static int cmd_stats(const char *path)
 struct grep_state {
     regex_t re;
     const char *fixed;          /* -F: a plain substring */
+    bool icase;                 /* -i */
     uint64_t matches, puts, texts;
 };
+
+/* -F -i: does line hold s, letters of either case alike? */
+static bool has_icase(const uint8_t *line, size_t len, const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i + n <= len; i++)
+        if (strncasecmp((const char *)line + i, s, n) == 0)
+            return true;
+    return false;
+}
 
 static void grep_line(uint64_t event, const uint8_t *line, size_t len, void *arg)
 {
     struct grep_state *g = arg;
     bool hit;
     if (g->fixed) {
-        hit = memmem(line, len, g->fixed, strlen(g->fixed)) != NULL;
+        hit = g->icase ? has_icase(line, len, g->fixed)
+                       : memmem(line, len, g->fixed, strlen(g->fixed)) != NULL;
     } else {
         /* regexec wants a C string: a NUL in the line ends it */
         char *s = strndup((const char *)line, len);
@@ -390,19 +479,20 @@ static int cmd_grep(int argc, char **argv)
     struct grep_state g = { 0 };
     bool fixed = false;
     int c;
-    while ((c = getopt(argc, argv, "F")) != -1) {
+    while ((c = getopt(argc, argv, ":Fi")) != -1) {
         if (c == 'F')
             fixed = true;
+        else if (c == 'i')
+            g.icase = true;
         else
-            usage();
+            bad_option("grep", c, argv);
     }
-    if (optind != argc - 2)
-        usage();
+    want_operands("grep", argc, 2, "PATTERN and TRACE");
     const char *pattern = argv[optind];
     if (fixed) {
         g.fixed = pattern;
     } else {
-        int rc = regcomp(&g.re, pattern, REG_EXTENDED | REG_NOSUB);
+        int rc = regcomp(&g.re, pattern, REG_EXTENDED | REG_NOSUB | (g.icase ? REG_ICASE : 0));
         if (rc) {
             char msg[128];
             regerror(rc, &g.re, msg, sizeof msg);
@@ -488,16 +578,17 @@ static int cmd_extract_kernel(int argc, char **argv)
     const char *out = NULL;
     bool force = false;
     int c;
-    while ((c = getopt(argc, argv, "o:f")) != -1) {
+    while ((c = getopt(argc, argv, ":o:f")) != -1) {
         if (c == 'o')
             out = optarg;
         else if (c == 'f')
             force = true;
         else
-            usage();
+            bad_option("extract-kernel", c, argv);
     }
-    if (!out || optind != argc - 1)
-        usage();
+    want_operands("extract-kernel", argc, 1, "one TRACE");
+    if (!out)
+        die("extract-kernel needs -o FILE (see ukvm-trace --help)");
     struct ukvm_trace_reader *r = open_trace(argv[optind]);
     const struct ukvm_trace_header *h = ukvm_trace_reader_header(r);
     if (!h->kernel_len)
@@ -534,7 +625,7 @@ static int cmd_edit(int argc, char **argv)
     bool set_arg[UKVM_EVENT_NARGS] = { false }, set_rip = false, force = false;
     uint32_t kind = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "f", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":f", opts, NULL)) != -1) {
         switch (c) {
         case 'e': target = parse_u64(optarg, "event number"); break;
         case 'r': rip = parse_u64(optarg, "rip"); set_rip = true; break;
@@ -552,11 +643,12 @@ static int cmd_edit(int argc, char **argv)
             set_arg[i] = true;
             break;
         }
-        default: usage();
+        default: bad_option("edit", c, argv);
         }
     }
-    if (optind != argc - 2 || target == UINT64_MAX)
-        usage();
+    want_operands("edit", argc, 2, "TRACE and OUT");
+    if (target == UINT64_MAX)
+        die("edit needs --event N (see ukvm-trace --help)");
     const char *in = argv[optind], *out = argv[optind + 1];
     struct ukvm_trace_reader *r = open_trace(in);
     char err[256];
@@ -601,6 +693,11 @@ static int cmd_edit(int argc, char **argv)
             }
             edited = true;
         }
+        /* the copy's frames carry the times of the original's */
+        struct ukvm_trace_event_info info;
+        ukvm_trace_reader_event_info(r, &info);
+        if (info.frame_elapsed_ns)
+            ukvm_trace_writer_set_elapsed(w, info.frame_elapsed_ns);
         if (ukvm_trace_writer_event(w, &e, err, sizeof err) < 0) {
             char err2[256];
             ukvm_trace_writer_abandon(w, err2, sizeof err2);
@@ -619,6 +716,7 @@ static int cmd_edit(int argc, char **argv)
     }
     struct ukvm_trace_end end;
     ukvm_trace_reader_end(r, &end);
+    ukvm_trace_writer_set_elapsed(w, end.elapsed_ns);
     /* a cut-short input stays cut short */
     rc = end.complete ? ukvm_trace_writer_close(w, end.exit_status, err, sizeof err)
                       : ukvm_trace_writer_abandon(w, err, sizeof err);

@@ -129,6 +129,10 @@ int ukvm_trace_writer_flush(struct ukvm_trace_writer *w, char *err, size_t errle
 int ukvm_trace_writer_close(struct ukvm_trace_writer *w, int exit_status,
         char *err, size_t errlen);
 
+/* From now on the frames and the footer carry ns as their time since the
+ * start instead of the clock's: a copy of a trace keeps its original's. */
+void ukvm_trace_writer_set_elapsed(struct ukvm_trace_writer *w, uint64_t ns);
+
 /* Number of events appended so far. */
 uint64_t ukvm_trace_writer_event_count(const struct ukvm_trace_writer *w);
 

@@ -118,7 +118,7 @@ static bool takes_value(const char *key, size_t klen)
     for (size_t i = 0; i < sizeof(value_options) / sizeof(value_options[0]); i++) {
         const char *o = value_options[i];
         size_t olen = strlen(o);
-        if (o[olen - 1] == ':' ? klen > olen && strncmp(key, o, olen) == 0
+        if (o[olen - 1] == ':' ? klen >= olen && strncmp(key, o, olen) == 0
                 : klen == olen && strncmp(key, o, olen) == 0)
             return true;
     }
@@ -133,7 +133,7 @@ static bool key_is(const char *key, size_t klen, const char *name)
 static bool key_has_prefix(const char *key, size_t klen, const char *prefix)
 {
     size_t plen = strlen(prefix);
-    return klen > plen && strncmp(key, prefix, plen) == 0;
+    return klen >= plen && strncmp(key, prefix, plen) == 0;
 }
 
 /* key[0..klen) is the option's name; value is what follows its '=' or the

@@ -33,6 +33,8 @@ struct ukvm_trace_writer {
     uint32_t pend_events;
     struct trace_delta delta;
     uint64_t start_ns;          /* CLOCK_MONOTONIC at open */
+    bool elapsed_given;         /* ...unless the caller says the time (a copy) */
+    uint64_t elapsed_ns;
     uint64_t last_flush_coarse; /* CLOCK_MONOTONIC_COARSE at the last flush */
     uint64_t file_off;          /* bytes written so far (all complete frames) */
     struct frame_ix *ix;
@@ -43,6 +45,20 @@ struct ukvm_trace_writer {
     uint64_t kind_count[UKVM_EV_KIND_MAX], kind_bytes[UKVM_EV_KIND_MAX];
     struct obuf sums;
 };
+
+static uint64_t now_ns(clockid_t c);
+
+/* The time since the start that the next frame or the footer carries. */
+static uint64_t elapsed_now(const struct ukvm_trace_writer *w)
+{
+    return w->elapsed_given ? w->elapsed_ns : now_ns(CLOCK_MONOTONIC) - w->start_ns;
+}
+
+void ukvm_trace_writer_set_elapsed(struct ukvm_trace_writer *w, uint64_t ns)
+{
+    w->elapsed_given = true;
+    w->elapsed_ns = ns;
+}
 
 static uint64_t now_ns(clockid_t c)
 {
@@ -253,7 +269,7 @@ int ukvm_trace_writer_flush(struct ukvm_trace_writer *w, char *err, size_t errle
     }
 
     /* The frame record, right-aligned in the reserved room. */
-    uint64_t elapsed = now_ns(CLOCK_MONOTONIC) - w->start_ns;
+    uint64_t elapsed = elapsed_now(w);
     uint8_t rec[FRAME_RESERVE];
     size_t pl = varint_len(w->frame_first) + varint_len(elapsed);
     size_t n = 0;
@@ -344,7 +360,7 @@ int ukvm_trace_writer_close(struct ukvm_trace_writer *w, int exit_status,
     struct obuf p = { 0 };
     obuf_varint(&p, w->events);
     obuf_varint(&p, zz_enc(exit_status));
-    obuf_varint(&p, now_ns(CLOCK_MONOTONIC) - w->start_ns);
+    obuf_varint(&p, elapsed_now(w));
     obuf_varint(&p, w->n_ix);
     uint64_t prev_off = 0, prev_ev = 0;
     for (size_t i = 0; i < w->n_ix; i++) {

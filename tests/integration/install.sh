@@ -16,6 +16,14 @@ for f in share/man/man1/ukvm.1 share/man/man1/ukvm-trace.1 share/bash-completion
     check "install: $f (0644)" test "$(stat -c %a "$D/usr/$f")" = 644
 done
 
+# README's Usage says where the build leaves the programs, and how to install
+usage=$(sed -n '/^## Usage/,/^## /p' README.md)
+for f in ./ukvm tools/ukvm-trace; do
+    if grep -Fq "\`$f\`" <<<"$usage" && [ -x "$TOP/$f" ]; then pass "README Usage names $f, which make leaves"
+    else fail "README Usage names $f, which make leaves" "not named in Usage, or not built"; fi
+done
+check "README Usage: make install PREFIX=" grep -Fq 'make install PREFIX=' <<<"$usage"
+
 # Every option and command in --help appears in the rendered man page.
 for p in ukvm ukvm-trace; do
     if ! command -v man >/dev/null; then skip "man $p" "man is not installed"; continue; fi

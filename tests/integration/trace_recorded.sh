@@ -79,6 +79,35 @@ n_h1=$(grep -Ec '^#[0-9]+ block_(read|write) rip=0x[0-9a-f]+ handle=1 ' "$T/tt_d
 if [ "$n_blk" -gt 0 ] && [ "$n_blk" = "$n_h1" ]; then pass tt_dump_blk_handle_1; else
     fail tt_dump_blk_handle_1 "$n_blk block events, $n_h1 with handle=1"; fi
 
+# dump --data: the bytes block_read gave the guest, hex and printable
+tool_ok tt_dump_blk_data 0 dump --data --from "$(grep -m1 -Eo '^#[0-9]+ block_read' "$T/tt_dump_blk.out" | tr -dc 0-9)" --count 1 "$T/blk.trace"
+if grep -Eq '^#[0-9]+ block_read ' "$T/tt_dump_blk_data.out" &&
+   [ "$(grep -Ec '^    [0-9a-f]{6}  ([0-9a-f]{2} ){15}[0-9a-f]{2}  \|.{16}\|$' "$T/tt_dump_blk_data.out")" = 32 ]; then
+    pass tt_dump_blk_data_bytes
+else
+    fail tt_dump_blk_data_bytes "$(head -c 400 "$T/tt_dump_blk_data.out" | tr '\n' '|')"
+fi
+# a bad option names itself; --help describes every command, option and exit status
+tool_ok tt_dump_bad_option 1 dump --frm 3 "$T/hello.trace"
+check tt_dump_bad_option_named grep -q "unknown option '--frm'" "$T/tt_dump_bad_option.err"
+tool_ok tt_dump_option_without_value 1 dump "$T/hello.trace" --from
+check tt_dump_option_without_value_named grep -q "option '--from' needs a value" "$T/tt_dump_option_without_value.err"
+tool_ok tt_grep_bad_option 1 grep -x a "$T/hello.trace"
+check tt_grep_bad_option_named grep -q "unknown option '-x'" "$T/tt_grep_bad_option.err"
+tool_ok tt_help 0 --help
+for w in info dump stats grep verify extract-kernel edit --from --count --data -F -i -o --event --arg \
+        --rip --kind --force "extended regular expression" "exit status:" "cut short" "no line matched"; do
+    grep -Fq -- "$w" "$T/tt_help.out" || { fail tt_help_describes "no '$w' in --help"; w=; break; }
+done
+[ -n "$w" ] && pass tt_help_describes
+# grep -i: letters of either case alike, with and without -F
+tool_ok tt_grep_icase 0 grep -i 'HELLO, W' "$T/hello.trace"
+has_line tt_grep_icase_line "$T/tt_grep_icase.out" "#0 Hello, world! args: a b"
+tool_ok tt_grep_icase_fixed 0 grep -F -i 'HELLO, W' "$T/hello.trace"
+has_line tt_grep_icase_fixed_line "$T/tt_grep_icase_fixed.out" "#0 Hello, world! args: a b"
+run_capture "$T/gc.out" "$T/gc.err" "$UKVM_TRACE" grep 'HELLO, W' "$T/hello.trace"
+expect_status tt_grep_case_matters_no_match_3 3 $?
+
 # ---- dump
 tool_ok tt_dump_hello 0 dump "$T/hello.trace"
 D=$T/tt_dump_hello.out
@@ -185,9 +214,8 @@ check tt_extract_corrupt_header_no_file test ! -e "$T/kx.elf"
 
 # ---- edit
 tool_ok tt_edit_halt 0 edit "$T/hello.trace" "$T/ed.trace" --event 1 --arg 0=3
-# (the end line's elapsed time is left out: edit writes its own)
-"$UKVM_TRACE" dump "$T/hello.trace" 2>&1 | sed -E 's/, [0-9.]+ s$//' >"$T/d0"
-"$UKVM_TRACE" dump "$T/ed.trace" 2>&1 | sed -E 's/, [0-9.]+ s$//' >"$T/d1"
+"$UKVM_TRACE" dump "$T/hello.trace" >"$T/d0" 2>&1
+"$UKVM_TRACE" dump "$T/ed.trace" >"$T/d1" 2>&1
 # Exactly event 1 differs (and the footer's status stays the recording's).
 if [ "$(diff "$T/d0" "$T/d1" | grep -c '^[<>]')" = 2 ] && grep -Eq '^#1 halt rip=0x[0-9a-f]+ status=3 cookie=0x0$' "$T/d1"; then
     pass tt_edit_changes_one_event
@@ -195,6 +223,13 @@ else
     fail tt_edit_changes_one_event "diff: $(diff "$T/d0" "$T/d1" | head -6 | tr '\n' '|')"
 fi
 tool_ok tt_edit_verify 0 verify "$T/ed.trace"
+# the copy keeps the recording's duration (time.elf sleeps: tens of ms)
+tool_ok tt_edit_time 0 edit "$T/time.trace" "$T/ed_time.trace" --event 2 --arg 0=7
+if [ "$("$UKVM_TRACE" info "$T/time.trace" | grep '^end:')" = "$("$UKVM_TRACE" info "$T/ed_time.trace" | grep '^end:')" ]; then
+    pass tt_edit_keeps_duration
+else
+    fail tt_edit_keeps_duration "$("$UKVM_TRACE" info "$T/time.trace" | grep '^end:') vs $("$UKVM_TRACE" info "$T/ed_time.trace" | grep '^end:')"
+fi
 tool_ok tt_edit_no_such_event 1 edit "$T/hello.trace" "$T/ed2.trace" --event 2 --arg 0=3
 check tt_edit_no_such_event_no_file test ! -e "$T/ed2.trace"
 tool_ok tt_edit_no_such_arg 1 edit "$T/hello.trace" "$T/ed3.trace" --event 1 --arg 4=3

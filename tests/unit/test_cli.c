@@ -203,6 +203,9 @@ static void test_space_separated_values(void **state)
     const char *bad[] = { "--mem", "3", "k.elf" };
     assert_int_equal(parse(MODE_RUN, 3, bad), -1);
     assert_non_null(strstr(err, "'3'"));
+    const char *noname[] = { "--block:", "d.img", "k.elf" };
+    assert_int_equal(parse(MODE_RUN, 3, noname), -1);
+    assert_non_null(strstr(err, "device name"));
     const char *flag[] = { "--force=1", "k.elf" };
     assert_int_equal(parse(MODE_RECORD, 2, flag), -1);
     assert_non_null(strstr(err, "takes no value"));

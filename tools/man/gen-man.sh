@@ -28,7 +28,7 @@ while IFS= read -r line; do
             echo ".SH $(tr '[:lower:]' '[:upper:]' <<<"${line%:}")"
             continue
         fi
-        if [[ $line =~ ^\ +([^ ].*[^ ])\ \ +([^ ].*)$ ]]; then
+        if [[ $line =~ ^\ +([^ ]|[^ ].*[^ ])\ \ +([^ ].*)$ ]]; then
             echo ".TP"
             printf '.B %s\n' "$(esc <<<"${BASH_REMATCH[1]}")"
             esc <<<"${BASH_REMATCH[2]}"
