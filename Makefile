@@ -25,7 +25,9 @@ PROGRAMS :=
 include src/cli/module.mk
 include src/monitor/module.mk
 include src/record/module.mk
-include src/gdb/module.mk
+include src/vcpu/module.mk
+include src/replay/module.mk
+include src/rsp/module.mk
 include tools/module.mk
 include tests/guests/module.mk
 include tests/unit/module.mk

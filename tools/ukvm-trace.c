@@ -7,6 +7,7 @@
  *   ukvm-trace grep [-F] [-i] PATTERN TRACE   console lines matching (exit 3: none)
  *   ukvm-trace verify TRACE          exit 0 complete, 2 cut short, 1 corrupt
  *   ukvm-trace extract-kernel -o FILE TRACE
+ *   ukvm-trace pcap -o FILE [-f] [--from N] [--to N] [--net=NAME] TRACE
  *   ukvm-trace edit TRACE OUT --event N [--arg I=VALUE]... [--rip VALUE] [--kind K] [--force]
  *
  * Errors are one line on stderr ("ukvm-trace: ...") and a non-zero exit.
@@ -27,6 +28,7 @@
 #include "ukvm/trace.h"
 #include "record/console_lines.h"
 #include "record/event_format.h"
+#include "record/net_pcap.h"
 
 #define EXIT_CUT 2
 
@@ -50,6 +52,7 @@ static const char usage_text[] =
           "       ukvm-trace grep [-F] [-i] PATTERN TRACE\n"
           "       ukvm-trace verify TRACE\n"
           "       ukvm-trace extract-kernel -o FILE [-f] TRACE\n"
+          "       ukvm-trace pcap -o FILE [-f] [--from N] [--to N] [--net=NAME] TRACE\n"
           "       ukvm-trace edit TRACE OUT --event N [--arg I=VALUE]... [--rip VALUE]\n"
           "                  [--kind KIND] [--force]\n"
           "\n"
@@ -63,6 +66,10 @@ static const char usage_text[] =
           "                   extended regular expression, each after the event that wrote it\n"
           "  verify           reads every event: complete, cut short or corrupt (exit status)\n"
           "  extract-kernel   writes the recorded kernel to FILE\n"
+          "  pcap             writes the frames the guest read to FILE as pcapng, one\n"
+          "                   interface per net device, each frame commented with its\n"
+          "                   event number (written frames: only digests are in a trace;\n"
+          "                   `ukvm replay --pcap` writes both)\n"
           "  edit             writes a copy of TRACE to OUT with event N changed\n"
           "\n"
           "options:\n"
@@ -72,8 +79,10 @@ static const char usage_text[] =
           "                   in hex and as printable characters\n"
           "  -F               (grep) PATTERN is a plain string, not a regular expression\n"
           "  -i               (grep) ignore case\n"
-          "  -o FILE          (extract-kernel) the file to write\n"
-          "  -f               (extract-kernel) overwrite FILE\n"
+          "  -o FILE          (extract-kernel, pcap) the file to write\n"
+          "  -f               (extract-kernel, pcap) overwrite FILE\n"
+          "  --from/--to N    (pcap) only events N..M\n"
+          "  --net NAME       (pcap) only that net device\n"
           "  --event N        (edit) the event to change (required)\n"
           "  --arg I=VALUE    (edit) set its argument I (0-5; as dump names them) to VALUE\n"
           "  --rip VALUE      (edit) set the instruction address it is recorded at\n"
@@ -726,6 +735,93 @@ static int cmd_edit(int argc, char **argv)
     return 0;
 }
 
+/* ---- pcap ---- */
+
+static int cmd_pcap(int argc, char **argv)
+{
+    const char *out = NULL, *net = NULL;
+    bool force = false;
+    uint64_t from = 0, to = UINT64_MAX;
+    static const struct option opts[] = {
+        { "from", required_argument, NULL, 'F' },
+        { "to", required_argument, NULL, 'T' },
+        { "net", required_argument, NULL, 'N' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, ":o:f", opts, NULL)) != -1) {
+        if (c == 'o')
+            out = optarg;
+        else if (c == 'f')
+            force = true;
+        else if (c == 'F')
+            from = parse_u64(optarg, "event number");
+        else if (c == 'T')
+            to = parse_u64(optarg, "event number");
+        else if (c == 'N')
+            net = optarg;
+        else
+            bad_option("pcap", c, argv);
+    }
+    want_operands("pcap", argc, 1, "one TRACE");
+    if (!out)
+        die("pcap: -o FILE is required");
+    if (from > to)
+        die("pcap: --from %" PRIu64 " is after --to %" PRIu64, from, to);
+    struct ukvm_trace_reader *r = open_trace(argv[optind]);
+    char err[256];
+    struct net_pcap *p = net_pcap_create(out, force, "-f", ukvm_trace_reader_header(r), net,
+            "ukvm-trace pcap", err, sizeof err);
+    if (!p)
+        die("pcap: %s", err);
+
+    /* Events are read from the first even with --from: the walltime events
+     * before it set the guest's clock. */
+    struct ukvm_event e;
+    int rc;
+    while (true) {
+        uint64_t n = ukvm_trace_reader_event_number(r);
+        if (n > to)
+            break;
+        rc = ukvm_trace_reader_next(r, &e, err, sizeof err);
+        if (rc != 1)
+            break;
+        if (n < from && e.kind != UKVM_EV_WALLTIME)
+            continue;
+        /* the frames read are in the trace; of those written, only digests */
+        const uint8_t *frame = e.kind == UKVM_EV_NET_READ ? e.data : NULL;
+        char werr[300];
+        if (net_pcap_event(p, n, &e, frame, e.data_len, werr, sizeof werr) < 0)
+            die("pcap: %s", werr);
+    }
+    struct net_pcap_counts count;
+    net_pcap_counts(p, &count);
+    uint64_t reads = count.read, writes = count.left_out;
+    char cerr[300];
+    if (net_pcap_close(p, cerr, sizeof cerr) < 0)
+        die("pcap: %s", cerr);
+    if (rc < 0)
+        die("pcap: %s (%s holds the %" PRIu64 " frames read before it)", err, out, reads);
+    bool cut = false;
+    uint64_t events = 0;
+    if (rc == 0) {
+        struct ukvm_trace_end end;
+        ukvm_trace_reader_end(r, &end);
+        cut = !end.complete && (to == UINT64_MAX || end.events <= to);
+        events = end.events;
+    }
+    fprintf(stderr, "ukvm-trace: %s: %" PRIu64 " frame%s read", out, reads, reads == 1 ? "" : "s");
+    if (writes)
+        fprintf(stderr, "; %" PRIu64 " written not in it (a trace holds only their digests; "
+                "ukvm replay --pcap has both)", writes);
+    if (cut)
+        fprintf(stderr, "; the trace is cut short after %" PRIu64 " events, the file ends there",
+                events);
+    fputc('\n', stderr);
+    ukvm_trace_reader_close(r);
+    return cut ? EXIT_CUT : 0;
+}
+
 int main(int argc, char **argv)
 {
     opterr = 0; /* our own one-line message instead of getopt's */
@@ -746,6 +842,8 @@ int main(int argc, char **argv)
         return cmd_verify(argv[1]);
     if (!strcmp(cmd, "extract-kernel"))
         return cmd_extract_kernel(argc, argv);
+    if (!strcmp(cmd, "pcap"))
+        return cmd_pcap(argc, argv);
     if (!strcmp(cmd, "edit"))
         return cmd_edit(argc, argv);
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {

@@ -173,11 +173,24 @@ struct hvt_hc_halt {
     int32_t exit_status;
 };
 
+/* Exit status of an abort (solo5_abort, a fatal trap). */
+#define HVT_EXIT_ABORT 255
+/* halt's cookie: the address of at most this many bytes. */
+#define HVT_HALT_COOKIE_MAX 512
+/* What Solo5's bindings give as halt's cookie when a trap handler aborts
+ * (status 255): the fault address, the error code, then the interrupt
+ * frame the CPU pushed. A plain solo5_abort gives no cookie (0). */
+struct hvt_trap_regs {
+    uint64_t cr2, error_code;
+    uint64_t rip, cs, rflags, rsp, ss;
+};
+
 _Static_assert(sizeof(struct hvt_hc_poll) == 24, "poll struct");
 _Static_assert(sizeof(struct hvt_hc_block_write) == 40, "block_write struct");
 _Static_assert(sizeof(struct hvt_hc_block_read) == 40, "block_read struct");
 _Static_assert(sizeof(struct hvt_hc_net_write) == 32, "net_write struct");
 _Static_assert(sizeof(struct hvt_hc_net_read) == 32, "net_read struct");
 _Static_assert(sizeof(struct hvt_hc_halt) == 16, "halt struct");
+_Static_assert(sizeof(struct hvt_trap_regs) == 56, "trap frame");
 
 #endif

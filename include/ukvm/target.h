@@ -1,5 +1,5 @@
 /*
- * The debug target interface: what the GDB server (src/gdb/) needs from
+ * The debug target interface: what the GDB server (src/rsp/) needs from
  * whatever it debugs. The live run and the replay each implement it; the
  * server knows nothing of KVM.
  *
@@ -12,6 +12,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* RFLAGS bits that debugging leaves behind without the guest's doing: TF
+ * from single steps, RF from debug traps. Comparisons of guest states
+ * ignore them. */
+#define UKVM_RFLAGS_TF (1ULL << 8)
+#define UKVM_RFLAGS_RF (1ULL << 16)
+#define UKVM_RFLAGS_DEBUG_ARTEFACTS (UKVM_RFLAGS_TF | UKVM_RFLAGS_RF)
 
 /* The full amd64 register set, in the order of the target description the
  * server sends (gdb's i386:x86-64 core, sse, segments and a system feature). */
@@ -78,9 +85,28 @@ struct ukvm_stop {
     int exit_status;                /* UKVM_STOP_EXITED */
 };
 
+/* A moment of a replay to start over at: gdb's `run [POSITION]` (vRun) and
+ * `--goto`. The same places as `monitor goto` (src/vcpu/gdb_monitor_cmd.h). */
+enum ukvm_where {
+    UKVM_AT_START,
+    UKVM_AT_END,            /* the stop before the final halt */
+    UKVM_AT_EVENT,          /* just before event n */
+    UKVM_AT_FORWARD,        /* n events on from the present */
+    UKVM_AT_BACK,           /* n events back */
+    UKVM_AT_BOOKMARK,       /* name */
+};
+
+#define UKVM_POSITION_NAME_MAX 32
+
+struct ukvm_position {
+    enum ukvm_where where;
+    uint64_t n;
+    char name[UKVM_POSITION_NAME_MAX + 1];
+};
+
 struct ukvm_target;
 struct ukvm_outbuf;
-struct ax_cond_list;            /* src/gdb/agent_expr.h */
+struct ax_cond_list;            /* src/vcpu/agent_expr.h */
 
 struct ukvm_target_ops {
     int (*read_regs)(struct ukvm_target *t, struct ukvm_regs *regs);
@@ -110,7 +136,7 @@ struct ukvm_target_ops {
     /* The debugger killed or detached: the target decides what that means. */
     void (*kill)(struct ukvm_target *t);
     void (*detach)(struct ukvm_target *t);
-    /* ukvm's own commands (gdb's `monitor CMD`, src/gdb/gdb_monitor_cmd.h):
+    /* ukvm's own commands (gdb's `monitor CMD`, src/vcpu/gdb_monitor_cmd.h):
      * the text for the user goes to *out. 0, or -1 when the command failed
      * (out then says why). NULL: the target has none. */
     int (*monitor)(struct ukvm_target *t, const char *cmd, struct ukvm_outbuf *out);
@@ -121,6 +147,14 @@ struct ukvm_target_ops {
      * The target takes the list's contents over and leaves *conds empty.
      * 0, or -1 (out of memory: the breakpoint stays unconditional). */
     int (*set_bp_conditions)(struct ukvm_target *t, uint64_t addr, struct ax_cond_list *conds);
+    /* Optional (NULL: the target cannot start over, so the server offers
+     * no extended mode and refuses vRun). Start over at pos, with the
+     * breakpoints gdb has inserted still armed. 0 with a line saying where
+     * in *out, or -1 with why in *out (the guest stays where it was or at
+     * a moment on the way). Progress of a long restart goes to out's live
+     * callback. */
+    int (*restart)(struct ukvm_target *t, const struct ukvm_position *pos,
+                   struct ukvm_outbuf *out);
 };
 
 struct ukvm_target {
@@ -129,6 +163,9 @@ struct ukvm_target {
     const uint8_t *exec_file;           /* the kernel ELF, served to gdb */
     size_t exec_file_len;
     const char *exec_file_name;         /* a name for it (qXfer:exec-file:read) */
+    /* Where a long resume says how far it is (the protocol sets it around
+     * a resume; NULL: stderr). */
+    struct ukvm_outbuf *progress;
 };
 
 #endif

@@ -14,8 +14,9 @@ const char ukvm_usage[] =
     "usage: ukvm run    [OPTIONS] [--] KERNEL.elf [ARGS...]\n"
     "       ukvm record [-o TRACE] [--force] [OPTIONS] [--] KERNEL.elf [ARGS...]\n"
     "       ukvm replay [--gdb[=PORT]] [--gdb-listen=ADDR] [--checkpoint-mem=MB] [--goto=EVENT|end]\n"
-    "                   [--once] [--mark-output] TRACE\n"
-    "       ukvm debug  [--debugger=GDB] [--checkpoint-mem=MB] [--goto=EVENT|end] TRACE [GDB-ARGS...]\n"
+    "                   [--once] [--mark-output] [--pcap=FILE [--force]] [--dumpcore[=DIR]] TRACE\n"
+    "       ukvm debug  [--debugger=GDB] [--port=PORT] [--checkpoint-mem=MB] [--goto=EVENT|end]\n"
+    "                   TRACE [GDB-ARGS...]\n"
     "       ukvm --help | --version\n"
     "\n"
     "Runs a Solo5 hvt unikernel on KVM; records a run into a trace; replays it;\n"
@@ -31,17 +32,25 @@ const char ukvm_usage[] =
     "  --gdb[=PORT]                 stop before the first instruction and serve gdb (default port 1234; 0: a free port)\n"
     "  --gdb-listen=ADDR            address the gdb server listens on (default 127.0.0.1)\n"
     "  -o TRACE                     (record) trace file to write (default trace.zst)\n"
-    "  --force                      (record) overwrite an existing trace\n"
+    "  --force                      (record) overwrite an existing trace; (replay) an existing\n"
+    "                               --pcap FILE\n"
     "  --checkpoint-mem=MB          (replay --gdb, debug) memory for checkpoints (default 256)\n"
     "  --debugger=GDB               (debug) the gdb to run (default gdb)\n"
+    "  --port=PORT                  (debug) the replay's port on 127.0.0.1 (default 0: a free one)\n"
     "  --once                       (replay --gdb) end the replay when gdb detaches or goes (under\n"
     "                               debug always); without it the replay waits for the next gdb\n"
     "  --mark-output                (replay) begin each console line with the event that wrote it: [ev N]\n"
+    "  --pcap=FILE                  (replay) write every network frame the guest read and wrote,\n"
+    "                               in event order, to FILE as pcapng (the trace holds only digests\n"
+    "                               of the frames written: the replay makes them again)\n"
+    "  --dumpcore[=DIR]             (run, record, replay) when the guest aborts or faults, or a signal\n"
+    "                               stops ukvm, write an ELF core DIR/core.ukvm.PID (default DIR: .)\n"
     "  --goto=EVENT|end             (replay --gdb, debug) replay to just before event EVENT (or to\n"
     "                               the stop before the final halt) before gdb's session starts\n"
     "\n"
     "In replay, gdb's `monitor help` lists ukvm's commands (when, goto, bookmark, events);\n"
-    "with `target extended-remote`, gdb's `run` restarts the replay from the start.\n"
+    "with `target extended-remote` (as debug connects), gdb's `run` restarts the replay from\n"
+    "the start, also once the guest has exited (`run N`: at event N).\n"
     "\n"
     "exit status: the guest's own; 1 when the monitor stops the guest or an input is bad;\n"
     "125 when a replayed guest diverges from its trace.\n";
@@ -110,7 +119,7 @@ static int set_device_kind(struct device *d, uint32_t type, const char *path,
  * ending in ':' takes a device name after it (`--block:NAME=FILE`). */
 static const char *const value_options[] = {
     "--mem", "--block:", "--net:", "--block-sector-size:", "--net-mac:", "--gdb-listen",
-    "--checkpoint-mem", "--goto", "--debugger",
+    "--checkpoint-mem", "--goto", "--debugger", "--pcap", "--port",
 };
 
 static bool takes_value(const char *key, size_t klen)
@@ -148,7 +157,8 @@ static int parse_option(struct config *cfg, const char *key, size_t klen, const 
                 kl, key, kl, key, kl, key);
         return -1;
     }
-    if (!takes_value(key, klen) && value && !key_is(key, klen, "--gdb")) {
+    if (!takes_value(key, klen) && value && !key_is(key, klen, "--gdb") &&
+        !key_is(key, klen, "--dumpcore")) {
         snprintf(err, errlen, "option '%.*s' takes no value", kl, key);
         if (key_is(key, klen, "--block") || key_is(key, klen, "--net") ||
             key_is(key, klen, "--block-sector-size") || key_is(key, klen, "--net-mac"))
@@ -217,12 +227,28 @@ static int parse_option(struct config *cfg, const char *key, size_t klen, const 
             return -1;
         }
         cfg->goto_target = value;
+    } else if (key_is(key, klen, "--dumpcore") && cfg->mode != MODE_DEBUG) {
+        if (value && !*value) {
+            snprintf(err, errlen, "--dumpcore=DIR: the directory name is empty");
+            return -1;
+        }
+        cfg->dumpcore_dir = value ? value : ".";
     } else if (key_is(key, klen, "--gdb-listen")) {
         cfg->gdb_addr = value;
-    } else if (key_is(key, klen, "--force") && cfg->mode == MODE_RECORD) {
+    } else if (key_is(key, klen, "--pcap") && cfg->mode == MODE_REPLAY) {
+        cfg->pcap_path = value;
+    } else if (key_is(key, klen, "--force") &&
+            (cfg->mode == MODE_RECORD || cfg->mode == MODE_REPLAY)) {
         cfg->force = true;
     } else if (key_is(key, klen, "--debugger") && cfg->mode == MODE_DEBUG) {
         cfg->debugger = value;
+    } else if (key_is(key, klen, "--port") && cfg->mode == MODE_DEBUG) {
+        uint64_t port;
+        if (!parse_u64(value, &port) || port > 65535) {
+            snprintf(err, errlen, "--port: '%s' is not a TCP port", value);
+            return -1;
+        }
+        cfg->gdb_port = (int)port;
     } else if (key_is(key, klen, "--no-patch") && cfg->mode == MODE_RUN) {
         cfg->no_patch = true;
     } else {
@@ -266,7 +292,7 @@ static int join_cmdline(struct config *cfg, int argc, char **argv, char *err, si
 int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
     cfg->mem_size = 512ULL << 20;
-    cfg->gdb_port = 1234;
+    cfg->gdb_port = cfg->mode == MODE_DEBUG ? 0 : 1234;   /* debug: a free port */
     cfg->gdb_addr = "127.0.0.1";
     if (cfg->mode == MODE_RECORD)
         cfg->trace_path = "trace.zst";
@@ -296,19 +322,21 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
                     (key_is(arg, klen, "--gdb") && is_port_arg(i + 1, argc, argv))))
             value = argv[++i];
         if (cfg->mode == MODE_DEBUG && !key_is(arg, klen, "--checkpoint-mem") &&
-            !key_is(arg, klen, "--debugger") && !key_is(arg, klen, "--goto")) {
-            snprintf(err, errlen, "unknown debug option '%.*s': debug takes --debugger, --goto and "
-                    "--checkpoint-mem before the trace; gdb's own options go after it",
+            !key_is(arg, klen, "--debugger") && !key_is(arg, klen, "--goto") &&
+            !key_is(arg, klen, "--port")) {
+            snprintf(err, errlen, "unknown debug option '%.*s': debug takes --debugger, --goto, "
+                    "--port and --checkpoint-mem before the trace; gdb's own options go after it",
                     (int)klen, arg);
             return -1;
         }
         if (cfg->mode == MODE_REPLAY && !key_is(arg, klen, "--gdb") &&
             !key_is(arg, klen, "--gdb-listen") && !key_is(arg, klen, "--checkpoint-mem") &&
             !key_is(arg, klen, "--goto") && !key_is(arg, klen, "--mark-output") &&
-            !key_is(arg, klen, "--once")) {
+            !key_is(arg, klen, "--once") && !key_is(arg, klen, "--pcap") &&
+            !key_is(arg, klen, "--force") && !key_is(arg, klen, "--dumpcore")) {
             snprintf(err, errlen, "unknown replay option '%.*s': replay takes only --gdb options, "
-                    "--goto, --checkpoint-mem, --once and --mark-output (devices and memory come from the "
-                    "trace)", (int)klen, arg);
+                    "--goto, --checkpoint-mem, --once, --mark-output, --pcap, --force and "
+                    "--dumpcore (devices and memory come from the trace)", (int)klen, arg);
             return -1;
         }
         if (parse_option(cfg, arg, klen, value, err, errlen) < 0)
@@ -335,6 +363,20 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t errle
     }
     if (cfg->goto_target && cfg->mode == MODE_REPLAY && !cfg->gdb) {
         snprintf(err, errlen, "--goto starts gdb's session at that point: it needs --gdb");
+        return -1;
+    }
+    if (cfg->pcap_path && cfg->gdb) {
+        snprintf(err, errlen, "--pcap writes the frames of a whole replay: it does not go with "
+                "--gdb (replay once with --pcap, then debug)");
+        return -1;
+    }
+    if (cfg->force && cfg->mode == MODE_REPLAY && !cfg->pcap_path) {
+        snprintf(err, errlen, "--force (replay) overwrites an existing --pcap FILE: it needs --pcap");
+        return -1;
+    }
+    if (cfg->dumpcore_dir && cfg->gdb) {
+        snprintf(err, errlen, "--dumpcore is for runs without gdb (under gdb, the session "
+                "shows the state: `dump memory` saves it)");
         return -1;
     }
     if (cfg->gdb && cfg->mode == MODE_RECORD) {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "monitor/boot.h"
+#include "monitor/core_dump.h"
 #include "cli/cli.h"
 #include "cli/modes.h"
 #include "monitor/startup_report.h"
@@ -45,6 +46,10 @@ int main(int argc, char **argv)
         return 0;
     }
     if (r < 0) {
+        ukvm_err("%s", err);
+        return 1;
+    }
+    if (core_dump_open_dir(&cfg, err, sizeof(err)) < 0) {
         ukvm_err("%s", err);
         return 1;
     }

@@ -1,4 +1,5 @@
 /* `ukvm replay`: re-run a recorded guest from its trace alone. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -6,14 +7,39 @@
 #include "cli/modes.h"
 #include "monitor/signals.h"
 #include "record/replayer.h"
-#include "gdb/replay_diversion.h"
-#include "gdb/replay_nav.h"
-#include "gdb/replay_target.h"
-#include "gdb/kvm_serve.h"
+#include "replay/replay_diversion.h"
+#include "replay/replay_nav.h"
+#include "replay/replay_target.h"
+#include "vcpu/gdb_monitor_cmd.h"
+#include "cli/kvm_serve.h"
+#include "cli/replay_pcap.h"
 
 static bool replay_at_end(struct kvm_target *kt)
 {
     return replayer_reached_end(kt->m->src);
+}
+
+/* --goto=WHERE: go there before serving gdb, and say where on stderr.
+ * 0, or -1 after a one-line error. */
+static int start_at(struct ukvm_target *t, const char *where)
+{
+    struct ukvm_position pos;
+    struct ukvm_outbuf out = { 0 };
+    char err[200];
+    if (monitor_parse_place(where, &pos, err, sizeof(err)) < 0) {
+        ukvm_err("--goto=%s: %s", where, err);
+        return -1;
+    }
+    int r = t->ops->restart(t, &pos, &out);
+    if (out.len && out.buf[out.len - 1] == '\n')
+        out.buf[--out.len] = 0;
+    if (r < 0)
+        ukvm_err("--goto=%s: %s", where, out.len > 6 && !strncmp(out.buf, "ukvm: ", 6)
+                ? out.buf + 6 : out.buf ? out.buf : "failed");
+    else
+        fprintf(stderr, "ukvm: replay starts at %s\n", out.buf ? out.buf : where);
+    ukvm_outbuf_free(&out);
+    return r;
 }
 
 int mode_replay(struct config *cfg)
@@ -53,6 +79,8 @@ int mode_replay(struct config *cfg)
         return UKVM_EXIT_MONITOR_ERROR;
     }
     m.src = replayer_create(r);
+    if (cfg->pcap_path && replay_pcap_start(cfg, h, m.src) < 0)
+        return UKVM_EXIT_MONITOR_ERROR;
     if (cfg->mark_output)
         replayer_mark_output(m.src);
     int status;
@@ -71,12 +99,14 @@ int mode_replay(struct config *cfg)
             ukvm_err("%s", err);
             return UKVM_EXIT_MONITOR_ERROR;
         }
-        if (cfg->goto_target && replay_nav_start_at(&rt, cfg->goto_target) < 0)
+        if (cfg->goto_target && start_at(&rt.kt.base, cfg->goto_target) < 0)
             return UKVM_EXIT_MONITOR_ERROR;
         status = kvm_target_serve(&rt.kt, cfg, true);
     } else {
         signals_install(&m.vm);
         status = monitor_run_to_end(&m);
+        if (cfg->pcap_path)
+            status = replay_pcap_finish(status);
     }
     vm_destroy(&m.vm);
     ukvm_trace_reader_close(r);

@@ -5,7 +5,7 @@
 #include "monitor/boot.h"
 #include "cli/modes.h"
 #include "monitor/signals.h"
-#include "gdb/kvm_serve.h"
+#include "cli/kvm_serve.h"
 
 int mode_run(struct config *cfg)
 {

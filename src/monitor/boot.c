@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "monitor/boot.h"
+#include "monitor/core_dump.h"
 #include "monitor/signals.h"
 #include "monitor/startup_report.h"
 
@@ -68,11 +69,13 @@ int monitor_run_to_end(struct monitor *m)
         switch (vcpu_loop(m)) {
         case VCPU_HALTED:
         case VCPU_ERROR:
+            core_dump_at_end(m, m->exit_status, 0);
             return m->exit_status;
         case VCPU_INTERRUPTED:
             if (ukvm_stop_signal) {
                 ukvm_err("stopped by signal %d (rip 0x%llx)", (int)ukvm_stop_signal,
                         (unsigned long long)vm_regs(&m->vm)->rip);
+                core_dump_at_end(m, 128 + ukvm_stop_signal, ukvm_stop_signal);
                 return 128 + ukvm_stop_signal;
             }
             m->vm.run->immediate_exit = 0;

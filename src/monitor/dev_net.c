@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "monitor/devices.h"
@@ -33,6 +34,30 @@ int net_open(struct device *d, char *err, size_t errlen)
         d->fd = -1;
         return -1;
     }
+    /* The guest is told the tap's MTU (as solo5-hvt does), read once here. */
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    memset(&ifr, 0, sizeof(ifr));
+    memcpy(ifr.ifr_name, d->path, strlen(d->path));
+    if (s < 0 || ioctl(s, SIOCGIFMTU, &ifr) < 0) {
+        snprintf(err, errlen, "net device '%s': cannot read the MTU of tap '%s': %s", d->name,
+                d->path, strerror(errno));
+        if (s >= 0)
+            close(s);
+        close(d->fd);
+        d->fd = -1;
+        return -1;
+    }
+    if (ifr.ifr_mtu < 68 || ifr.ifr_mtu > UKVM_NET_MTU_MAX) {
+        snprintf(err, errlen, "net device '%s': tap '%s' has MTU %d, outside 68..%d", d->name,
+                d->path, ifr.ifr_mtu, UKVM_NET_MTU_MAX);
+        if (s >= 0)
+            close(s);
+        close(d->fd);
+        d->fd = -1;
+        return -1;
+    }
+    close(s);
+    d->mtu = (uint16_t)ifr.ifr_mtu;
     return 0;
 }
 

@@ -61,7 +61,6 @@ int devices_attach(struct monitor *m, char *err, size_t errlen)
                     return -1;
                 if (!d->mac_given)
                     random_mac(d->mac);
-                d->mtu = 1500;
             }
         }
         memset(&e->u, 0, sizeof(e->u));

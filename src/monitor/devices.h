@@ -11,7 +11,8 @@ int block_open(struct device *d, char *err, size_t errlen);
 int block_pread(struct device *d, uint64_t off, void *buf, size_t len);
 int block_pwrite(struct device *d, uint64_t off, const void *buf, size_t len);
 
-/* Open the tap interface d->path (non-blocking). 0, or -1 with a message. */
+/* Open the tap interface d->path (non-blocking) and read its MTU into
+ * d->mtu. 0, or -1 with a message. */
 int net_open(struct device *d, char *err, size_t errlen);
 /* Read one frame: bytes read, 0 when none is waiting, -1 on error. */
 long net_read_frame(struct device *d, void *buf, size_t len);

@@ -49,6 +49,16 @@ static void kvm_written(void *ctx, uint64_t gpa, size_t len)
         m->guest_written(m, gpa, len);
 }
 
+/* A load made for the guest: the debugger's read and access watchpoints
+ * fire on it as on the guest's own (its own would have exited to the
+ * monitor as MMIO; this one never reached KVM's emulator). */
+static void kvm_read(void *ctx, uint64_t gpa, size_t len)
+{
+    struct monitor *m = ((struct kvm_ctx *)ctx)->m;
+    if (m->guest_read)
+        m->guest_read(m, gpa, len);
+}
+
 static void guest_cpuid1(const struct vm *vm, uint32_t *ecx, uint32_t *edx)
 {
     *ecx = *edx = 0;
@@ -114,16 +124,17 @@ int fpu_complete(struct monitor *m)
 {
     struct vm *vm = &m->vm;
     static struct fpu_guest g; /* large: off the stack */
+    static struct vm_fx_copy fx;
     memset(&g, 0, sizeof(g));
     struct kvm_ctx ctx = { .m = m, .sregs = &g.sregs };
     const struct fpu_mem mem = {
         .translate = kvm_translate, .host = kvm_host, .protected_page = kvm_protected_page,
-        .written = kvm_written, .ctx = &ctx,
+        .written = kvm_written, .read = kvm_read, .ctx = &ctx,
     };
     g.mem = &mem;
     g.regs = *vm_regs(vm);
     if (vm_regs_flush(vm) < 0 || ioctl(vm->vcpu_fd, KVM_GET_SREGS, &g.sregs) < 0 ||
-        vm_get_fxarea(vm, g.fx) < 0)
+        vm_fx_read(vm, &fx, g.fx) < 0)
         return -1;
     guest_cpuid1(vm, &g.cpuid1_ecx, &g.cpuid1_edx);
     struct fpu_outcome out;
@@ -139,7 +150,8 @@ int fpu_complete(struct monitor *m)
     default:
         return -1;
     }
-    if (vm_set_fxarea(vm, g.fx) < 0)
+    /* a store or a compare leaves it as it was: no KVM_SET_XSAVE then */
+    if (vm_fx_write_changed(vm, &fx, g.fx) < 0)
         return -1;
     *vm_regs(vm) = g.regs;
     vm_regs_changed(vm);

@@ -28,6 +28,9 @@ struct fpu_mem {
     /* The monitor stored [gpa, gpa + len) for the guest: dirty tracking
      * and the debugger's write watchpoints. */
     void (*written)(void *ctx, uint64_t gpa, size_t len);
+    /* The monitor loaded [gpa, gpa + len) for the guest: the debugger's
+     * read watchpoints (may be NULL). */
+    void (*read)(void *ctx, uint64_t gpa, size_t len);
     void *ctx;
 };
 

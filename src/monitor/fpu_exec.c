@@ -125,6 +125,8 @@ static void copy_operand(struct fpu_guest *g, const struct operand *o, uint8_t *
             m->written(m->ctx, o->gpa[i], o->piece[i]);
         } else {
             memcpy(buf + done, p, o->piece[i]);
+            if (m->read)
+                m->read(m->ctx, o->gpa[i], o->piece[i]);
         }
         done += o->piece[i];
     }

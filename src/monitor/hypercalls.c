@@ -50,7 +50,7 @@ static int guest_error(struct monitor *m, uint64_t rip, const char *what, unsign
     ukvm_err("guest error: %s: %s 0x%llx (length 0x%llx) lies outside guest memory (rip 0x%llx)",
             hypercall_names[nr], what, (unsigned long long)addr, (unsigned long long)len,
             (unsigned long long)rip);
-    m->exit_status = UKVM_EXIT_MONITOR_ERROR;
+    monitor_guest_fault(m);
     return -1;
 }
 
@@ -107,7 +107,7 @@ int hypercall_service(struct monitor *m, unsigned port, uint64_t gpa, uint64_t r
     if (port <= HVT_HYPERCALL_PIO_BASE || port >= HVT_HYPERCALL_PIO_BASE + HVT_HYPERCALL_MAX) {
         ukvm_err("guest error: write to I/O port 0x%x is not a hypercall (rip 0x%llx)", port,
                 (unsigned long long)rip);
-        m->exit_status = UKVM_EXIT_MONITOR_ERROR;
+        monitor_guest_fault(m);
         return -1;
     }
     unsigned nr = port - HVT_HYPERCALL_PIO_BASE;
@@ -184,9 +184,23 @@ int hypercall_service(struct monitor *m, unsigned port, uint64_t gpa, uint64_t r
         memcpy(&t, arg, sizeof(t));
         struct device *d = device_for(m, t.handle, HVT_MFT_DEV_NET_BASIC);
         bool write = nr == HVT_HYPERCALL_NET_WRITE;
+        uint64_t max_frame = d ? (uint64_t)d->mtu + UKVM_ETH_HLEN : 0;
         if (!d) {
             t.ret = HVT_EINVAL;
+        } else if (write && t.len > max_frame) {
+            /* Refused before the world sees it (so replay refuses it alike,
+             * with the recorded MTU): the guest gets EINVAL and runs on. */
+            if (!d->oversize_told)
+                ukvm_err("net_write of %llu bytes on '%s' refused (EINVAL): the frame limit "
+                        "is %llu (MTU %u + 14)", (unsigned long long)t.len, d->name,
+                        (unsigned long long)max_frame, d->mtu);
+            d->oversize_told = true;
+            t.ret = HVT_EINVAL;
         } else {
+            /* A read gives at most one frame: the buffer beyond that is
+             * not the world's to fill. */
+            if (!write && t.len > max_frame)
+                t.len = max_frame;
             if (io_buffer(m, &io, nr, rip, t.data, t.len) < 0)
                 return -1;
             io.ev.kind = write ? UKVM_EV_NET_WRITE : UKVM_EV_NET_READ;
@@ -214,6 +228,8 @@ int hypercall_service(struct monitor *m, unsigned port, uint64_t gpa, uint64_t r
             return -1;
         m->halted = true;
         m->exit_status = t.exit_status & 0xff;
+        m->halt_rip = rip;
+        m->halt_cookie = t.cookie;
         return 1;
     }
     }

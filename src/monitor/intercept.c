@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "monitor/monitor.h"
+#include "ukvm/lower_bound.h"
 
 static int site_cmp(const void *a, const void *b)
 {
@@ -62,17 +63,9 @@ int intercept_patch(struct monitor *m, char *err, size_t errlen)
 
 const struct patch_site *intercept_find(const struct monitor *m, uint64_t addr)
 {
-    size_t lo = 0, hi = m->n_patches;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        uint64_t a = m->patches[mid].site.addr;
-        if (a == addr)
-            return &m->patches[mid];
-        if (a < addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t i = UKVM_LOWER_BOUND(m->patches, m->n_patches, site.addr, addr);
+    if (i < m->n_patches && m->patches[i].site.addr == addr)
+        return &m->patches[i];
     return NULL;
 }
 

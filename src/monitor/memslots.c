@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 
 #include "monitor/memslots.h"
+#include "ukvm/lower_bound.h"
 
 /* Lays out the slots for runs (up to max of them into out, which may be
  * NULL when max is 0) and returns how many there are. */
@@ -125,14 +126,7 @@ static size_t count_used(const struct vm *vm)
 /* The plan entry equal to s (plan is sorted by gpa), or -1. */
 static long find_in_plan(const struct vm_slot *plan, size_t n, const struct vm_slot *s)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (plan[mid].gpa < s->gpa)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t lo = UKVM_LOWER_BOUND(plan, n, gpa, s->gpa);
     if (lo < n && plan[lo].gpa == s->gpa && plan[lo].size == s->size &&
         plan[lo].flags == s->flags)
         return (long)lo;

@@ -7,4 +7,8 @@ LIB_SRCS += src/monitor/util.c src/monitor/vm.c src/monitor/cpuid_msr.c src/moni
             src/monitor/signals.c src/monitor/memslots.c \
             src/monitor/fpu_complete.c src/monitor/fpu_exec.c src/monitor/fpu_checks.c \
             src/monitor/fpu_host.c src/monitor/fpu_pagewalk.c \
-            src/monitor/outbuf.c src/monitor/startup_report.c
+            src/monitor/outbuf.c src/monitor/startup_report.c \
+            src/monitor/core_file.c src/monitor/core_dump.c
+# The instruction scanner and the output digest (their lowest user is the
+# monitor: intercept.c, hypercalls.c).
+LIB_SRCS += src/monitor/scan.c src/monitor/digest.c

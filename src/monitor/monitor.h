@@ -138,7 +138,16 @@ struct vm_fpstate {
 int vm_get_fpstate(struct vm *vm, struct vm_fpstate *f);
 /* The same state as a 512-byte FXSAVE image (16-byte aligned buffer). */
 int vm_get_fxarea(struct vm *vm, uint8_t fx[512]);
-int vm_set_fxarea(struct vm *vm, const uint8_t fx[512]);
+/* For a change to that state (an instruction completed for KVM): read it
+ * once, and write it back only if it changed, without reading it again. */
+struct vm_fx_copy {
+    bool xsave;
+    _Alignas(16) uint8_t read[512]; /* the FXSAVE image read */
+    struct kvm_xsave xs;            /* as KVM_GET_XSAVE gave it (last: it
+                                       ends in a flexible array) */
+};
+int vm_fx_read(struct vm *vm, struct vm_fx_copy *c, uint8_t fx[512]);
+int vm_fx_write_changed(struct vm *vm, struct vm_fx_copy *c, const uint8_t fx[512]);
 int vm_set_fpstate(struct vm *vm, const struct vm_fpstate *f);
 
 /* True when [gpa, gpa + len) lies inside guest memory (no overflow). */
@@ -158,8 +167,14 @@ struct device {
     uint16_t block_size;
     uint8_t mac[6];
     bool mac_given;
-    uint16_t mtu;
+    bool oversize_told;             /* an oversized net_write was reported */
+    uint16_t mtu;                   /* the tap's (net_open), or the trace's in replay */
 };
+
+/* A frame is at most the MTU plus the Ethernet header (no FCS): the bound of
+ * every net_write, and of what one net_read gives. */
+#define UKVM_ETH_HLEN 14
+#define UKVM_NET_MTU_MAX (65535 - UKVM_ETH_HLEN)
 
 /* ---- run configuration ---- */
 enum ukvm_mode { MODE_RUN, MODE_RECORD, MODE_REPLAY, MODE_DEBUG };
@@ -187,6 +202,9 @@ struct config {
     char **debugger_argv;
     bool mark_output;               /* replay: "[ev N] " before each console line */
     bool gdb_once;                  /* replay --gdb: end when the client goes (--once) */
+    const char *pcap_path;          /* replay: write the frames read and written (--pcap) */
+    const char *dumpcore_dir;       /* --dumpcore[=DIR]: write a core there (NULL: no) */
+    int dumpcore_fd;                /* that directory, opened before the guest runs */
 };
 
 /* ---- the monitor ---- */
@@ -205,6 +223,9 @@ struct monitor {
     struct patch_site *patches;     /* sorted by address */
     bool halted;
     int exit_status;
+    uint64_t halt_rip, halt_cookie; /* the halt hypercall's `out` and cookie */
+    bool guest_fault;               /* the guest made the monitor stop it (not
+                                       a divergence, not an I/O error) */
     bool mmio_to_caller;            /* MMIO exits inside guest memory go to the caller */
     /* The debugger's: is the hlt at addr a planted breakpoint? (A breakpoint
      * on a patched instruction shares its hlt.) */
@@ -215,6 +236,9 @@ struct monitor {
      * results, data read from a device or the trace). It may set
      * stop_pending to stop the guest once the instruction is complete. */
     void (*guest_written)(struct monitor *m, uint64_t gpa, uint64_t len);
+    /* The same for a load the monitor made for the guest (an instruction
+     * it completed): read and access watchpoints. */
+    void (*guest_read)(struct monitor *m, uint64_t gpa, uint64_t len);
     bool stop_pending;
 };
 
@@ -223,6 +247,14 @@ struct monitor {
  * raise injected), -1 when it cannot (KVM's error stands), 1 when the guest
  * must stop (one line said why). */
 int fpu_complete(struct monitor *m);
+
+/* The monitor stops the guest for what it did (a triple fault, a bad
+ * hypercall, a store into its text...): status 1. */
+static inline void monitor_guest_fault(struct monitor *m)
+{
+    m->exit_status = UKVM_EXIT_MONITOR_ERROR;
+    m->guest_fault = true;
+}
 
 /* Port I/O made by the instruction at `rip` (from an exit, or emulated by
  * the debugger when stepping): a hypercall when it is a 4-byte `out` to a

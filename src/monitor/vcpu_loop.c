@@ -14,7 +14,7 @@
 
 static enum vcpu_stop monitor_error(struct monitor *m)
 {
-    m->exit_status = UKVM_EXIT_MONITOR_ERROR;
+    monitor_guest_fault(m);
     return VCPU_ERROR;
 }
 
@@ -50,7 +50,7 @@ int monitor_port_io(struct monitor *m, bool is_out, unsigned size, unsigned port
         port <= HVT_HYPERCALL_PIO_BASE || port >= HVT_HYPERCALL_PIO_BASE + HVT_HYPERCALL_MAX) {
         ukvm_err("guest error: %s of %u byte(s) on I/O port 0x%x is not a hypercall (rip 0x%llx)",
                 is_out ? "write" : "read", size, port, (unsigned long long)rip);
-        m->exit_status = UKVM_EXIT_MONITOR_ERROR;
+        monitor_guest_fault(m);
         return -1;
     }
     return hypercall_service(m, port, value, rip);

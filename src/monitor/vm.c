@@ -344,41 +344,40 @@ static void fx_encode(const struct vm_fpstate *f, uint8_t fx[512])
     memcpy(fx + FX_XMM, f->xmm, sizeof(f->xmm));
 }
 
-int vm_get_fxarea(struct vm *vm, uint8_t fx[512])
+int vm_fx_read(struct vm *vm, struct vm_fx_copy *c, uint8_t fx[512])
 {
-    if (have_xsave(vm)) {
-        struct kvm_xsave xs;
-        if (ioctl(vm->vcpu_fd, KVM_GET_XSAVE, &xs) < 0)
+    c->xsave = have_xsave(vm);
+    if (c->xsave) {
+        if (ioctl(vm->vcpu_fd, KVM_GET_XSAVE, &c->xs) < 0)
             return -1;
-        memcpy(fx, xs.region, 512);
-        return 0;
+        memcpy(fx, c->xs.region, 512);
+    } else {
+        struct kvm_fpu fpu;
+        if (ioctl(vm->vcpu_fd, KVM_GET_FPU, &fpu) < 0)
+            return -1;
+        struct vm_fpstate f = {
+            .fcw = fpu.fcw, .fsw = fpu.fsw, .fop = fpu.last_opcode, .ftw = fpu.ftwx,
+            .fip = fpu.last_ip, .fdp = fpu.last_dp, .mxcsr = fpu.mxcsr,
+        };
+        for (int i = 0; i < 8; i++)
+            memcpy(f.st[i], fpu.fpr[i], 10);
+        memcpy(f.xmm, fpu.xmm, sizeof(f.xmm));
+        memset(fx, 0, 512);
+        fx_encode(&f, fx);
+        uint32_t mask = 0xffff; /* MXCSR_MASK: the bits FXRSTOR accepts */
+        memcpy(fx + 28, &mask, 4);
     }
-    struct kvm_fpu fpu;
-    if (ioctl(vm->vcpu_fd, KVM_GET_FPU, &fpu) < 0)
-        return -1;
-    struct vm_fpstate f = {
-        .fcw = fpu.fcw, .fsw = fpu.fsw, .fop = fpu.last_opcode, .ftw = fpu.ftwx,
-        .fip = fpu.last_ip, .fdp = fpu.last_dp, .mxcsr = fpu.mxcsr,
-    };
-    for (int i = 0; i < 8; i++)
-        memcpy(f.st[i], fpu.fpr[i], 10);
-    memcpy(f.xmm, fpu.xmm, sizeof(f.xmm));
-    memset(fx, 0, 512);
-    fx_encode(&f, fx);
-    uint32_t mask = 0xffff; /* MXCSR_MASK: the bits FXRSTOR accepts */
-    memcpy(fx + 28, &mask, 4);
+    memcpy(c->read, fx, 512);
     return 0;
 }
 
-int vm_set_fxarea(struct vm *vm, const uint8_t fx[512])
+/* Write fx over the state c was read from. */
+static int fx_write(struct vm *vm, struct vm_fx_copy *c, const uint8_t fx[512])
 {
-    if (have_xsave(vm)) {
-        struct kvm_xsave xs;
-        if (ioctl(vm->vcpu_fd, KVM_GET_XSAVE, &xs) < 0)
-            return -1;
-        memcpy(xs.region, fx, 512);
-        ((uint8_t *)xs.region)[512] |= 0x3; /* XSTATE_BV: x87 and SSE in use */
-        return ioctl(vm->vcpu_fd, KVM_SET_XSAVE, &xs) < 0 ? -1 : 0;
+    if (c->xsave) {
+        memcpy(c->xs.region, fx, 512);
+        ((uint8_t *)c->xs.region)[512] |= 0x3; /* XSTATE_BV: x87 and SSE in use */
+        return ioctl(vm->vcpu_fd, KVM_SET_XSAVE, &c->xs) < 0 ? -1 : 0;
     }
     struct vm_fpstate f;
     fx_decode(fx, &f);
@@ -397,6 +396,17 @@ int vm_set_fxarea(struct vm *vm, const uint8_t fx[512])
     return ioctl(vm->vcpu_fd, KVM_SET_FPU, &fpu) < 0 ? -1 : 0;
 }
 
+int vm_fx_write_changed(struct vm *vm, struct vm_fx_copy *c, const uint8_t fx[512])
+{
+    return memcmp(fx, c->read, 512) ? fx_write(vm, c, fx) : 0;
+}
+
+int vm_get_fxarea(struct vm *vm, uint8_t fx[512])
+{
+    static struct vm_fx_copy c; /* 4 KiB and more: off the stack */
+    return vm_fx_read(vm, &c, fx);
+}
+
 int vm_get_fpstate(struct vm *vm, struct vm_fpstate *f)
 {
     _Alignas(16) uint8_t fx[512];
@@ -408,9 +418,10 @@ int vm_get_fpstate(struct vm *vm, struct vm_fpstate *f)
 
 int vm_set_fpstate(struct vm *vm, const struct vm_fpstate *f)
 {
+    static struct vm_fx_copy c; /* 4 KiB and more: off the stack */
     _Alignas(16) uint8_t fx[512];
-    if (vm_get_fxarea(vm, fx) < 0)
+    if (vm_fx_read(vm, &c, fx) < 0) /* the bytes f has no field for */
         return -1;
     fx_encode(f, fx);
-    return vm_set_fxarea(vm, fx);
+    return fx_write(vm, &c, fx);
 }

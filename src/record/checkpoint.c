@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 
 #include "record/checkpoint.h"
+#include "ukvm/lower_bound.h"
 
 #define PAGE 4096ULL
 
@@ -260,16 +261,9 @@ static const uint8_t *page_at(const struct checkpoint_stack *st, size_t index, u
 {
     for (size_t i = index + 1; i-- > 0;) {
         const struct checkpoint *cp = st->cp[i];
-        size_t lo = 0, hi = cp->n_pages;
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (cp->pfns[mid] == pfn)
-                return cp->pages + (size_t)cp->slots[mid] * PAGE;
-            if (cp->pfns[mid] < pfn)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
+        size_t j = ukvm_lower_bound(cp->pfns, cp->n_pages, sizeof(uint64_t), 0, pfn);
+        if (j < cp->n_pages && cp->pfns[j] == pfn)
+            return cp->pages + (size_t)cp->slots[j] * PAGE;
     }
     return NULL;
 }
@@ -418,9 +412,8 @@ static int merge_pages(struct checkpoint_stack *st, struct checkpoint *lo, struc
 
 int checkpoint_drop(struct checkpoint_stack *st, size_t index, char *err, size_t errlen)
 {
-    if (index == 0 || index + 1 >= st->n || st->cp[index]->pins) {
-        snprintf(err, errlen, "checkpoint: cannot drop checkpoint %zu of %zu%s", index, st->n,
-                index + 1 < st->n && index && st->cp[index]->pins ? " (a bookmark pins it)" : "");
+    if (index == 0 || index + 1 >= st->n) {
+        snprintf(err, errlen, "checkpoint: cannot drop checkpoint %zu of %zu", index, st->n);
         return -1;
     }
     struct checkpoint *lo = st->cp[index], *hi = st->cp[index + 1];

@@ -32,9 +32,6 @@ struct checkpoint {
     uint32_t *slots;                    /* pfns[i]'s copy is pages + slots[i] * 4096 */
     uint8_t *pages;                     /* page copies, mmap'ed (NULL when none) */
     size_t page_room;                   /* pages the mapping holds */
-    /* For the owner of the stack (the replay target): */
-    uint64_t at_ns;                     /* where on the timeline, in guest run time */
-    uint32_t pins;                      /* bookmarks holding it: never thinned */
 };
 
 /* Undo the debugger's planted bytes in a copy of page `pfn` before it is
@@ -79,7 +76,7 @@ int checkpoint_restore(struct checkpoint_stack *st, struct monitor *m, size_t in
  * restore rewrites them. */
 int checkpoint_pop(struct checkpoint_stack *st, struct monitor *m);
 
-/* Drop checkpoint `index` (0 < index < n - 1, not pinned) to save memory: its pages
+/* Drop checkpoint `index` (0 < index < n - 1) to save memory: its pages
  * move into the checkpoint above it (where that one has none of its own).
  * The caller re-expresses the position of the checkpoint above. */
 int checkpoint_drop(struct checkpoint_stack *st, size_t index, char *err, size_t errlen);

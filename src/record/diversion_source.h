@@ -1,6 +1,6 @@
 /*
  * The event source of a diversion: what a replayed guest gets when it runs
- * after gdb changed its registers or memory (src/gdb/replay_diversion.c).
+ * after gdb changed its registers or memory (src/replay/replay_diversion.c).
  * The trace cannot answer such a guest, and the real world must not, so
  * every event is answered here without touching either:
  *

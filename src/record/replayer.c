@@ -28,6 +28,8 @@ struct replayer {
     void *watch_ctx;
     void (*debugger_fn)(void *ctx, char *buf, size_t len);
     void *debugger_ctx;
+    int (*event_fn)(void *ctx, uint64_t number, const struct ukvm_io *io);
+    void *event_ctx;
 };
 
 static void describe(char *buf, size_t len, const struct ukvm_event *ev)
@@ -165,8 +167,13 @@ static int replayer_service(struct ukvm_event_source *src, struct ukvm_io *io, i
         else
             ukvm_write_all(STDOUT_FILENO, io->buf, io->buf_len);
     }
-    if (number >= rp->printed)
+    if (number >= rp->printed) {
         rp->printed = number + 1;
+        if (rp->event_fn && rp->event_fn(rp->event_ctx, number, io) != 0) {
+            *exit_status = UKVM_EXIT_MONITOR_ERROR;
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -231,6 +238,14 @@ void replayer_watch(struct ukvm_event_source *src, uint64_t stop_before,
     rp->stop_before = stop_before;
     rp->watch_fn = fn;
     rp->watch_ctx = ctx;
+}
+
+void replayer_on_event(struct ukvm_event_source *src,
+        int (*fn)(void *ctx, uint64_t number, const struct ukvm_io *io), void *ctx)
+{
+    struct replayer *rp = (struct replayer *)src;
+    rp->event_fn = fn;
+    rp->event_ctx = ctx;
 }
 
 void replayer_clear_end(struct ukvm_event_source *src)

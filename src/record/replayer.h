@@ -43,6 +43,14 @@ void replayer_mark_output(struct ukvm_event_source *src);
 void replayer_watch(struct ukvm_event_source *src, uint64_t stop_before,
         void (*fn)(void *ctx, uint64_t number), void *ctx);
 
+/* fn(ctx, number, io) once for every event, the first time the replay
+ * serves it: after it matched the recording, with its outputs in io->ev
+ * and, for the data kinds, the bytes the guest wrote or read in io->buf
+ * (e.g. for `replay --pcap`). A non-zero return stops the replay with
+ * status 1 (fn printed why). */
+void replayer_on_event(struct ukvm_event_source *src,
+        int (*fn)(void *ctx, uint64_t number, const struct ukvm_io *io), void *ctx);
+
 /* Under a debugger: fn(ctx, buf, len) says what the debugger is doing
  * (stepping, points planted), for a divergence report, which then names
  * the debugger's own state as a possible cause instead of blaming the guest. */

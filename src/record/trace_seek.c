@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "trace_reader.h"
+#include "ukvm/lower_bound.h"
 
 /* ---- the frame index: summary and goto ---- */
 
@@ -99,16 +100,9 @@ void ukvm_trace_reader_tell(const struct ukvm_trace_reader *r, struct ukvm_trace
 
 static const struct frame_known *find_frame(const struct ukvm_trace_reader *r, uint64_t off)
 {
-    size_t lo = 0, hi = r->n_fk;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (r->fk[mid].off == off)
-            return &r->fk[mid];
-        if (r->fk[mid].off < off)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    size_t i = UKVM_LOWER_BOUND(r->fk, r->n_fk, off, off);
+    if (i < r->n_fk && r->fk[i].off == off)
+        return &r->fk[i];
     return NULL;
 }
 

@@ -1,6 +1,6 @@
 /*
  * libFuzzer target for the agent-expression evaluator and the Z-packet
- * condition-list parser (src/gdb/agent_expr.c). The input is used twice:
+ * condition-list parser (src/vcpu/agent_expr.c). The input is used twice:
  *  1. as bytecode, evaluated against a fake guest whose registers and 256
  *     bytes of memory come from the input's first bytes;
  *  2. as text after "Z0,addr,kind", parsed as a condition list and, when it
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/gdb/agent_expr.h"
+#include "../../src/vcpu/agent_expr.h"
 
 static uint8_t fmem[256];
 

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/gdb/gdb_session.h"
-#include "../../src/gdb/rsp_packet.h"
+#include "../../src/rsp/gdb_session.h"
+#include "../../src/rsp/rsp_packet.h"
 
 #define MEM_BASE 0x1000u
 #define MEM_SIZE 0x2000u
@@ -98,11 +98,29 @@ static void fz_void(struct ukvm_target *t)
     (void)t;
 }
 
+/* Succeeds for event positions, fails for the rest. */
+static int fz_restart(struct ukvm_target *t, const struct ukvm_position *pos,
+        struct ukvm_outbuf *out)
+{
+    (void)t;
+    (void)out;
+    return pos->where == UKVM_AT_EVENT || pos->where == UKVM_AT_START ? 0 : -1;
+}
+
 static const struct ukvm_target_ops fz_ops = {
     .read_regs = fz_read_regs, .write_regs = fz_write_regs,
     .read_mem = fz_read_mem, .write_mem = fz_write_mem,
     .insert_bp = fz_insert_bp, .remove_bp = fz_remove_bp,
     .resume = fz_resume, .interrupt = fz_void, .kill = fz_void, .detach = fz_void,
+};
+
+/* A replay's: it can also start over (extended mode, vRun). */
+static const struct ukvm_target_ops fz_replay_ops = {
+    .read_regs = fz_read_regs, .write_regs = fz_write_regs,
+    .read_mem = fz_read_mem, .write_mem = fz_write_mem,
+    .insert_bp = fz_insert_bp, .remove_bp = fz_remove_bp,
+    .resume = fz_resume, .interrupt = fz_void, .kill = fz_void, .detach = fz_void,
+    .restart = fz_restart,
 };
 
 static const uint8_t kernel[] = "\x7f" "ELF#$}*kernel image for the fuzzer";
@@ -129,7 +147,7 @@ static int fz_write(void *ctx, const void *buf, size_t len)
 static void fz_target_init(struct fz_target *f, int can_reverse)
 {
     memset(f, 0, sizeof(*f));
-    f->t.ops = &fz_ops;
+    f->t.ops = can_reverse ? &fz_replay_ops : &fz_ops;
     f->t.can_reverse = can_reverse;
     f->t.exec_file = kernel;
     f->t.exec_file_len = sizeof(kernel);

@@ -1,6 +1,6 @@
 /*
  * The agent-expression evaluator and condition-list parser
- * (src/gdb/agent_expr.c): every opcode's result and stack effect, the
+ * (src/vcpu/agent_expr.c): every opcode's result and stack effect, the
  * errors (truncated operands, bad jumps, underflow, overflow, step limit,
  * failing memory and register reads, unsupported opcodes), and the Z-packet
  * condition syntax with the "error means stop" rule.
@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "gdb/agent_expr.h"
+#include "vcpu/agent_expr.h"
 
 /* A fake guest: 16 registers holding 0x100 + n, and 64 bytes of memory at
  * 0x1000 holding i * 3; everything else fails. */

@@ -161,6 +161,18 @@ static void test_replay_options(void **state)
     assert_int_equal(parse(MODE_REPLAY, 2, port), -1);
     const char *none[] = { "--gdb" };
     assert_int_equal(parse(MODE_REPLAY, 1, none), -1);
+    const char *pcap[] = { "--pcap=f.pcapng", "--force", "t.zst" };
+    assert_int_equal(parse(MODE_REPLAY, 3, pcap), 0);
+    assert_string_equal(cfg.pcap_path, "f.pcapng");
+    assert_true(cfg.force);
+    const char *pcap_gdb[] = { "--pcap=f.pcapng", "--gdb", "t.zst" };
+    assert_int_equal(parse(MODE_REPLAY, 3, pcap_gdb), -1);
+    assert_non_null(strstr(err, "--gdb"));
+    const char *force_alone[] = { "--force", "t.zst" };
+    assert_int_equal(parse(MODE_REPLAY, 2, force_alone), -1);
+    assert_non_null(strstr(err, "needs --pcap"));
+    const char *pcap_run[] = { "--pcap=f.pcapng", "k.elf" };
+    assert_int_equal(parse(MODE_RUN, 2, pcap_run), -1);
 }
 
 /* every value option also takes its value as the next argument */
@@ -187,6 +199,10 @@ static void test_space_separated_values(void **state)
     assert_int_equal(cfg.checkpoint_mem, 64ULL << 20);
     assert_string_equal(cfg.goto_target, "end");
     assert_string_equal(cfg.trace_path, "t.zst");
+    const char *pcap[] = { "--pcap", "f.pcapng", "t.zst" };
+    assert_int_equal(parse(MODE_REPLAY, 3, pcap), 0);
+    assert_string_equal(cfg.pcap_path, "f.pcapng");
+    assert_string_equal(cfg.trace_path, "t.zst");
     /* --gdb's value is optional: a last argument of digits is the trace */
     const char *gdb_trace[] = { "--gdb", "1234" };
     assert_int_equal(parse(MODE_REPLAY, 2, gdb_trace), 0);
@@ -209,6 +225,35 @@ static void test_space_separated_values(void **state)
     const char *flag[] = { "--force=1", "k.elf" };
     assert_int_equal(parse(MODE_RECORD, 2, flag), -1);
     assert_non_null(strstr(err, "takes no value"));
+}
+
+/* ukvm debug --port: the replay's port (default 0: a free one) */
+static void test_debug_port(void **state)
+{
+    (void)state;
+    const char *none[] = { "t.zst" };
+    assert_int_equal(parse(MODE_DEBUG, 1, none), 0);
+    assert_int_equal(cfg.gdb_port, 0);
+    const char *eq[] = { "--port=41234", "t.zst", "-q" };
+    assert_int_equal(parse(MODE_DEBUG, 3, eq), 0);
+    assert_int_equal(cfg.gdb_port, 41234);
+    assert_int_equal(cfg.debugger_argc, 1);
+    const char *space[] = { "--port", "5000", "--goto", "end", "t.zst" };
+    assert_int_equal(parse(MODE_DEBUG, 5, space), 0);
+    assert_int_equal(cfg.gdb_port, 5000);
+    assert_string_equal(cfg.trace_path, "t.zst");
+    const char *bad[] = { "--port=65536", "t.zst" };
+    assert_int_equal(parse(MODE_DEBUG, 2, bad), -1);
+    assert_non_null(strstr(err, "--port: '65536' is not a TCP port"));
+    const char *word[] = { "--port", "http", "t.zst" };
+    assert_int_equal(parse(MODE_DEBUG, 3, word), -1);
+    assert_non_null(strstr(err, "is not a TCP port"));
+    const char *novalue[] = { "--port", "t.zst" };
+    assert_int_equal(parse(MODE_DEBUG, 2, novalue), -1);
+    /* replay has --gdb=PORT for that */
+    const char *replay[] = { "--gdb", "--port=5000", "t.zst" };
+    assert_int_equal(parse(MODE_REPLAY, 3, replay), -1);
+    assert_non_null(strstr(err, "unknown replay option '--port'"));
 }
 
 static void test_help_and_unknown(void **state)
@@ -235,6 +280,7 @@ int main(void)
         cmocka_unit_test(test_record_options),
         cmocka_unit_test(test_replay_options),
         cmocka_unit_test(test_space_separated_values),
+        cmocka_unit_test(test_debug_port),
         cmocka_unit_test(test_help_and_unknown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "gdb/diversion_log.h"
+#include "replay/diversion_log.h"
 #include "monitor/monitor.h"
 #include "record/diversion_source.h"
 

@@ -27,6 +27,9 @@ struct fake {
     uint64_t written_gpa;
     size_t written_len;
     int n_written;
+    uint64_t read_gpa;
+    size_t read_len;
+    int n_read;
 };
 static struct fake F;
 
@@ -60,9 +63,17 @@ static void fake_written(void *ctx, uint64_t gpa, size_t len)
     f->n_written++;
 }
 
+static void fake_read(void *ctx, uint64_t gpa, size_t len)
+{
+    struct fake *f = ctx;
+    f->read_gpa = gpa;
+    f->read_len = len;
+    f->n_read++;
+}
+
 static const struct fpu_mem fake_mem = {
     .translate = fake_translate, .host = fake_host, .protected_page = fake_protected,
-    .written = fake_written, .ctx = &F,
+    .written = fake_written, .read = fake_read, .ctx = &F,
 };
 
 static struct fpu_guest G;
@@ -178,6 +189,29 @@ static void test_store_calls_written(void **state)
     assert_int_equal(F.n_written, 1);
     assert_int_equal(F.written_gpa, DATA + 8);
     assert_int_equal(F.written_len, 8);
+}
+
+/* A load reports what it read (read watchpoints), a store only what it
+ * wrote: comisd reads its 8-byte operand and writes nothing. */
+static void test_load_calls_read(void **state)
+{
+    (void)state;
+    reset();
+    CODE_OF("\x66\x0f\x2f\x03"); /* comisd xmm0, [rbx] */
+    G.regs.rbx = DATA + 16;
+    double two = 2.0;
+    memcpy(F.mem + DATA + 16, &two, 8);
+    double one = 1.0;
+    uint64_t bits;
+    memcpy(&bits, &one, 8);
+    set_xmm(0, bits, 0);
+    assert_int_equal(fpu_complete_insn(&G, &O), FPU_DONE);
+    assert_int_equal(F.n_read, 1);
+    assert_int_equal(F.read_gpa, DATA + 16);
+    assert_int_equal(F.read_len, 8);
+    assert_int_equal(F.n_written, 0);
+    assert_true(G.regs.rflags & 1); /* CF: 1.0 < 2.0 */
+    assert_int_equal(G.regs.rip, CODE + 4);
 }
 
 static void test_cvtsi2sd_gpr(void **state)
@@ -609,6 +643,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paddd_from_memory),
         cmocka_unit_test(test_store_calls_written),
+        cmocka_unit_test(test_load_calls_read),
         cmocka_unit_test(test_cvtsi2sd_gpr),
         cmocka_unit_test(test_x87_load),
         cmocka_unit_test(test_unmasked_refused),

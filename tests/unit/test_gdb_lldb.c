@@ -1,4 +1,4 @@
-/* Unit tests for lldb's packets (src/gdb/gdb_lldb.c) through a session:
+/* Unit tests for lldb's packets (src/rsp/gdb_lldb.c) through a session:
  * qHostInfo, qOffsets, the reply to lldb's `k` (and none to gdb's), and the
  * empty reply to lldb's packets ukvm does not serve. */
 #include <setjmp.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "gdb/gdb_session.h"
+#include "rsp/gdb_session.h"
 
 #include "capture_write.h"
 static int kills;
@@ -19,6 +19,15 @@ static void fk_kill(struct ukvm_target *t)
 {
     (void)t;
     kills++;
+}
+
+static int restart_ok(struct ukvm_target *t, const struct ukvm_position *pos,
+        struct ukvm_outbuf *out)
+{
+    (void)t;
+    (void)pos;
+    (void)out;
+    return 0;
 }
 
 static const struct ukvm_target_ops ops = { .kill = fk_kill };
@@ -113,7 +122,9 @@ static void test_kill(void **state)
     assert_int_equal(kills, 3);
     gdb_session_free(s);
     /* an extended-mode replay keeps running after gdb's k: still no reply */
-    struct ukvm_target rt = { .ops = &ops, .can_reverse = true };
+    struct ukvm_target_ops rops = ops;
+    rops.restart = restart_ok;
+    struct ukvm_target rt = { .ops = &rops, .can_reverse = true };
     s = gdb_session_new(&rt, &io, NULL);
     send(s, "!");
     send(s, "k");

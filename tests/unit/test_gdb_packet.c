@@ -1,4 +1,4 @@
-/* Unit tests of the remote protocol byte level (src/gdb/rsp_packet.c), the
+/* Unit tests of the remote protocol byte level (src/rsp/rsp_packet.c), the
  * register table (gdb_regs.c) and the target description (gdb_tdesc.c). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,9 +9,9 @@
 
 #include <cmocka.h>
 
-#include "../../src/gdb/gdb_regs.h"
-#include "../../src/gdb/gdb_tdesc.h"
-#include "../../src/gdb/rsp_packet.h"
+#include "../../src/rsp/gdb_regs.h"
+#include "../../src/rsp/gdb_tdesc.h"
+#include "../../src/rsp/rsp_packet.h"
 
 /* Feeds a whole string; returns the events seen, in order, in evs. */
 static int feed_all(struct rsp_decoder *d, const char *in, size_t len,

@@ -30,10 +30,10 @@
 
 #include <cmocka.h>
 
-#include "../../src/gdb/agent_expr.h"
-#include "../../src/gdb/gdb_server.h"
-#include "../../src/gdb/gdb_tdesc.h"
-#include "../../src/gdb/rsp_packet.h"
+#include "../../src/vcpu/agent_expr.h"
+#include "../../src/rsp/gdb_server.h"
+#include "../../src/rsp/gdb_tdesc.h"
+#include "../../src/rsp/rsp_packet.h"
 
 /* ---------------------------------------------------------------------- */
 /* The fake target                                                         */

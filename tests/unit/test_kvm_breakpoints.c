@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "gdb/kvm_target.h"
+#include "vcpu/kvm_target.h"
 
 #define MEM (64ULL << 20)
 #define ALIAS 0x8000000000ULL

@@ -1,5 +1,5 @@
 /* Unit tests for ukvm's monitor commands: parsing and goto arithmetic
- * (src/gdb/gdb_monitor_cmd.c), and qRcmd through a session. */
+ * (src/vcpu/gdb_monitor_cmd.c), and qRcmd through a session. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,8 +8,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "gdb/gdb_monitor_cmd.h"
-#include "gdb/gdb_session.h"
+#include "vcpu/gdb_monitor_cmd.h"
+#include "rsp/gdb_session.h"
 #include "cli/cli.h"
 
 static struct monitor_cmd c;
@@ -250,13 +250,50 @@ static void send(struct gdb_session *s, const char *pkt)
     gdb_session_dispatch(s, (uint8_t *)buf, strlen(buf));
 }
 
-/* extended-remote on a replay: '!' OK, vKill keeps the session, vRun is
- * `goto start` plus a stop reply */
+static struct ukvm_position last_pos;
+static int restarts, restart_rc;
+
+static int record_restart(struct ukvm_target *t, const struct ukvm_position *pos,
+        struct ukvm_outbuf *out)
+{
+    (void)t;
+    last_pos = *pos;
+    restarts++;
+    if (restart_rc < 0)
+        ukvm_outbuf_printf(out, "ukvm: goto: no bookmark\n");
+    return restart_rc;
+}
+
+/* vRun;FILE;HEX-ARG: the restart op gets the parsed position */
+static void vrun_to(struct gdb_session *s, const char *pkt, enum ukvm_where where, uint64_t n,
+        const char *name)
+{
+    int before = restarts;
+    send(s, pkt);
+    assert_int_equal(restarts, before + 1);
+    assert_int_equal(last_pos.where, where);
+    assert_int_equal(last_pos.n, n);
+    assert_string_equal(last_pos.name, name);
+    assert_non_null(strstr(sent, restart_rc < 0 ? "$E01#" : "$T05"));
+}
+
+static void vrun_refused(struct gdb_session *s, const char *pkt)
+{
+    int before = restarts;
+    send(s, pkt);
+    assert_int_equal(restarts, before);
+    assert_non_null(strstr(sent, "$E01#"));
+}
+
+/* extended-remote on a target that can start over: '!' OK, vKill keeps the
+ * session, vRun is the restart op with the position gdb's `run` named plus
+ * a stop reply. Whether the target can reverse has nothing to do with it. */
 static void test_vrun(void **state)
 {
     (void)state;
-    struct ukvm_target_ops ops = { .monitor = record_monitor, .read_regs = no_regs };
-    struct ukvm_target t = { .ops = &ops, .can_reverse = true };
+    struct ukvm_target_ops ops = { .monitor = record_monitor, .read_regs = no_regs,
+        .restart = record_restart };
+    struct ukvm_target t = { .ops = &ops, .can_reverse = false };
     struct gdb_session_io io = { .write = cap_write };
     struct gdb_session *s = gdb_session_new(&t, &io, NULL);
     send(s, "!");
@@ -264,9 +301,62 @@ static void test_vrun(void **state)
     send(s, "vKill;a410");
     assert_non_null(strstr(sent, "$OK#"));
     assert_int_equal(s->end, GDB_END_NONE);
-    send(s, "vRun;");
-    assert_string_equal(last_cmd, "goto start");
+    last_cmd[0] = 0;
+    vrun_to(s, "vRun;", UKVM_AT_START, 0, "");
+    assert_string_equal(last_cmd, ""); /* no command text on the way */
+    vrun_to(s, "vRun", UKVM_AT_START, 0, "");
+    vrun_to(s, "vRun;;", UKVM_AT_START, 0, "");
+    vrun_to(s, "vRun;;3230", UKVM_AT_EVENT, 20, "");
+    vrun_to(s, "vRun;2f6b;656e64", UKVM_AT_END, 0, "");
+    vrun_to(s, "vRun;;2d33", UKVM_AT_BACK, 3, "");
+    vrun_to(s, "vRun;;2b31", UKVM_AT_FORWARD, 1, "");
+    vrun_to(s, "vRun;;6d61726b31", UKVM_AT_BOOKMARK, 0, "mark1");
+    vrun_refused(s, "vRun;;35;36");         /* two positions */
+    vrun_refused(s, "vRun;;3578");          /* 5x */
+    vrun_refused(s, "vRun;;323");           /* odd hex */
+    vrun_refused(s, "vRun;;3209");          /* a control byte */
+    restart_rc = -1;
+    vrun_to(s, "vRun;;6e6f", UKVM_AT_BOOKMARK, 0, "no"); /* the target refuses: E01 */
+    restart_rc = 0;
+    /* the exit of a target that can start over keeps the session; until
+     * the next vRun there is no process (gdb would take the target for
+     * restarted, and show the dead guest) */
+    send(s, "qfThreadInfo");
+    assert_non_null(strstr(sent, "$m1#"));
+    struct ukvm_stop exited = { .reason = UKVM_STOP_EXITED, .exit_status = 3 };
+    s->last_stop = exited;
+    cap_reset();
+    gdb_send_stop_reply(s, &exited);
+    assert_non_null(strstr(sent, "$W03#"));
+    assert_int_equal(s->end, GDB_END_NONE);
+    send(s, "qfThreadInfo");
+    assert_non_null(strstr(sent, "$l#"));
+    send(s, "?");
+    assert_non_null(strstr(sent, "$W03#"));
+    vrun_to(s, "vRun;", UKVM_AT_START, 0, "");
+    send(s, "qfThreadInfo");
+    assert_non_null(strstr(sent, "$m1#"));
+    /* so is a killed one: no thread, and '?' says no process */
+    send(s, "k");
+    assert_int_equal(s->end, GDB_END_NONE);
+    send(s, "qfThreadInfo");
+    assert_non_null(strstr(sent, "$l#"));
+    send(s, "?");
+    assert_non_null(strstr(sent, "$W00#"));
+    vrun_to(s, "vRun;;35", UKVM_AT_EVENT, 5, "");
+    send(s, "?");
     assert_non_null(strstr(sent, "$T05"));
+    send(s, "vKill;a410");
+    send(s, "qfThreadInfo");
+    assert_non_null(strstr(sent, "$l#"));
+    gdb_session_free(s);
+    /* a target that can reverse but not start over: no extended mode */
+    ops.restart = NULL;
+    t.can_reverse = true;
+    s = gdb_session_new(&t, &io, NULL);
+    send(s, "!");
+    assert_non_null(strstr(sent, "$#00"));
+    vrun_refused(s, "vRun;");
     gdb_session_free(s);
     /* a live run: no extended mode, vRun refused */
     t.can_reverse = false;
@@ -274,8 +364,7 @@ static void test_vrun(void **state)
     s = gdb_session_new(&t, &io, NULL);
     send(s, "!");
     assert_non_null(strstr(sent, "$#00"));
-    send(s, "vRun;");
-    assert_non_null(strstr(sent, "$E01#"));
+    vrun_refused(s, "vRun;");
     gdb_session_free(s);
 }
 

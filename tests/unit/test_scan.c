@@ -1,5 +1,5 @@
 /*
- * Unit tests for the instruction scanner (src/record/scan.c).
+ * Unit tests for the instruction scanner (src/monitor/scan.c).
  * Byte sequences checked with `as --64` / `objdump -d -M intel`.
  */
 #include <setjmp.h>

@@ -1,8 +1,9 @@
 /*
- * Watchpoints stored as ranges (src/gdb/watch_ranges.c): an identical
+ * Watchpoints stored as ranges (src/vcpu/watch_ranges.c): an identical
  * insert is stored once, a huge watch is one entry and one run, the count
  * is capped, and the protected runs take the stronger protection where
- * watches of different kinds meet.
+ * watches of different kinds meet; an instruction's access list merges
+ * touching accesses of a kind and still names every watch they hit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "gdb/watch_ranges.h"
+#include "vcpu/watch_ranges.h"
 
 #define PAGE 0x1000ULL
 
@@ -141,6 +142,43 @@ static void test_hits_and_ghosts(void **state)
     watch_set_free(&ws);
 }
 
+/* A rep stosb over two watches (one byte at a time, the first stop naming
+ * the first watch) and a movs (reads and writes kept apart). */
+static void test_access_list(void **state)
+{
+    (void)state;
+    struct access_list l = { 0 };
+    for (uint64_t b = 0x5000; b < 0x52c0; b++)
+        access_list_add(&l, b, 1, true);
+    assert_int_equal(l.n, 1);
+    assert_int_equal(l.a[0].gpa, 0x5000);
+    assert_int_equal(l.a[0].len, 0x2c0);
+    struct watch first = W(UKVM_WP_WRITE, 0x5040, 16), later = W(UKVM_WP_ACCESS, 0x5080, 8),
+        past = W(UKVM_WP_WRITE, 0x52c0, 8), read = W(UKVM_WP_READ, 0x5080, 8);
+    assert_true(access_list_hits(&l, &first));
+    assert_true(access_list_hits(&l, &later));
+    assert_false(access_list_hits(&l, &past));
+    assert_false(access_list_hits(&l, &read));
+    /* a descending copy: reads and writes each merge, not into each other */
+    struct access_list m = { 0 };
+    for (uint64_t i = 0; i < 64; i++) {
+        access_list_add(&m, 0x7000 - 8 * i, 8, false);
+        access_list_add(&m, 0x9000 - 8 * i, 8, true);
+    }
+    assert_int_equal(m.n, 2);
+    assert_int_equal(m.a[0].gpa, 0x7000 - 8 * 63);
+    assert_int_equal(m.a[0].len, 64 * 8);
+    assert_false(m.a[0].write);
+    struct watch rd = W(UKVM_WP_READ, 0x6e10, 1), wr = W(UKVM_WP_WRITE, 0x6e10, 1);
+    assert_true(access_list_hits(&m, &rd));
+    assert_false(access_list_hits(&m, &wr));
+    /* apart: one entry each, up to the cap, then the rest are dropped */
+    struct access_list f = { 0 };
+    for (uint64_t i = 0; i < ACCESS_LIST_MAX + 3; i++)
+        access_list_add(&f, 0x10000 + 0x100 * i, 4, true);
+    assert_int_equal(f.n, ACCESS_LIST_MAX);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -148,6 +186,7 @@ int main(void)
         cmocka_unit_test(test_count_capped),
         cmocka_unit_test(test_runs_stronger_wins),
         cmocka_unit_test(test_hits_and_ghosts),
+        cmocka_unit_test(test_access_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

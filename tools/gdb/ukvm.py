@@ -8,7 +8,8 @@
 #                      again (or with no EXPR), the write before that
 #   ukvm-when          where the replay is (ukvm's `monitor when`)
 #   ukvm-goto WHERE    go to an event, start, end or a bookmark
-#                      (`monitor goto`), with completion
+#                      (`monitor goto`; once the guest has exited, `starti
+#                      WHERE`), with completion
 #
 # and a post-hook on `monitor` that flushes gdb's register and memory caches,
 # so that a plain `monitor goto` is seen by gdb too.
@@ -126,6 +127,11 @@ Usage: ukvm-goto EVENT | +N | -N | start | end | BOOKMARK   (`monitor goto`)"""
     def invoke(self, arg, from_tty):
         if not arg.strip():
             raise gdb.GdbError("usage: ukvm-goto EVENT | +N | -N | start | end | BOOKMARK")
+        if gdb.selected_thread() is None:
+            # the guest has exited (or was killed): over extended-remote,
+            # starting it over at the place is what makes gdb see it again
+            gdb.execute("starti " + arg.strip())
+            return
         gdb.execute("monitor goto " + arg.strip())
         # gdb's view of registers and memory follows the move
         gdb.execute("maintenance flush register-cache", to_string=True)
