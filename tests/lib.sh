@@ -2,6 +2,9 @@
 # sources this file and reports every check with pass/fail/skip; the runner
 # (tests/run-tests.sh) counts the lines they print:
 #   PASS: <name>      FAIL: <name>: <why>      SKIP: <name>: <reason>
+# More helpers are in tests/lib/: common.sh (sourced after this file by many
+# scripts), elfpatch.py, blkcheck.py, rsp_client.py (the raw gdb protocol
+# client) and bench.sh (for tests/bench/).
 
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 UKVM=${UKVM:-$TOP/ukvm}
@@ -83,4 +86,74 @@ ukvm_gdb_stop() {
     kill -9 "$UKVM_PID" 2>/dev/null
     wait "$UKVM_PID" 2>/dev/null
     UKVM_PID=""
+}
+
+# reap_ukvm [SECONDS]: waits up to SECONDS (default 10) for the ukvm in
+# UKVM_PID to exit, sets UKVM_RC (its exit status, or "still-running" when it
+# had to be killed) and empties UKVM_PID.
+reap_ukvm() {
+    local limit=$(( ${1:-10} * 20 )) i=0
+    [ -n "$UKVM_PID" ] || return 0
+    while proc_alive "$UKVM_PID" && [ $i -lt $limit ]; do sleep 0.05; i=$((i + 1)); done
+    if proc_alive "$UKVM_PID"; then
+        kill -9 "$UKVM_PID" 2>/dev/null
+        wait "$UKVM_PID" 2>/dev/null
+        UKVM_RC=still-running
+    else
+        wait "$UKVM_PID"
+        UKVM_RC=$?
+    fi
+    UKVM_PID=""
+}
+
+# elf_sym ELF NAME [OFFSET]: NAME's address (+ OFFSET) from ELF's symbol
+# table, as 0x%x; nothing when there is no such symbol.
+elf_sym() {
+    local a
+    a=$(nm "$1" | awk -v s="$2" '$3 == s {print $1; exit}')
+    [ -n "$a" ] && printf '0x%x' $((0x$a + ${3:-0}))
+}
+
+# elf_insn ELF FUNC ERE [NEXT]: the address of the first instruction of FUNC
+# whose disassembly matches ERE (with NEXT: of the instruction after it).
+elf_insn() {
+    objdump -d --no-show-raw-insn "$1" 2>/dev/null | awk -v f="<$2>:" -v re="$3" -v nx="${4:-}" '
+        $2 == f { inf = 1; next }
+        inf && /^$/ { exit }
+        inf && /^ +[0-9a-f]+:/ {
+            a = $1; sub(/:$/, "", a)
+            if (want) { print "0x" a; exit }
+            if ($0 ~ re) { if (nx) want = 1; else { print "0x" a; exit } }
+        }'
+}
+
+# machine_is_slow: UKVM_IN_VM is set, or a plain run of the compute guest
+# (about 300k instructions; 0.3 s on a development machine) takes over 1.5 s.
+machine_is_slow() {
+    [ -n "${UKVM_IN_VM:-}" ] && return 0
+    local t0 t1
+    t0=$(date +%s%N)
+    timeout 30 "$UKVM" run "$GUESTS/compute.elf" >/dev/null 2>&1
+    t1=$(date +%s%N)
+    [ $(( (t1 - t0) / 1000000 )) -gt 1500 ]
+}
+
+# record_compute_lasting MS TRACE OUT ERR: record the compute guest into
+# TRACE with enough rounds that the recording takes at least MS ms on this
+# KVM (how fast compute runs depends on the KVM by 10x or more, and a short
+# run is mostly start-up, so each try at least doubles the rounds, until
+# 5,000,000). Sets COMPUTE_ROUNDS and COMPUTE_MS; fails if a recording fails.
+record_compute_lasting() {
+    local want=$1 trace=$2 out=$3 err=$4 t0 r=100
+    while :; do
+        rm -f "$trace"
+        t0=$(date +%s%N)
+        run_capture "$out" "$err" "$UKVM" record -o "$trace" "$GUESTS/compute.elf" "$r" || return 1
+        COMPUTE_ROUNDS=$r
+        COMPUTE_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+        [ "$COMPUTE_MS" -ge "$want" ] || [ "$r" -ge 5000000 ] && return 0
+        r=$(awk -v r="$r" -v ms="$COMPUTE_MS" -v w="$want" 'BEGIN {
+            n = int(r * 1.5 * w / (ms > 1 ? ms : 1)); if (n < 2 * r) n = 2 * r
+            print (n > 5000000) ? 5000000 : n }')
+    done
 }

@@ -16,10 +16,9 @@ BIG=${LONG_BIG:-10000000}
 T=$(mktemp -d "$TOP/build/bench-long.XXXXXX")      # traces of hundreds of MB: not tmpfs
 trap 'rm -rf "$T"' EXIT
 
-now_ns() { date +%s%N; }
+. "$TOP/tests/lib/bench.sh" # now_ns, le
 ms() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", (b - a) / 1e6}'; }
 row() { printf '  %-88s %12s  %-7s %s\n' "$1" "$2" "$3" "$4"; }
-le() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a <= b)}'; }
 verdict() { if le "$1" "$2"; then echo PASS; else echo MISS; fi; }
 
 # runs a command under GNU time: its peak RSS in KiB in RSS, its status in RC

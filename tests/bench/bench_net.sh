@@ -33,9 +33,7 @@ ip tuntap add dev "$TAP" mode tap && sysctl -q -w "net.ipv6.conf.$TAP.disable_ip
     ip addr add "$NET.1/24" dev "$TAP" && ip link set "$TAP" up ||
     { echo "bench_net: SKIP: cannot set up a tap"; exit 0; }
 
-bugs=0
-bug() { echo "BUG: $*"; bugs=$((bugs + 1)); }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.3f", a/b; else print "nan"}'; }
+. "$TOP/tests/lib/bench.sh" # bug, ratio
 verdict() { awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN {ok = op == "<=" ? a <= b : a >= b; print ok ? "PASS" : "MISS"}'; }
 field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 

@@ -23,9 +23,7 @@ if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then echo "bench_startup: SKIP: /dev/
 TMP=$(mktemp -d /tmp/ukvm-bench-startup.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 
-bugs=0
-bug() { echo "BUG: $*"; bugs=$((bugs + 1)); }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.3f", a/b; else print "nan"}'; }
+. "$TOP/tests/lib/bench.sh" # bug, ratio
 verdict() { awk -v a="$1" -v b="$2" 'BEGIN {print (a != "nan" && a <= b) ? "PASS" : "MISS"}'; }
 row() { printf '  %-78s %16s  %-7s %s\n' "$1" "$2" "$3" "$4"; }
 us() { awk -v v="$1" 'BEGIN {printf "%.0f us", v / 1e3}'; }

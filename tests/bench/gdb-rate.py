@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """
-gdb-rate.py: debugger benchmarks for `make bench`, with a raw GDB remote
-protocol client (no gdb involved).
+gdb-rate.py: debugger benchmarks for `make bench`, with the raw GDB remote
+protocol client of tests/lib/rsp_client.py (no gdb involved).
 
     gdb-rate.py UKVM KERNEL.elf|TRACE.zst MODE [ARG...]
 
@@ -28,10 +28,16 @@ Modes:
 """
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from rsp_client import Client, frame  # noqa: E402
+
+# Seconds to wait for a connection or for the reply to one packet.
+TIMEOUT = 60
 
 
 class Error(Exception):
@@ -39,44 +45,24 @@ class Error(Exception):
 
 
 class Remote:
-    def __init__(self, sock):
-        self.sock = sock
-        self.buf = b""
-        self.ack = True
+    """tests/lib/rsp_client.py's Client, with str packets and a reply to
+    every command (an Error otherwise)."""
 
-    def _fill(self):
-        data = self.sock.recv(65536)
-        if not data:
-            raise Error("the server closed the connection")
-        self.buf += data
+    def __init__(self, port):
+        self.c = Client(port, timeout=TIMEOUT)
 
     def send(self, payload):
-        data = payload.encode()
-        csum = sum(data) & 0xFF
-        self.sock.sendall(b"$" + data + b"#%02x" % csum)
-        if self.ack:
-            while not self.buf:
-                self._fill()
-            c, self.buf = self.buf[:1], self.buf[1:]
-            if c != b"+":
-                raise Error("no ack for %r: got %r" % (payload, c))
-
-    def recv(self):
-        while True:
-            start = self.buf.find(b"$")
-            if start >= 0:
-                end = self.buf.find(b"#", start)
-                if end >= 0 and len(self.buf) >= end + 3:
-                    pkt = self.buf[start + 1:end]
-                    self.buf = self.buf[end + 3:]
-                    if self.ack:
-                        self.sock.sendall(b"+")
-                    return pkt.decode(errors="replace")
-            self._fill()
+        self.c.send(frame(payload.encode()))
 
     def cmd(self, payload):
-        self.send(payload)
-        return self.recv()
+        reply = self.c.command(payload.encode(), TIMEOUT)
+        # console output before a stop reply (a long reverse-continue's
+        # progress): gdb prints it and waits on
+        while reply is not None and reply[:1] == b"O" and reply != b"OK":
+            reply = self.c.read_packet(TIMEOUT)
+        if reply is None:
+            raise Error("no reply to %r within %d s" % (payload, TIMEOUT))
+        return reply.decode(errors="replace")
 
 
 def start_ukvm(ukvm, kernel, args):
@@ -97,18 +83,16 @@ def start_ukvm(ukvm, kernel, args):
         deadline = time.time() + 5
         while True:
             try:
-                s = socket.create_connection(("127.0.0.1", port), timeout=60)
+                r = Remote(port)
                 break
             except OSError as e:
                 if time.time() > deadline:
                     p.kill()
                     raise Error("cannot connect to port %d: %s" % (port, e))
                 time.sleep(0.02)
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        r = Remote(s)
         try:
             if r.cmd("QStartNoAckMode") == "OK":
-                r.ack = False
+                r.c.ack = False
             r.cmd("qSupported:swbreak+;hwbreak+")
             stop = r.cmd("?")
             if not stop.startswith(("T", "S")):
@@ -122,11 +106,10 @@ def start_ukvm(ukvm, kernel, args):
 
 def finish(p, r):
     try:
-        r.ack = False
         r.send("k")
-    except (Error, OSError):
+    except OSError:
         pass
-    r.sock.close()
+    r.c.s.close()
     try:
         p.wait(timeout=10)
     except subprocess.TimeoutExpired:
@@ -267,6 +250,6 @@ def main(argv):
 if __name__ == "__main__":
     try:
         sys.exit(main(sys.argv))
-    except (Error, OSError, ValueError, IndexError) as e:
+    except (Error, OSError, EOFError, ValueError, IndexError) as e:
         print("error: %s" % e)
         sys.exit(1)

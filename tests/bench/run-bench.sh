@@ -20,10 +20,9 @@ if [ -n "${BENCH_QUICK:-}" ]; then N_HC=1 N_SMALL=1 N_START=3 N_DBG=1; else N_HC
 HC_N=100000          # walltime hypercalls in hypercalls.elf
 LOOP_N=20000         # loop.elf iterations (one walltime + one rdtsc each)
 
-bugs=0
-bug() { echo "BUG: $*"; bugs=$((bugs + 1)); }
+. "$TOP/tests/lib/bench.sh" # bug, ratio, le, now_ns
 
-for f in "$UKVM" "$TRACE_TOOL" "$G/hypercalls.elf" "$G/compute.elf" "$G/time.elf" "$G/loop.elf" "$G/hello.elf"; do
+for f in "$UKVM" "$TRACE_TOOL" "$G/hypercalls.elf" "$G/sse_cost.elf" "$G/compute.elf" "$G/time.elf" "$G/loop.elf" "$G/hello.elf"; do
     [ -e "$f" ] || { echo "bench: $f is missing (run make)"; exit 1; }
 done
 if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
@@ -42,12 +41,7 @@ UKVM=$TMP/bin/ukvm TRACE_TOOL=$TMP/bin/ukvm-trace G=$TMP/bin/guests
 minimum() { printf '%s\n' "$@" | sort -g | head -1; }
 # median of the numbers given as arguments
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
-# ratio A B with 3 decimals
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.3f", a/b; else print "nan"}'; }
-# le A B: true when A <= B (floats)
-le() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a <= b)}'; }
 verdict_le() { if le "$1" "$2"; then echo PASS; else echo MISS; fi; }
-now_ns() { date +%s%N; }
 
 # timed NAME CMD...: runs CMD (timeout 120 s) with stdout to $TMP/NAME.out and
 # stderr to $TMP/NAME.err; sets T (elapsed seconds) and RC.
@@ -94,6 +88,28 @@ done
 if [ ${#guest_ns[@]} -gt 0 ]; then
     row "hypercall round trip, guest-timed (hypercalls.elf $HC_N)" "$(median "${guest_ns[@]}") ns" "-" "info"
     row "hypercall round trip, process time / $HC_N" "$(median "${proc_ns[@]}") ns" "-" "info"
+fi
+# One SSE instruction against a hypercall, in one guest: on a KVM that
+# emulates CPL-0 code each is an exit ukvm completes (the x87/SSE state read
+# once, written back only when it changed); elsewhere it runs natively.
+SSE_N=$([ -n "${BENCH_QUICK:-}" ] && echo 2000 || echo 20000)
+sse=() sse_hc=()
+for i in $(seq "$N_HC"); do
+    timed sse_run "$UKVM" run "$G/sse_cost.elf" "$SSE_N"
+    expect_ok sse_run "run sse_cost.elf" || continue
+    line=$(grep "^sse_cost: n=$SSE_N " "$TMP/sse_run.out")
+    [ -n "$line" ] || { bug "run sse_cost.elf: unexpected output: $(head -c 200 "$TMP/sse_run.out")"; continue; }
+    b=$(sed -n 's/.* base_ns=\([0-9]*\).*/\1/p' <<<"$line")
+    v=$(sed -n 's/.* sse_ns=\([0-9]*\).*/\1/p' <<<"$line")
+    h=$(sed -n 's/.* hypercall_ns=\([0-9]*\).*/\1/p' <<<"$line")
+    # two SSE instructions (mulsd, comisd) per iteration, above the loop's own cost
+    sse+=("$(awk -v v="$v" -v b="$b" 'BEGIN {d = (v - b) / 2; printf "%.0f", d < 0 ? 0 : d}')")
+    sse_hc+=("$h")
+done
+if [ ${#sse[@]} -gt 0 ]; then
+    s_ns=$(median "${sse[@]}") h_ns=$(median "${sse_hc[@]}")
+    row "one SSE instruction / one hypercall round trip, guest-timed (sse_cost.elf $SSE_N): $s_ns / $h_ns ns" \
+        "$(ratio "$s_ns" "$h_ns")x" "-" "info"
 fi
 st=()
 for i in $(seq "$N_START"); do

@@ -2,7 +2,8 @@
 # `make guests` builds build/guests/NAME.elf for every NAME in GUESTS, from
 # tests/guests/NAME.c and the shared runtime in tests/guests/rt/.
 GUESTS := hello time blk net compute abort fault nullptr badcall loop clockstorm hypercalls sse udpsvc \
-          condloop det_cpuid det_rdtsc_gen det_bigread fpu_hostile ckpt_dirty traps exceptions flags
+          condloop det_cpuid det_rdtsc_gen det_bigread fpu_hostile ckpt_dirty traps exceptions flags \
+          dumpcore sse_cost
 .PHONY: guests
 guests: $(GUESTS:%=$(BUILD)/guests/%.elf)
 
@@ -26,6 +27,9 @@ $(GUEST_OUT)/compute.o: GUEST_OPT := -O1
 
 # sse is built the way Solo5's toolchain builds unikernels: SSE allowed.
 $(GUEST_OUT)/sse.o: GUEST_CFLAGS := $(filter-out -mgeneral-regs-only,$(GUEST_CFLAGS)) -msse2 -O2 -fno-math-errno
+
+# sse_cost times SSE instructions (inline asm) and the conversion of its result.
+$(GUEST_OUT)/sse_cost.o: GUEST_CFLAGS := $(filter-out -mgeneral-regs-only,$(GUEST_CFLAGS)) -msse2
 
 # fpu_hostile runs chosen x87/SSE instructions (inline asm): SSE allowed.
 $(GUEST_OUT)/fpu_hostile.o: GUEST_CFLAGS := $(filter-out -mgeneral-regs-only,$(GUEST_CFLAGS)) -msse2

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Host side of the net guest test.
 
-    net-echo-check.py IFACE [COUNT] [TIMEOUT]
+    net-echo-check.py IFACE [COUNT] [TIMEOUT] [SIZE]
 
 Sends COUNT (default 3) Ethernet frames on IFACE (a tap that
 `ukvm run --net:service=IFACE build/guests/net.elf COUNT` is attached to)
 and waits up to TIMEOUT seconds (default 10) for each to come back with the
-MAC addresses swapped and the payload unchanged. Prints one line per frame,
+MAC addresses swapped and the payload unchanged. SIZE, when given, is
+the length of every frame sent, Ethernet header included (padded). Prints one line per frame,
 exits 0 when all came back, 1 otherwise. Needs CAP_NET_RAW.
 
 The guest echoes every frame, including the host's own IPv6 router and
@@ -31,11 +32,14 @@ def main():
     iface = sys.argv[1]
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     timeout = float(sys.argv[3]) if len(sys.argv) > 3 else 10.0
+    size = int(sys.argv[4]) if len(sys.argv) > 4 else 0
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     s.bind((iface, 0))
     ok = 0
     for i in range(count):
         payload = b"ukvm-net-test %d " % i + os.urandom(16) + bytes(range(32))
+        if size > 14 + len(payload):
+            payload += bytes(i & 0xff for i in range(size - 14 - len(payload)))
         frame = BCAST + SRC_MAC + ETHERTYPE.to_bytes(2, "big") + payload
         s.send(frame)
         deadline = time.monotonic() + timeout

@@ -9,7 +9,11 @@
  * and finally "net: done" (exit 0). A failed read or write prints
  * "net: FAIL: ..." and exits 1, as does a read or write with handle 0 (the
  * reserved manifest entry, not a device) that does not fail with EINVAL.
- * Frames shorter than an Ethernet header are ignored.
+ * Frames shorter than an Ethernet header are ignored. With a second
+ * argument P non-zero, it then writes one frame a byte longer than its MTU
+ * allows (MTU + 15 bytes) and prints
+ *     net: oversized frame of L bytes refused (EINVAL)
+ * or "net: FAIL: ..." when the write does not fail with EINVAL.
  */
 #include "rt.h"
 
@@ -17,7 +21,7 @@ RT_MANIFEST(1, RT_MFT_NET("service"));
 
 #define POLL_NS 1000000000ull   /* 1 s */
 
-static uint8_t frame[2048];
+static uint8_t frame[65536];  /* the largest frame an MTU allows */
 
 static void fmt_mac(char *buf, const uint8_t *m)
 {
@@ -91,6 +95,20 @@ int main(const struct hvt_boot_info *bi)
                    done, (uint64_t)len, srcs,
                    (unsigned int)(frame[12] << 8 | frame[13]));
         }
+    }
+    if (cmdline_u64(1, 0)) {
+        size_t big = (size_t)e->u.net.mtu + 15;
+        memset(frame, 0xff, 6);
+        memcpy(frame + 6, mac, 6);
+        frame[12] = 0x88;
+        frame[13] = 0xb5;
+        int r = hc_net_write(h, frame, big);
+        if (r != HVT_EINVAL) {
+            printf("net: FAIL: net_write of %lu bytes returned %d, expected %d\n",
+                   (uint64_t)big, r, HVT_EINVAL);
+            return 1;
+        }
+        printf("net: oversized frame of %lu bytes refused (EINVAL)\n", (uint64_t)big);
     }
     puts("net: done\n");
     return 0;

@@ -4,7 +4,7 @@
 # "ukvm: ", nothing on stdout (the guest never ran), and no signal death.
 #
 # Broken kernels are copies of build/guests/hello.elf (or blk.elf) edited by
-# tests/integration/data/elfpatch.py; each case says which field it changes.
+# tests/lib/elfpatch.py; each case says which field it changes.
 # The guests have Solo5's layout (tests/guests/rt/guest.ld): program headers
 #   0 INTERP  1 LOAD R E (text, 0x100000)  2 LOAD R (notes, rodata, 0x101000)
 #   3 LOAD RW (data)  4 LOAD (empty)  5 TLS  6 LOAD RW (bss, filesz 0)
@@ -18,7 +18,7 @@ export TEST_TIMEOUT=${TEST_TIMEOUT:-20}
 T=$TMPDIR_TEST
 HELLO=$GUESTS/hello.elf
 BLK=$GUESTS/blk.elf
-PATCH=$TOP/tests/integration/data/elfpatch.py
+PATCH=$TOP/tests/lib/elfpatch.py
 
 if [ ! -x "$UKVM" ] || [ ! -f "$HELLO" ] || [ ! -f "$BLK" ]; then
     skip bad_input "ukvm or the test guests are not built"

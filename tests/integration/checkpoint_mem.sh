@@ -138,5 +138,7 @@ if [ "$pcs" = "$expect" ] && [ "$rounds" = "0 " ]; then
 else
     fail checkpoint_mem_spin_reverse "pcs '$pcs' (want '$expect'), rounds '$rounds': $(grep -m3 -iE 'error|ukvm' "$T/spin.gdbout" "$T/spin.err" | head -c 400)"
 fi
+rc=$(grep "op=reverse-continue " "$T/spin.err" | sed -n "s/.* runs=\([0-9]*\).*/\1/p" | tail -1)
+echo "    spin: reverse-continue to the start took ${rc:-?} KVM runs"
 rs=$(grep 'op=reverse-step ' "$T/spin.err" | sed -n 's/.* total_ns=\([0-9]*\).*/\1/p' | sort -n | tail -1)
 echo "    spin: slowest reverse-stepi at the end took $(( ${rs:-0} / 1000000 )) ms"

@@ -13,7 +13,7 @@
 #   - the console output and exit status equal the recording's (replay) or
 #     a plain run's (ukvm run --gdb), and no divergence is reported.
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/data/common.sh"
+. "$(dirname "$0")/../lib/common.sh"
 require_kvm debug_traps || exit 0
 command -v gdb >/dev/null || { skip debug_traps "gdb is not installed"; exit 0; }
 G=$GUESTS/traps.elf

@@ -10,7 +10,7 @@
 #  - det_bigread: a block_read longer than a trace event can hold is served
 #    by `run`, and stops `record` before anything is read, with one line.
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/data/common.sh"
+. "$(dirname "$0")/../lib/common.sh"
 require_kvm determinism || exit 0
 
 # ---- CPUID and MSRs

@@ -8,7 +8,7 @@
 # scripts (-x) and --batch pass through; bad uses get one error line and
 # the session goes on.
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/data/common.sh"
+. "$(dirname "$0")/../lib/common.sh"
 require_kvm gdb_extension || exit 0
 for tool in gdb python3; do
     command -v "$tool" >/dev/null || { skip gdb_extension "$tool is not installed"; exit 0; }

@@ -15,7 +15,7 @@
 # detach, disconnect; interrupting a running guest (gdb and raw 0x03); a
 # second client turned away; malformed packets; listening on 127.0.0.1 only.
 #
-# Helpers: gdb/stepcheck.py (gdb python commands), gdb/rsp_client.py (a raw
+# Helpers: gdb/stepcheck.py (gdb python commands), tests/lib/rsp_client.py (a raw
 # protocol client). Environment: GDB_TIMEOUT (seconds per gdb session,
 # default 40); GDB_KVM_CHECKS / GDB_KVM_MODES (a subset of the check names
 # and modes, for debugging); GDB_KVM_KEEP=1 keeps the outputs.
@@ -86,30 +86,15 @@ FIB_LINE=$(grep -n 'uint64_t f = fib(' "$TOP/tests/guests/compute.c" | cut -d: -
 BUMP_LINE=$(grep -n 'uint64_t c = bump_counter(' "$TOP/tests/guests/compute.c" | cut -d: -f1)
 AFTER_BUMP_LINE=$((BUMP_LINE + 1))
 
-# insn_after FUNC ERE: the address (0x%x) of the instruction that follows the first one in compute.elf's FUNC
-# whose disassembly matches ERE; empty when there is none. A data watchpoint
-# reports its stop right after the accessing instruction, as x86 debug
-# registers do.
-insn_after() {
-    local a
-    a=$(objdump -d --no-show-raw-insn "$GUESTS/compute.elf" 2>/dev/null | awk -v f="<$1>:" -v re="$2" '
-        $2 == f { infn = 1; next }
-        infn && /^$/ { exit }
-        infn && found { sub(/:.*/, ""); gsub(/ /, ""); print; exit }
-        infn && $0 ~ re { found = 1 }')
-    [ -n "$a" ] && printf '0x%x' "0x$a"
-}
-COUNTER_STORE_NEXT=$(insn_after bump_counter 'mov +%rax,.*<counter>')
-COUNTER_LOAD_NEXT=$(insn_after bump_counter 'mov +0x[0-9a-f]+\\(%rip\\),%rax.*<counter>')
-TABLE_STORE_NEXT=$(insn_after fill_table 'mov +%e[a-z]+,\\(%r[a-z0-9]+\\)')
+# The address of the instruction after the first one in compute.elf's FUNC
+# whose disassembly matches ERE (elf_insn ... next): a data watchpoint reports
+# its stop right after the accessing instruction, as x86 debug registers do.
+COUNTER_STORE_NEXT=$(elf_insn "$GUESTS/compute.elf" bump_counter 'mov +%rax,.*<counter>' next)
+COUNTER_LOAD_NEXT=$(elf_insn "$GUESTS/compute.elf" bump_counter 'mov +0x[0-9a-f]+\\(%rip\\),%rax.*<counter>' next)
+TABLE_STORE_NEXT=$(elf_insn "$GUESTS/compute.elf" fill_table 'mov +%e[a-z]+,\\(%r[a-z0-9]+\\)' next)
 
 # ------------------------------------------------------------------ helpers
 show() { sed -n '1,60p' "$1" | sed 's/^/    | /'; }
-
-alive() { # PID: running and not a zombie
-    local st
-    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) && [ "$st" != Z ]
-}
 
 # start_ukvm MODE GUEST: a fresh ukvm (MODE run or replay) serving gdb on a
 # random port; GUEST compute or loop (run: the ELF; replay: its trace).
@@ -124,7 +109,7 @@ start_ukvm() {
             if grep -Eq "waiting for gdb on 127.0.0.1:$PORT; connect with: gdb( -ex 'source [^']*')? -ex 'target remote 127.0.0.1:$PORT'" "$T/ukvm.err"; then
                 return 0
             fi
-            alive "$UKVM_PID" || break
+            proc_alive "$UKVM_PID" || break
             sleep 0.05
         done
         reap_ukvm 1
@@ -133,23 +118,6 @@ start_ukvm() {
     done
     fail "[$mode] start ukvm --gdb" "could not start: $(head -c 300 "$T/ukvm.err")"
     return 1
-}
-
-# reap_ukvm SECONDS: waits for ukvm to exit, sets UKVM_RC (its exit status,
-# or "still-running" when it had to be killed).
-reap_ukvm() {
-    local limit=$(( ${1:-10} * 20 )) i=0
-    [ -n "$UKVM_PID" ] || return 0
-    while alive "$UKVM_PID" && [ $i -lt $limit ]; do sleep 0.05; i=$((i + 1)); done
-    if alive "$UKVM_PID"; then
-        kill -9 "$UKVM_PID" 2>/dev/null
-        wait "$UKVM_PID" 2>/dev/null
-        UKVM_RC=still-running
-    else
-        wait "$UKVM_PID"
-        UKVM_RC=$?
-    fi
-    UKVM_PID=""
 }
 
 # gdb_session OUT GDB-ARGS...: runs gdb in batch mode, connected to $PORT.
@@ -438,7 +406,7 @@ check_detach() {
         return
     fi
     sleep 0.3
-    if alive "$UKVM_PID"; then pass "[$M] detach: ukvm waits for the next client"; else
+    if proc_alive "$UKVM_PID"; then pass "[$M] detach: ukvm waits for the next client"; else
         fail "[$M] detach: ukvm waits for the next client" "ukvm exited: $(tr '\n' ' ' <"$T/ukvm.err" | head -c 300)"; return; fi
     expect "[$M] detach: 'waiting for the next client'" "$T/ukvm.err" 'gdb detached; waiting for the next client'
     o=$T/$M.detach2
@@ -459,7 +427,7 @@ check_disconnect() {
         return
     fi
     sleep 0.3
-    if alive "$UKVM_PID"; then pass "[$M] disconnect: ukvm waits for the next client"; else
+    if proc_alive "$UKVM_PID"; then pass "[$M] disconnect: ukvm waits for the next client"; else
         fail "[$M] disconnect: ukvm waits for the next client" "ukvm exited: $(tr '\n' ' ' <"$T/ukvm.err" | head -c 300)"; return; fi
     o=$T/$M.disc2
     gdb_session "$o" -ex 'bt 1' -ex kill
@@ -480,7 +448,7 @@ check_interrupt() {
 
     o=$T/$M.intr-raw
     start_ukvm "$M" loop || return
-    timeout -k 5 30 python3 "$HELPERS/rsp_client.py" interrupt "$PORT" "$INTR_DELAY" >"$o" 2>&1
+    timeout -k 5 30 python3 "$TOP/tests/lib/rsp_client.py" interrupt "$PORT" "$INTR_DELAY" >"$o" 2>&1
     rsp_checks "$M" "$o"
     ukvm_status "[$M] raw interrupt: ukvm ends after k" 1
 }
@@ -504,7 +472,7 @@ check_second_client() {
     local M=$1 o=$T/$1.second
     start_ukvm "$M" compute || return
     gdb_session "$o" -ex 'break fib' -ex continue \
-        -ex "shell timeout -k 2 15 python3 $HELPERS/rsp_client.py second $PORT" \
+        -ex "shell timeout -k 2 15 python3 $TOP/tests/lib/rsp_client.py second $PORT" \
         -ex "shell cd $GDBCWD && timeout -k 2 15 $GDB -batch -nx -ex 'target remote 127.0.0.1:$PORT' -ex 'info registers rip' 2>&1 | sed 's/^/second-gdb: /'" \
         -ex 'p n' -ex continue -ex 'p n' -ex delete -ex continue -ex continue -ex 'p $_exitcode'
     rsp_checks "$M" "$o"
@@ -526,7 +494,7 @@ check_listen() {
     expect "[$M] listens on 127.0.0.1:$PORT" "$o" "^LISTEN .* 127\\.0\\.0\\.1:$PORT .*pid=$UKVM_PID,"
     expect_not "[$M] listens on no other address" "$o" "(0\\.0\\.0\\.0|\\*|\\[::\\]):$PORT "
     o=$T/$M.malformed
-    timeout -k 5 30 python3 "$HELPERS/rsp_client.py" malformed "$PORT" >"$o" 2>&1
+    timeout -k 5 30 python3 "$TOP/tests/lib/rsp_client.py" malformed "$PORT" >"$o" 2>&1
     rsp_checks "$M" "$o"
     ukvm_status "[$M] malformed packets: ukvm still ends on k" 1
 }

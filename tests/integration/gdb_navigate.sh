@@ -7,7 +7,7 @@
 # a breakpoint on the event's instruction: the registers and the stack that
 # gdb shows must be the same.
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/data/common.sh"
+. "$(dirname "$0")/../lib/common.sh"
 require_kvm gdb_navigate || exit 0
 command -v gdb >/dev/null || { skip gdb_navigate "gdb is not installed"; exit 0; }
 if ! gdb -batch -nx -ex 'python print("py-ok")' 2>/dev/null | grep -q py-ok; then

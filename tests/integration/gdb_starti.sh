@@ -65,7 +65,7 @@ check "debug --goto=99: no gdb started (answered in ${ms} ms)" test "$(grep -c '
 if ! ukvm_gdb_start "$T/ukvm2.err" replay --gdb=0 "$T/t.trace"; then
     fail "start replay --gdb (raw)" "$(head -c 300 "$T/ukvm2.err")"; exit 0
 fi
-timeout -k 2 20 python3 - "$PORT" "$TOP/tests/integration/gdb" >"$T/raw.out" 2>&1 <<'PY'
+timeout -k 2 20 python3 - "$PORT" "$TOP/tests/lib" >"$T/raw.out" 2>&1 <<'PY'
 import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, sys.argv[2])
@@ -87,19 +87,9 @@ check "after bad vRun packets the session answers '?'" grep -qx 'query T05' "$T/
 # waiting every 3 s ("Ignoring packet error"), sends '-' and waits on: no
 # reply may be resent for that '-' (in no-ack mode), or every later reply
 # would answer the packet before
-# compute's rounds scaled to this KVM's speed: a recording of 3 to 10 s
-# (each try scales the rounds by how far the last one fell short)
-rounds=20
-for try in 1 2 3 4; do
-    rm -f "$T/c.trace"
-    t0=$(date +%s%N)
-    run_capture "$T/c.out" "$T/c.err" "$UKVM" record -o "$T/c.trace" "$GUESTS/compute.elf" "$rounds"
-    rc=$?
-    ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-    [ "$rc" = 0 ] && [ "$ms" -lt 3000 ] || break
-    rounds=$(awk -v r="$rounds" -v ms="$ms" 'BEGIN {n = int(r * 5000 / (ms > 1 ? ms : 1)); print (n > 5000000) ? 5000000 : n}')
-done
-expect_status "record compute $rounds" 0 "$rc"
+# compute's rounds scaled to this KVM's speed: a recording of 3 s or more
+record_compute_lasting 3000 "$T/c.trace" "$T/c.out" "$T/c.err"
+expect_status "record compute ($COMPUTE_ROUNDS rounds, $COMPUTE_MS ms)" 0 $?
 if ! ukvm_gdb_start "$T/ukvm3.err" replay --gdb=0 "$T/c.trace"; then
     fail "start replay --gdb (compute)" "$(head -c 300 "$T/ukvm3.err")"; exit 0
 fi

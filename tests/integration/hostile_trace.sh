@@ -6,7 +6,7 @@
 # buffer, a failed block_read with data, a result code outside the hvt set)
 # stop the replay with one line naming the event, exit 1.
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/data/common.sh"
+. "$(dirname "$0")/../lib/common.sh"
 SYNTH=${UKVM_TRACE_SYNTH:-$TOP/tools/ukvm-trace-synth}
 
 if [ ! -x "$UKVM_TRACE" ] || [ ! -x "$SYNTH" ]; then
@@ -92,7 +92,7 @@ TRACE=$T/net.trace
 timeout -k 5 40 "$UKVM" record -o "$TRACE" --net:service="$TAP" "$GUESTS/net.elf" 1 \
     >"$T/net_rec.out" 2>"$T/net_rec.err" &
 pid=$!
-for i in $(seq 100); do grep -q '^net: ready' "$T/net_rec.out" 2>/dev/null && break; sleep 0.1; done
+wait_net_ready "$T/net_rec.out"
 sleep 1
 kill -INT "$pid"
 wait "$pid"
@@ -101,10 +101,11 @@ if [ -z "$n" ]; then
     fail hostile_net_find_read "no net_read in the recording (stderr: $(head -c 200 "$T/net_rec.err"))"
     exit 0
 fi
+# The buffer a net_read offers is at most MTU + 14 bytes (1500 + 14 here).
 edit_replay hostile_net_read_past_buffer "$n" --arg 2=0 --arg 3=9000 -- \
-    "trace event $n: net_read length 9000 exceeds the guest's buffer of 2048 bytes"
+    "trace event $n: net_read length 9000 exceeds the guest's buffer of 1514 bytes"
 edit_replay hostile_net_read_length_wraps "$n" --arg 2=0 --arg 3=-1 -- \
-    "trace event $n: net_read length 18446744073709551615 exceeds the guest's buffer of 2048 bytes"
+    "trace event $n: net_read length 18446744073709551615 exceeds the guest's buffer of 1514 bytes"
 edit_replay hostile_net_read_again_with_length "$n" --arg 3=60 -- \
     "trace event $n: net_read fails \(1\) but gives a frame of 60 bytes"
 n=$(first_event ' poll .* ret=0$')

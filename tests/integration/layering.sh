@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The source tree's layers (README.md, "Layout"): every #include runs
-# downward, and no two source files lean on each other.
-#   cli -> gdb -> record -> monitor -> include/ukvm
+# downward, every call too, and no two source files lean on each other.
+#   cli -> rsp -> replay -> vcpu -> record -> monitor -> include/ukvm
 # A file may include its own layer's headers and those of the layers below,
 # never one above. And no include cycle between files: a file (its .c and
 # its .h) that includes another's header makes it depend on that file; those
@@ -9,7 +9,7 @@
 . "$(dirname "$0")/../lib.sh"
 cd "$TOP" || exit 1
 
-LAYERS="cli gdb record monitor ukvm"     # top first; ukvm is include/ukvm
+LAYERS="cli rsp replay vcpu record monitor ukvm"     # top first; ukvm is include/ukvm
 rank() {
     local i=0 l
     for l in $LAYERS; do
@@ -87,4 +87,40 @@ if tsort "$T/deps" >/dev/null 2>"$T/tsort.err"; then
 else
     fail "layering: no include cycle between files" \
         "$(grep -v 'input contains a loop' "$T/tsort.err" | sed 's/^tsort: //' | tr '\n' ' ')"
+fi
+
+# 3. Calls run downward too: every function or object a layer's object files
+# use from ukvm must be defined in its own layer or one below (nm on the
+# objects of the last build, build/obj/src/<layer>/*.o, of the sources there
+# are now: an object left behind by a moved file is not looked at).
+OBJ=${BUILD:-build}/obj/src
+objs=""
+for f in src/*/*.c; do
+    o=$OBJ/${f#src/}; o=${o%.c}.o
+    [ -e "$o" ] && objs="$objs $o"
+done
+if [ -z "$objs" ]; then
+    skip "layering: every call runs downward" "no objects under $OBJ (run make first)"
+else
+    for o in $objs; do
+        r=${o#"$OBJ"/}
+        nm --defined-only -g "$o" | awk -v r="$r" 'NF >= 3 { print $3, r }'
+    done | sort -k1,1 >"$T/defs"
+    for o in $objs; do
+        r=${o#"$OBJ"/}
+        nm -u "$o" | awk -v r="$r" '{ print $2, r }'
+    done | sort -k1,1 >"$T/uses"
+    # symbol user definer, for the symbols ukvm defines (not libc's)
+    join "$T/uses" "$T/defs" >"$T/calls"
+    upc=0
+    while read -r sym user def; do
+        lu=${user%%/*}; ld=${def%%/*}
+        ru=$(rank "$lu") || continue
+        rd=$(rank "$ld") || continue
+        if [ "$rd" -lt "$ru" ]; then
+            fail "layering: src/${user%.o}.c uses $sym" "defined in src/${def%.o}.c ($ld/ is above $lu/)"
+            upc=$((upc + 1))
+        fi
+    done <"$T/calls"
+    [ "$upc" -eq 0 ] && pass "layering: every call runs downward ($(wc -l <"$T/calls") uses of ukvm symbols)"
 fi

@@ -11,7 +11,7 @@
 # keeps showing its cached registers until its next stop (here a
 # `thread step-inst`, which then starts from the replay's real position).
 # Those are checked too. What lldb needs beyond gdb's packets (qHostInfo,
-# qOffsets): src/gdb/gdb_lldb.c.
+# qOffsets): src/rsp/gdb_lldb.c.
 . "$(dirname "$0")/../lib.sh"
 require_kvm lldb || exit 0
 command -v lldb >/dev/null || { skip lldb "lldb is not installed"; exit 0; }

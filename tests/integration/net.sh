@@ -4,7 +4,7 @@
 # with the guest's MAC as source. Taps that cannot be used are refused with
 # one line. A recording with real frames replays with the tap deleted.
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/data/common.sh"
+. "$(dirname "$0")/../lib/common.sh"
 require_kvm net || exit 0
 if [ "$(id -u)" != 0 ]; then skip net "needs root to create tap devices"; exit 0; fi
 
@@ -23,16 +23,6 @@ make_tap() {
 }
 if make_tap "$TAP"; then pass net_tap_created; else fail net_tap_created "ip tuntap add dev $TAP mode tap failed"; exit 0; fi
 
-# wait_ready FILE: waits up to 10 s for the guest's "net: ready" line.
-wait_ready() {
-    local i
-    for i in $(seq 100); do
-        grep -q '^net: ready' "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
 # echo_session NAME MODE OUTFILE [UKVM OPTIONS...]: runs `ukvm MODE OPTIONS
 # net.elf 3` in the background, sends 3 frames with the echo helper, waits
 # for the guest. Sets $st (guest status), $helper_rc, and leaves the outputs
@@ -41,7 +31,7 @@ echo_session() {
     local name=$1 mode=$2; shift 2
     timeout -k 5 40 "$UKVM" "$mode" "$@" "$NET" 3 >"$T/$name.out" 2>"$T/$name.err" &
     local pid=$!
-    if ! wait_ready "$T/$name.out"; then
+    if ! wait_net_ready "$T/$name.out"; then
         fail "${name}_ready" "no 'net: ready' line within 10 s (stderr: $(head -c 200 "$T/$name.err"))"
     fi
     if [ -n "${BUSY_CHECK:-}" ]; then

@@ -10,7 +10,7 @@
 # addresses on the tap's own link are used. NET_LOAD_SECONDS (default 10)
 # sets the recorded session's length.
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/data/common.sh"
+. "$(dirname "$0")/../lib/common.sh"
 require_kvm net_service || exit 0
 if [ "$(id -u)" != 0 ]; then skip net_service "needs root to create tap devices"; exit 0; fi
 for tool in python3 ping gdb; do

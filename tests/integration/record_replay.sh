@@ -5,7 +5,7 @@
 # refusal to overwrite; broken trace files never crash or hang the replayer.
 # (The net guest's record/replay is in net.sh.)
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/data/common.sh"
+. "$(dirname "$0")/../lib/common.sh"
 require_kvm record_replay || exit 0
 
 # rr NAME STATUS STDERR_MODE [RECORD OPTIONS...] -- KERNEL [ARGS...]:

@@ -86,43 +86,26 @@ record loop "$GUESTS/loop.elf" 50 || exit 0
 record time "$GUESTS/time.elf" || exit 0
 
 # Addresses from the ELF files (independent of ukvm).
-sym() { # ELF SYMBOL
-    local a
-    a=$(nm "$1" | awk -v s="$2" '$3 == s {print $1; exit}')
-    [ -n "$a" ] && printf '0x%x' "0x$a"
-}
-# insn_addr ELF FUNC ERE [NEXT]: address of the first instruction of FUNC
-# whose disassembly matches ERE (with NEXT: of the instruction after it).
-insn_addr() {
-    objdump -d --no-show-raw-insn "$1" 2>/dev/null | awk -v f="<$2>:" -v re="$3" -v nx="${4:-}" '
-        $2 == f { inf = 1; next }
-        inf && /^$/ { exit }
-        inf && /^ +[0-9a-f]+:/ {
-            a = $1; sub(/:$/, "", a)
-            if (want) { print "0x" a; exit }
-            if ($0 ~ re) { if (nx) want = 1; else { print "0x" a; exit } }
-        }'
-}
 C=$GUESTS/compute.elf
-START=$(sym "$C" _start)
-MIX=$(sym "$C" mix)
-HASH_TABLE=$(sym "$C" hash_table)
-BSS_START=$(sym "$C" __bss_start)
-BSS_END=$(sym "$C" __bss_end)
-CALL_MIX=$(insn_addr "$C" hash_table 'call +[0-9a-f]+ <mix>')
-CALL_HASH=$(insn_addr "$C" main 'call +[0-9a-f]+ <hash_table>')
-STORE=$(insn_addr "$C" bump_counter 'mov +%[a-z0-9]+,.*<counter>')
-STORE_NEXT=$(insn_addr "$C" bump_counter 'mov +%[a-z0-9]+,.*<counter>' next)
-LOAD=$(insn_addr "$C" bump_counter 'mov +0x[0-9a-f]+\(%rip\),%[a-z0-9]+ .*<counter>')
-LOAD_NEXT=$(insn_addr "$C" bump_counter 'mov +0x[0-9a-f]+\(%rip\),%[a-z0-9]+ .*<counter>' next)
-AFTER_WALLTIME=$(insn_addr "$GUESTS/loop.elf" main 'call +[0-9a-f]+ <hc_walltime>' next)
-CALL_WALLTIME=$(insn_addr "$GUESTS/loop.elf" main 'call +[0-9a-f]+ <hc_walltime>')
-OUT_WALLTIME=$(insn_addr "$GUESTS/loop.elf" hc_walltime 'out ')
-AFTER_OUT=$(insn_addr "$GUESTS/loop.elf" hc_walltime 'out ' next)
-RDTSC_LOOP=$(insn_addr "$GUESTS/loop.elf" main 'rdtsc *$')
-AFTER_RDTSC=$(insn_addr "$GUESTS/loop.elf" main 'rdtsc *$' next)
-WALLTIME_RET=$(insn_addr "$GUESTS/loop.elf" hc_walltime 'ret')
-RDTSCP=$(insn_addr "$GUESTS/time.elf" main 'rdtscp')
+START=$(elf_sym "$C" _start)
+MIX=$(elf_sym "$C" mix)
+HASH_TABLE=$(elf_sym "$C" hash_table)
+BSS_START=$(elf_sym "$C" __bss_start)
+BSS_END=$(elf_sym "$C" __bss_end)
+CALL_MIX=$(elf_insn "$C" hash_table 'call +[0-9a-f]+ <mix>')
+CALL_HASH=$(elf_insn "$C" main 'call +[0-9a-f]+ <hash_table>')
+STORE=$(elf_insn "$C" bump_counter 'mov +%[a-z0-9]+,.*<counter>')
+STORE_NEXT=$(elf_insn "$C" bump_counter 'mov +%[a-z0-9]+,.*<counter>' next)
+LOAD=$(elf_insn "$C" bump_counter 'mov +0x[0-9a-f]+\(%rip\),%[a-z0-9]+ .*<counter>')
+LOAD_NEXT=$(elf_insn "$C" bump_counter 'mov +0x[0-9a-f]+\(%rip\),%[a-z0-9]+ .*<counter>' next)
+AFTER_WALLTIME=$(elf_insn "$GUESTS/loop.elf" main 'call +[0-9a-f]+ <hc_walltime>' next)
+CALL_WALLTIME=$(elf_insn "$GUESTS/loop.elf" main 'call +[0-9a-f]+ <hc_walltime>')
+OUT_WALLTIME=$(elf_insn "$GUESTS/loop.elf" hc_walltime 'out ')
+AFTER_OUT=$(elf_insn "$GUESTS/loop.elf" hc_walltime 'out ' next)
+RDTSC_LOOP=$(elf_insn "$GUESTS/loop.elf" main 'rdtsc *$')
+AFTER_RDTSC=$(elf_insn "$GUESTS/loop.elf" main 'rdtsc *$' next)
+WALLTIME_RET=$(elf_insn "$GUESTS/loop.elf" hc_walltime 'ret')
+RDTSCP=$(elf_insn "$GUESTS/time.elf" main 'rdtscp')
 for v in START MIX HASH_TABLE BSS_START BSS_END CALL_MIX CALL_HASH STORE STORE_NEXT LOAD LOAD_NEXT AFTER_WALLTIME CALL_WALLTIME WALLTIME_RET OUT_WALLTIME AFTER_OUT RDTSC_LOOP AFTER_RDTSC RDTSCP; do
     if [ -z "${!v}" ]; then fail "reverse: find $v in the guests' disassembly" "not found"; exit 0; fi
 done
@@ -136,11 +119,6 @@ MEM_STACK="RV_MEM = [(0x1fffe000, 0x2000)]"
 show() { sed -n '1,40p' "$1" | sed 's/^/    | /'; }
 showgrep() { grep -E -m "${3:-10}" -- "$2" "$1" | sed 's/^/    | /'; }
 
-alive() { # PID: running and not a zombie
-    local st
-    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) && [ "$st" != Z ]
-}
-
 # start_ukvm NAME TRACE: a fresh `ukvm replay --gdb` on a random free port;
 # its stderr goes to $T/NAME.err ($ERR).
 start_ukvm() {
@@ -152,30 +130,13 @@ start_ukvm() {
         UKVM_PID=$!
         for i in $(seq 100); do
             if grep -q "waiting for gdb on 127.0.0.1:$PORT" "$ERR"; then return 0; fi
-            alive "$UKVM_PID" || break
+            proc_alive "$UKVM_PID" || break
             sleep 0.05
         done
         reap_ukvm 1
     done
     fail "reverse: start ukvm replay --gdb ($name)" "could not start: $(head -c 300 "$ERR")"
     return 1
-}
-
-# reap_ukvm SECONDS: waits for ukvm to exit, sets UKVM_RC (its exit status,
-# or "still-running" when it had to be killed).
-reap_ukvm() {
-    local limit=$(( ${1:-10} * 20 )) i=0
-    [ -n "$UKVM_PID" ] || return 0
-    while alive "$UKVM_PID" && [ $i -lt $limit ]; do sleep 0.05; i=$((i + 1)); done
-    if alive "$UKVM_PID"; then
-        kill -9 "$UKVM_PID" 2>/dev/null
-        wait "$UKVM_PID" 2>/dev/null
-        UKVM_RC=still-running
-    else
-        wait "$UKVM_PID"
-        UKVM_RC=$?
-    fi
-    UKVM_PID=""
 }
 
 # gdb_session OUT GDB-ARGS...: gdb in batch mode, connected to $PORT, with

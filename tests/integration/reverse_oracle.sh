@@ -27,15 +27,9 @@
 #                      a chain of 6 commands); setting it lifts the time
 #                      budget unless REV_ORACLE_BUDGET is set too
 #   REV_ORACLE_BUDGET  seconds of checks per stretch (default 12; 0: none)
-#   REV_ORACLE_ONLY    the stretches to run (glob patterns). Default: the
-#                      two compute stretches, raw and under gdb. The loop, flags and traps
-#                      (exceptions guest) stretches still find mismatches
-#                      (reverse watch stops across hypercalls, rep stos and
-#                      exception frames, being fixed): REV_ORACLE_ONLY='*'
-#                      runs them all
-#   UKVM_IN_VM         a slow machine: shorter logs, fewer points
 #   REV_ORACLE_ONLY    run only the stretches matching these globs (e.g.
-#                      "gdb-*" or "loop flags")
+#                      "gdb-*" or "loop flags"; default: all)
+#   UKVM_IN_VM         a slow machine: shorter logs, fewer points
 #   REV_ORACLE_KEEP=1  keep the outputs
 . "$(dirname "$0")/../lib.sh"
 T=$TMPDIR_TEST
@@ -64,19 +58,6 @@ for tool in python3 objdump nm; do
 done
 echo "reverse_oracle: seed $SEED (REV_ORACLE_SEED=$SEED reproduces it), $POINTS points per stretch, budget ${BUDGET}s"
 
-# sym ELF NAME [OFFSET]: NAME's address (+ OFFSET) from the symbol table
-sym() {
-    local a
-    a=$(nm "$1" | awk -v s="$2" '$3 == s {print $1; exit}')
-    [ -n "$a" ] && printf '0x%x' $((0x$a + ${3:-0}))
-}
-# insn ELF FUNC ERE: the address of FUNC's first instruction matching ERE
-insn() {
-    objdump -d --no-show-raw-insn "$1" | awk -v f="<$2>:" -v re="$3" '
-        $2 == f { inf = 1; next }
-        inf && /^$/ { exit }
-        inf && /^ +[0-9a-f]+:/ && $0 ~ re { a = $1; sub(/:$/, "", a); print "0x" a; exit }'
-}
 
 record() { # NAME ELF ARGS...
     local name=$1; shift
@@ -96,23 +77,21 @@ report() {
     fi
     echo "    $(grep "^WATCH $name " "$out")"
     echo "    $(grep "^LOG $name " "$out") ($(grep "^TIME $name " "$out"))"
-    if [ "${3:-}" = gdb ]; then
-        :
-    elif grep -q "^ORACLE $name " "$out"; then
-        fail "reverse_oracle: $name: the oracle itself (decoder against the log)" \
-            "$(grep -c "^ORACLE $name " "$out") problems, seed $SEED"
-        grep "^ORACLE $name " "$out" | sed 's/^/    | /'
-    else
-        pass "reverse_oracle: $name: the decoder accounts for every change of the watched bytes"
-    fi
-    if [ "${3:-}" = gdb ]; then
-        :
-    elif grep -q "^FLOW $name " "$out"; then
-        fail "reverse_oracle: $name: every forward single-step ends where its instruction goes, no TF in eflags" \
-            "$(grep "^FLOWS $name " "$out" | awk '{print $3}') steps do not (seed $SEED); the log is used up to the first"
-        grep "^FLOW $name [0-9]" "$out" | sed 's/^/    | /'
-    else
-        pass "reverse_oracle: $name: every forward single-step ends where its instruction goes, no TF in eflags"
+    if [ "${3:-}" != gdb ]; then # raw-protocol stretches: the log itself
+        if grep -q "^ORACLE $name " "$out"; then
+            fail "reverse_oracle: $name: the oracle itself (decoder against the log)" \
+                "$(grep -c "^ORACLE $name " "$out") problems, seed $SEED"
+            grep "^ORACLE $name " "$out" | sed 's/^/    | /'
+        else
+            pass "reverse_oracle: $name: the decoder accounts for every change of the watched bytes"
+        fi
+        if grep -q "^FLOW $name " "$out"; then
+            fail "reverse_oracle: $name: every forward single-step ends where its instruction goes, no TF in eflags" \
+                "$(grep "^FLOWS $name " "$out" | awk '{print $3}') steps do not (seed $SEED); the log is used up to the first"
+            grep "^FLOW $name [0-9]" "$out" | sed 's/^/    | /'
+        else
+            pass "reverse_oracle: $name: every forward single-step ends where its instruction goes, no TF in eflags"
+        fi
     fi
     while read -r _ _ kind _ ok _ bad _ sk; do
         TOTAL[$kind]=$(( ${TOTAL[$kind]:-0} + ok + bad ))
@@ -131,8 +110,9 @@ report() {
 
 # want NAME: NAME is one of the stretches to run (REV_ORACLE_ONLY)
 want() {
-    local g
-    for g in ${REV_ORACLE_ONLY:-compute-* gdb-compute-*}; do
+    local g -
+    set -f  # the patterns are for stretch names, not files
+    for g in ${REV_ORACLE_ONLY:-*}; do
         # shellcheck disable=SC2254
         case $1 in $g) return 0 ;; esac
     done
@@ -167,33 +147,40 @@ record compute "$C" || exit 0
 record loop "$L" 40 || exit 0
 record flags "$F" || exit 0
 TRAPS_ARGS=()
-ENTRIES="$(sym "$P" isr_1),$(sym "$P" isr_6),$(sym "$P" isr_13),$(sym "$P" isr_14)"
+ENTRIES="$(elf_sym "$P" isr_1),$(elf_sym "$P" isr_6),$(elf_sym "$P" isr_13),$(elf_sym "$P" isr_14)"
 if timeout 20 "$UKVM" run "$P" int >/dev/null 2>&1; then
-    TRAPS_ARGS=(int); ENTRIES="$ENTRIES,$(sym "$P" isr_64)"
+    TRAPS_ARGS=(int); ENTRIES="$ENTRIES,$(elf_sym "$P" isr_64)"
 else
     skip "reverse_oracle: traps: int \$0x40" "this KVM cannot run int N at CPL 0 ($("$UKVM" run "$P" int 2>&1 >/dev/null | head -c 200))"
 fi
 record traps "$P" "${TRAPS_ARGS[@]}" || exit 0
 
-stretch compute-table "$T/compute.trace" "$C" --base "$(sym "$C" fill_table)" --steps $((6000 / SCALE)) \
-    --watch "t4=$(sym "$C" table 16):4" --watch "t4u=$(sym "$C" table 22):4" \
-    --watch "t8=$(sym "$C" table 32):8" --watch "t1=$(sym "$C" table 49):1" \
-    --watch "t2u=$(sym "$C" table 63):2"
-stretch compute-counter "$T/compute.trace" "$C" --base "$(sym "$C" bump_counter)" --steps $((2500 / SCALE)) \
-    --watch "c8=$(sym "$C" counter):8" --watch "c1=$(sym "$C" counter):1" \
-    --watch "c2u=$(sym "$C" counter 1):2" --watch "c4=$(sym "$C" counter 4):4" \
-    --watch "c4u=$(sym "$C" counter 3):4"
-CALL_WALL=$(insn "$L" main 'call +[0-9a-f]+ <hc_walltime>')
+stretch compute-table "$T/compute.trace" "$C" --base "$(elf_sym "$C" fill_table)" --steps $((6000 / SCALE)) \
+    --watch "t4=$(elf_sym "$C" table 16):4" --watch "t4u=$(elf_sym "$C" table 22):4" \
+    --watch "t8=$(elf_sym "$C" table 32):8" --watch "t1=$(elf_sym "$C" table 49):1" \
+    --watch "t2u=$(elf_sym "$C" table 63):2"
+stretch compute-counter "$T/compute.trace" "$C" --base "$(elf_sym "$C" bump_counter)" --steps $((2500 / SCALE)) \
+    --watch "c8=$(elf_sym "$C" counter):8" --watch "c1=$(elf_sym "$C" counter):1" \
+    --watch "c2u=$(elf_sym "$C" counter 1):2" --watch "c4=$(elf_sym "$C" counter 4):4" \
+    --watch "c4u=$(elf_sym "$C" counter 3):4"
+CALL_WALL=$(elf_insn "$L" main 'call +[0-9a-f]+ <hc_walltime>')
 stretch loop "$T/loop.trace" "$L" --steps $((4000 / SCALE)) \
-    --watch "rt_bi=$(sym "$L" rt_bi):8" --watch-stack "ret=$CALL_WALL:-8:8" \
+    --watch "rt_bi=$(elf_sym "$L" rt_bi):8" --watch-stack "ret=$CALL_WALL:-8:8" \
     --watch-stack "retu=$CALL_WALL:-12:8"
 stretch flags "$T/flags.trace" "$F" --steps $((4000 / SCALE)) \
-    --watch "cross8=$(sym "$F" cross 4092):8" --watch "cross4=$(sym "$F" cross 4094):4" \
-    --watch "cross1=$(sym "$F" cross 4096):1" --watch "pushed1=$(sym "$F" pushed 8):8" \
-    --watch "popped=$(sym "$F" popped):16" --watch "wanted3=$(sym "$F" wanted 2):3"
+    --watch "cross8=$(elf_sym "$F" cross 4092):8" --watch "cross4=$(elf_sym "$F" cross 4094):4" \
+    --watch "cross1=$(elf_sym "$F" cross 4096):1" --watch "pushed1=$(elf_sym "$F" pushed 8):8" \
+    --watch "popped=$(elf_sym "$F" popped):16" --watch "wanted3=$(elf_sym "$F" wanted 2):3"
+# QEMU's emulated CPU (the test VM) pushes RF in a fault's frame or not by
+# where its translated blocks end, which single steps move: the frame's
+# flags (loaded by the handler) differ between the log and a continue there
+if [ -n "${UKVM_IN_VM:-}" ]; then
+    skip "reverse_oracle: traps" "QEMU's emulated CPU (the test VM) pushes RF in fault frames by its translation blocks, which single steps change"
+else
 stretch traps "$T/traps.trace" "$P" --steps $((4000 / SCALE)) --entries "$ENTRIES" \
-    --watch "nseen=$(sym "$P" nseen):4" --watch "rflags1=$(sym "$P" seen 64):8" \
-    --watch "fatal=$(sym "$P" fatal):4" --watch "seen0=$(sym "$P" seen):16"
+    --watch "nseen=$(elf_sym "$P" nseen):4" --watch "rflags1=$(elf_sym "$P" seen 64):8" \
+    --watch "fatal=$(elf_sym "$P" fatal):4" --watch "seen0=$(elf_sym "$P" seen):16"
+fi
 
 if command -v "$GDB" >/dev/null && "$GDB" -batch -nx -ex 'python print("py-ok")' 2>/dev/null | grep -q py-ok; then
     . "$HELPERS/oracle_gdb.sh"

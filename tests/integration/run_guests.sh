@@ -2,7 +2,7 @@
 # Every test guest under `ukvm run`: exact output, exit status, stderr; the
 # block device's effect on its file; --mem; --help and --version.
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/data/common.sh"
+. "$(dirname "$0")/../lib/common.sh"
 require_kvm run_guests || exit 0
 
 # ---- help and version (no KVM needed, but cheap)
@@ -95,7 +95,7 @@ blk_case() { # NAME BLOCK_SIZE NSECTORS SECTORS...
     expect_run "$name" 0 "blk: OK ($# sectors verified, capacity $((bs * n)) bytes, block size $bs)" none \
         "$UKVM" run "${opt[@]}" --block:storage="$img" "$GUESTS/blk.elf"
     local msg
-    if msg=$(python3 "$TOP/tests/integration/data/blkcheck.py" "$img" "$bs" 0xee "$@" 2>&1); then
+    if msg=$(python3 "$TOP/tests/lib/blkcheck.py" "$img" "$bs" 0xee "$@" 2>&1); then
         pass "${name}_file_content"
     else
         fail "${name}_file_content" "$(echo "$msg" | head -5 | tr '\n' '|')"

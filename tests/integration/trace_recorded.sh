@@ -3,7 +3,7 @@
 # traces): info, dump, stats, verify, extract-kernel and edit, checked
 # against what the guests and the kernel files say.
 . "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/data/common.sh"
+. "$(dirname "$0")/../lib/common.sh"
 require_kvm trace_recorded || exit 0
 
 # tool_ok NAME STATUS CMD...: runs ukvm-trace; exit STATUS; stderr empty when

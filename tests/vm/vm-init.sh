@@ -6,6 +6,7 @@
 tree=$1
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C.UTF-8 TERM=dumb
+export UKVM_IN_VM=1  # tests/lib.sh machine_is_slow, and what tests know of this CPU
 # The tree (mounted by the initramfs at its host path) may lie under one of
 # the folders covered below (a clone in /tmp): the tree's 9p tag cannot be
 # mounted a second time, so move the mount aside to a private folder on the

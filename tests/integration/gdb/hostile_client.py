@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Raw-protocol clients that push the KVM target's limits, for
 tests/integration/gdb_hostile.sh. Each prints "CHECK <name> OK" or
-"CHECK <name> BAD <why>" lines (see rsp_client.py).
+"CHECK <name> BAD <why>" lines (see tests/lib/rsp_client.py).
 
     hostile_client.py slots PORT WANT_OK    300 watches on adjacent pages, then
         300 on every other page; WANT_OK: how many of the latter must be
@@ -21,7 +21,7 @@ import os
 import sys
 
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
 from rsp_client import Client, check, frame  # noqa: E402
 
 DATA = 0x10000000       # far above the test guests' own memory

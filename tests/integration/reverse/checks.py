@@ -28,6 +28,7 @@ import bisect
 import random
 import time
 
+import steplog
 from rsp_target import reg_diff
 
 KINDS = {2: "watch", 3: "rwatch", 4: "awatch"}
@@ -97,17 +98,7 @@ class Navigator:
             return
         # cheapest way: breakpoint on the rip of step la <= i, n arrivals
         # counted from cur (exclusive), then i - la single steps
-        count, last = {}, {}
-        rips = [self.log.rip(j) for j in range(cur + 1, i + 1)]
-        for k, r in enumerate(rips):
-            count[r] = count.get(r, 0) + 1
-            last[r] = cur + 1 + k
-        best = (i - cur, None, 0, cur)
-        for r, n in count.items():
-            cost = 1.5 * n + (i - last[r])
-            if cost < best[0]:
-                best = (cost, r, n, last[r])
-        _, anchor, n, at = best
+        anchor, n, at = steplog.cheapest_anchor(self.log.rip, cur, i)
         self.cur = None
         if anchor is not None:
             self.history.append("Z0 0x%x, c x%d" % (anchor, n))

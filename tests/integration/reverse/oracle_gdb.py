@@ -39,9 +39,26 @@ import time
 
 import gdb
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import steplog  # noqa: E402
+
 REGS = ["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11",
         "r12", "r13", "r14", "r15", "rip", "eflags", "cs", "ss", "ds", "es", "fs", "gs",
         "fs_base", "gs_base"]
+
+
+def inlined_at(pc):
+    """Is pc inside an inlined function (a function block below another)?"""
+    try:
+        b = gdb.block_for_pc(pc)
+    except RuntimeError:
+        return False
+    functions = 0
+    while b is not None:
+        if b.function is not None:
+            functions += 1
+        b = b.superblock
+    return functions > 1
 
 
 def ex(cmd):
@@ -190,17 +207,7 @@ class Nav:
         if self.cur is None or self.cur > i:
             self.restart()
         cur = self.cur
-        count, last = {}, {}
-        for j in range(cur + 1, i + 1):
-            r = self.log.pcs(j)
-            count[r] = count.get(r, 0) + 1
-            last[r] = j
-        best = (i - cur, None, 0, cur)
-        for r, n in count.items():
-            cost = 1.5 * n + (i - last[r])
-            if cost < best[0]:
-                best = (cost, r, n, last[r])
-        _, anchor, n, at = best
+        anchor, n, at = steplog.cheapest_anchor(self.log.pcs, cur, i)
         self.cur = None
         if anchor is not None:
             bp = gdb.Breakpoint("*0x%x" % anchor, internal=True)
@@ -358,8 +365,13 @@ class Checks:
             self.run_cmd("reverse-stepi", i, "reverse-stepi", i - 1)
 
     def reverse_finish(self, n):
+        # inside an inlined function, gdb's reverse-finish leaves the inlined
+        # frame (to where it began in its caller), not the real call
         cands = [i for i in range(len(self.log.regs))
                  if self.log.first.get(self.log.act[i]) not in (None, 0)]
+        inl = [i for i in cands if inlined_at(self.log.pcs(i))]
+        self.results.setdefault("reverse-finish", [0, 0, 0])[2] += len(inl)
+        cands = [i for i in cands if i not in set(inl)]
         for i in sorted(self.rng.sample(cands, min(n, len(cands)))):
             self.run_cmd("reverse-finish", i, "reverse-finish", self.log.first[self.log.act[i]] - 1)
 

@@ -25,7 +25,7 @@ gdb_stretch() {
 }
 
 gdb_stretch gdb-compute-table "$T/compute.trace" \
-    "base=$(sym "$C" fill_table), steps=$((3700 / SCALE)), exprs=['table[5]', 'table[63]'], zero_before=['table[5]', 'table[63]']"
+    "base=$(elf_sym "$C" fill_table), steps=$((3700 / SCALE)), exprs=['table[5]', 'table[63]'], zero_before=['table[5]', 'table[63]']"
 gdb_stretch gdb-compute-counter "$T/compute.trace" \
-    "base=$(sym "$C" bump_counter), steps=$((400 / SCALE)), exprs=['counter'], zero_before=['counter']"
-gdb_stretch gdb-loop "$T/loop.trace" "base=$(sym "$L" main), steps=$((2500 / SCALE)), exprs=[]"
+    "base=$(elf_sym "$C" bump_counter), steps=$((400 / SCALE)), exprs=['counter'], zero_before=['counter']"
+gdb_stretch gdb-loop "$T/loop.trace" "base=$(elf_sym "$L" main), steps=$((2500 / SCALE)), exprs=[]"

@@ -1,6 +1,6 @@
 """A debugger's view of one `ukvm replay --gdb` (or `ukvm run --gdb`) server
 over the raw remote protocol, for the reverse-execution oracle and the
-debug_invisible test. Built on tests/integration/gdb/rsp_client.py (the
+debug_invisible test. Built on tests/lib/rsp_client.py (the
 framing and acks); this adds the commands and parses the replies.
 
 Register bytes are the 'g' packet's, in the layout of gdb's amd64 target
@@ -10,7 +10,7 @@ whatever the server's target description adds, named tail+OFFSET here).
 import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "gdb"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
 from rsp_client import Client, frame  # noqa: E402
 
 GPR = ["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp",
@@ -118,15 +118,8 @@ class Target:
         self.c.command(b"qSupported:swbreak+;hwbreak+", timeout)
         # no acks from here on: half the round trips
         if self.c.command(b"QStartNoAckMode", timeout) == b"OK":
-            self.c.send = self._send_noack(self.c.send)
+            self.c.ack = False
         self.stop0 = Stop(self.c.command(b"?", timeout))
-
-    def _send_noack(self, send):
-        def s(data):
-            if data == b"+":
-                return None
-            return send(data)
-        return s
 
     def cmd(self, payload, timeout=None):
         p = self.c.command(payload, timeout or self.timeout)
@@ -147,8 +140,13 @@ class Target:
         return bytes.fromhex(p.decode())
 
     def resume(self, what):
-        """'s', 'c', 'bs' or 'bc': the stop reply."""
-        st = Stop(self.c.command(what.encode(), self.timeout))
+        """'s', 'c', 'bs' or 'bc': the stop reply. Console output before it
+        (O packets: a long reverse-continue's progress) is skipped, as gdb
+        prints it and goes on waiting."""
+        p = self.c.command(what.encode(), self.timeout)
+        while p is not None and p[:1] == b"O" and p != b"OK":
+            p = self.c.read_packet(self.timeout)
+        st = Stop(p)
         if TRACE:
             sys.stderr.write("%s -> %s\n" % (what, st.raw))
         return st

@@ -106,18 +106,17 @@ class Log:
             elif nxt["eflags"] & TF:
                 seg += 1
             acc = [] if trapped else ins.accesses(r, nxt)
-            # a rep string instruction that a watchpoint stops between two
-            # iterations (as the hardware does) is one step of the log:
-            # where a watch stop lands there, the log cannot say
-            mark = None if ins.is_rep_string() else True
+            # one step is one whole instruction, a rep string one too (ukvm
+            # steps it to its end, and reports a watch hit inside it after
+            # it): its accesses are those of all its iterations
             written = set()
             for a, ln, mode in acc:
                 for w in self.watches:
                     if insn_access.overlap(a, ln, w.addr, w.len):
                         if "r" in mode:
-                            self.reads[w.name][i] = mark
+                            self.reads[w.name][i] = True
                         if "w" in mode:
-                            self.writes[w.name][i] = mark
+                            self.writes[w.name][i] = True
                 if "w" in mode:
                     written.update(range(a, a + ln))
             if ins.unknown:
@@ -154,3 +153,21 @@ def record(t, watches, steps):
             break
         log.add(t)
     return log
+
+
+def cheapest_anchor(rip_of, cur, i):
+    """The cheapest way from step cur to step i of a log: (anchor, n, at),
+    a breakpoint at rip `anchor` continued n times arrives at step `at`,
+    then single steps; anchor None: single steps all the way. rip_of(j)
+    is step j's rip. A continue costs 1.5 steps."""
+    count, last = {}, {}
+    for j in range(cur + 1, i + 1):
+        r = rip_of(j)
+        count[r] = count.get(r, 0) + 1
+        last[r] = j
+    best = (i - cur, None, 0, cur)
+    for r, n in count.items():
+        cost = 1.5 * n + (i - last[r])
+        if cost < best[0]:
+            best = (cost, r, n, last[r])
+    return best[1:]

@@ -1,10 +1,11 @@
-# Helpers shared by the tests/integration/*.sh scripts (sourced after
-# tests/lib.sh). Not a test itself: the runner only runs the *.sh files
-# directly under tests/integration/.
+# Helpers shared by many tests/integration/*.sh scripts, sourced after
+# tests/lib.sh. tests/lib/ holds the tests' helpers (this file, elfpatch.py,
+# blkcheck.py, rsp_client.py, bench.sh); tests/lib.sh, which every script
+# sources, is beside it.
 
 export TEST_TIMEOUT=${TEST_TIMEOUT:-30}
 T=$TMPDIR_TEST
-PATCH=$TOP/tests/integration/data/elfpatch.py
+PATCH=$TOP/tests/lib/elfpatch.py
 
 # stderr_ok ERRFILE MODE: checks a captured stderr. MODE is "none" (must be
 # empty) or an extended regex (case-insensitive) that the single line must
@@ -56,6 +57,17 @@ same_file() {
     if cmp -s "$2" "$3"; then pass "$1"; else
         fail "$1" "$(basename "$2") and $(basename "$3") differ ($(wc -c <"$2") vs $(wc -c <"$3") bytes; first difference: $(cmp "$2" "$3" 2>&1 | head -1))"
     fi
+}
+
+# wait_net_ready FILE: waits up to 10 s for the net guest's "net: ready" line
+# in FILE (its stdout).
+wait_net_ready() {
+    local i
+    for i in $(seq 100); do
+        grep -q '^net: ready' "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
 }
 
 # now_ms: a monotonic-enough clock in milliseconds.

@@ -1,5 +1,9 @@
 #!/usr/bin/env python3
-"""A tiny raw GDB-remote-protocol client for tests/integration/gdb_kvm.sh.
+"""The tests' one raw GDB-remote-protocol client: the Client class (framing,
+acks, no-ack mode) and check/is_stop, imported by tests/integration/gdb/*.py,
+tests/integration/reverse/rsp_target.py, tests/integration/gdb_starti.sh and
+tests/bench/gdb-rate.py; run as a script, the checks of
+tests/integration/gdb_kvm.sh:
 
     rsp_client.py malformed PORT   bad checksum, garbage, oversized and
                                    badly run-length-encoded packets; the
@@ -29,6 +33,9 @@ class Client:
         # writes, wait for the server's delayed ACK (40 ms a command)
         self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
+        # False once the server has agreed to QStartNoAckMode: packets
+        # received are then not acknowledged
+        self.ack = True
 
     def send(self, data: bytes):
         self.s.sendall(data)
@@ -60,7 +67,8 @@ class Client:
                 return None
 
     def read_packet(self, timeout=5.0):
-        """The next packet's payload (acks before it are skipped); acks it."""
+        """The next packet's payload (acks before it are skipped); acks it
+        (unless in no-ack mode). None on timeout."""
         deadline = time.time() + timeout
         while True:
             while self.buf[:1] in (b"+", b"-"):
@@ -70,7 +78,8 @@ class Client:
             if i >= 0 and j >= 0 and len(self.buf) >= j + 3:
                 payload = self.buf[i + 1:j]
                 self.buf = self.buf[j + 3:]
-                self.send(b"+")
+                if self.ack:
+                    self.send(b"+")
                 return payload
             if time.time() >= deadline or not self._fill(deadline):
                 return None
