@@ -471,15 +471,9 @@ static int goto_and_tell(struct replay_nav *nav, const struct monitor_cmd *c,
 static int nav_monitor(struct replay_nav *nav, const char *line, struct ukvm_outbuf *out)
 {
     struct monitor_cmd c;
-    char err[200];
-    if (monitor_cmd_parse(line, &c, err, sizeof(err)) < 0) {
-        ukvm_outbuf_printf(out, "ukvm: %s\n", err);
-        return -1;
-    }
-    if (c.verb == MON_HELP) {
-        ukvm_outbuf_printf(out, "%s", monitor_help_text);
-        return 0;
-    }
+    int r = monitor_cmd_read(line, &c, out);
+    if (r != 0)
+        return r < 0 ? -1 : 0;
     if (c.verb == MON_GOTO)
         return goto_and_tell(nav, &c, out);
     if (index_ready(nav, out) < 0)

@@ -254,17 +254,28 @@ int monitor_goto_event(const struct monitor_cmd *c, uint64_t next, uint64_t end,
     return 0;
 }
 
+int monitor_cmd_read(const char *line, struct monitor_cmd *c, struct ukvm_outbuf *out)
+{
+    char err[200];
+    if (monitor_cmd_parse(line, c, err, sizeof(err)) < 0) {
+        ukvm_outbuf_printf(out, "ukvm: %s\n", err);
+        return -1;
+    }
+    if (c->verb == MON_HELP) {
+        ukvm_outbuf_printf(out, "%s", monitor_help_text);
+        return 1;
+    }
+    return 0;
+}
+
 int monitor_cmd_live(struct ukvm_target *t, const char *line, struct ukvm_outbuf *out)
 {
     (void)t;
     struct monitor_cmd c;
-    char err[200];
-    if (monitor_cmd_parse(line, &c, err, sizeof(err)) < 0) {
-        ukvm_outbuf_printf(out, "ukvm: %s\n", err);
+    int r = monitor_cmd_read(line, &c, out);
+    if (r < 0)
         return -1;
-    }
-    if (c.verb == MON_HELP) {
-        ukvm_outbuf_printf(out, "%s", monitor_help_text);
+    if (r > 0) {
         ukvm_outbuf_printf(out, "This is a live run (ukvm run --gdb): only help works here; "
                 "record it and use ukvm replay --gdb to move in time.\n");
         return 0;

@@ -66,6 +66,11 @@ int monitor_goto_event(const struct monitor_cmd *c, uint64_t next, uint64_t end,
 
 extern const char monitor_help_text[];
 
+/* The start every monitor op shares: parse `line` into *c. -1: the parse
+ * failed, its "ukvm: " line is on out; 1: it was help, printed on out;
+ * 0: *c is a command for the caller to carry out. */
+int monitor_cmd_read(const char *line, struct monitor_cmd *c, struct ukvm_outbuf *out);
+
 /* The monitor op of a live run: help, and a clear no for the rest. */
 int monitor_cmd_live(struct ukvm_target *t, const char *line, struct ukvm_outbuf *out);
 
