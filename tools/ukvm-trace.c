@@ -29,6 +29,7 @@
 #include "record/console_lines.h"
 #include "record/event_format.h"
 #include "record/net_pcap.h"
+#include "trace_print.h"
 
 #define EXIT_CUT 2
 
@@ -155,23 +156,6 @@ static uint64_t parse_u64(const char *s, const char *what)
 
 /* ---- describing events ---- */
 
-static void print_escaped_n(const uint8_t *p, size_t n);
-
-/* The shared event line (event_format.c, also `monitor events`), then the
- * console text a puts carried, escaped: a trace must not drive the terminal. */
-static void print_event(uint64_t n, const struct ukvm_event *e)
-{
-    char line[UKVM_EVENT_LINE_MAX];
-    ukvm_event_format(line, sizeof(line), n, e);
-    fputs(line, stdout);
-    if (e->text_len) {
-        fputs(" text=\"", stdout);
-        print_escaped_n(e->text, e->text_len);
-        putchar('"');
-    }
-    putchar('\n');
-}
-
 static const char *patch_kind(unsigned k)
 {
     switch (k) {
@@ -217,22 +201,10 @@ static void print_end(const struct ukvm_trace_end *end)
 
 /* ---- info ---- */
 
-/*
- * Prints a string that came from the trace, escaped (ukvm_escape_byte) so
- * that a hostile trace cannot send escape sequences to the terminal.
- */
-static void print_escaped_n(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        char esc[5];
-        ukvm_escape_byte(p[i], esc);
-        fputs(esc, stdout);
-    }
-}
-
+/* A string that came from the trace, escaped (trace_print.h). */
 static void print_escaped(const char *s)
 {
-    print_escaped_n((const uint8_t *)s, strlen(s));
+    trace_print_escaped(stdout, (const uint8_t *)s, strlen(s));
 }
 
 static int cmd_info(const char *path)
@@ -295,34 +267,15 @@ struct dump_range {
     bool data;                  /* --data: the bytes of net_read and block_read */
 };
 
-/* Lines of "    OFFSET  16 hex bytes  |printable|". */
-static void print_data(const uint8_t *p, size_t n)
-{
-    for (size_t off = 0; off < n; off += 16) {
-        size_t k = n - off < 16 ? n - off : 16;
-        printf("    %06zx ", off);
-        for (size_t i = 0; i < 16; i++) {
-            if (i < k)
-                printf(" %02x", p[off + i]);
-            else
-                fputs("   ", stdout);
-        }
-        fputs("  |", stdout);
-        for (size_t i = 0; i < k; i++)
-            putchar(p[off + i] >= 0x20 && p[off + i] < 0x7f ? p[off + i] : '.');
-        puts("|");
-    }
-}
-
 static void dump_one(struct ukvm_trace_reader *r, uint64_t n, const struct ukvm_event *e, void *arg)
 {
     (void)r;
     const struct dump_range *d = arg;
     if (n < d->from || n - d->from >= d->count)
         return;
-    print_event(n, e);
+    trace_print_event(stdout, n, e);
     if (d->data && e->data_len && (e->kind == UKVM_EV_NET_READ || e->kind == UKVM_EV_BLOCK_READ))
-        print_data(e->data, e->data_len);
+        trace_print_data(stdout, e->data, e->data_len);
 }
 
 static int cmd_dump(int argc, char **argv)
@@ -479,7 +432,7 @@ static void grep_line(uint64_t event, const uint8_t *line, size_t len, void *arg
         return;
     g->matches++;
     printf("#%" PRIu64 " ", event);
-    print_escaped_n(line, len);
+    trace_print_escaped(stdout, line, len);
     putchar('\n');
 }
 
