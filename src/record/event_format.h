@@ -22,6 +22,11 @@ size_t ukvm_event_format(char *buf, size_t len, uint64_t n, const struct ukvm_ev
  * when that kind has no such argument. */
 const char *ukvm_event_field_name(uint32_t kind, unsigned i);
 
+/* Argument a[i] of an event of `kind` with value v, written as the event's
+ * line writes it (decimal, signed, 0x-hex or a 16-digit digest). */
+#define UKVM_EVENT_VALUE_MAX 24
+void ukvm_event_field_value(char out[UKVM_EVENT_VALUE_MAX], uint32_t kind, unsigned i, uint64_t v);
+
 /* Text that came from a trace, one byte at a time, made safe for a terminal:
  * printable ASCII as is, a backslash doubled, any other byte as \xNN (a
  * hostile trace must not send escape sequences). Writes a NUL-terminated
