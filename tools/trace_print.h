@@ -22,4 +22,12 @@ void trace_print_event(FILE *f, uint64_t n, const struct ukvm_event *e);
 /* Lines of "    OFFSET  16 hex bytes  |printable|" (dump --data). */
 void trace_print_data(FILE *f, const uint8_t *p, size_t n);
 
+/* The position a cut-short trace ends at, in the words replay uses (no
+ * newline): "cut short after event N at byte B". */
+void trace_print_cut(FILE *f, uint64_t events, uint64_t bytes);
+
+/* How the trace ends, after `prefix`: "complete, N events, exit status S,
+ * T s" or where it is cut short; with its newline. */
+void trace_print_end(FILE *f, const char *prefix, const struct ukvm_trace_end *end);
+
 #endif

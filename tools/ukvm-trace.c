@@ -122,15 +122,6 @@ static void want_operands(const char *cmd, int argc, int want, const char *names
                 names, argc - optind, argc - optind == 1 ? "" : "s");
 }
 
-/* The position a cut-short trace ends at, in the words replay uses. */
-static void print_cut(uint64_t events, uint64_t bytes)
-{
-    if (events)
-        printf("cut short after event %" PRIu64 " at byte %" PRIu64, events - 1, bytes);
-    else
-        printf("cut short before the first event at byte %" PRIu64, bytes);
-}
-
 static struct ukvm_trace_reader *open_trace(const char *path)
 {
     char err[256];
@@ -183,20 +174,6 @@ static int read_events(struct ukvm_trace_reader *r,
             fn(r, n, &e, arg);
     }
     return rc;
-}
-
-static void print_end(const struct ukvm_trace_end *end)
-{
-    double secs = (double)end->elapsed_ns / 1e9;
-    if (end->complete)
-        printf("end: complete, %" PRIu64 " events, exit status %d, %.3f s\n",
-                end->events, end->exit_status, secs);
-    else
-    {
-        printf("end: ");
-        print_cut(end->events, end->valid_bytes);
-        printf(" (%" PRIu64 " events readable, %.3f s recorded)\n", end->events, secs);
-    }
 }
 
 /* ---- info ---- */
@@ -254,7 +231,7 @@ static int cmd_info(const char *path)
             printf(" %02x", p->orig[k]);
         putchar('\n');
     }
-    print_end(&sum.end);
+    trace_print_end(stdout, "end: ", &sum.end);
     printf("event frames: %" PRIu64 "\n", sum.frames);
     ukvm_trace_reader_close(r);
     return 0;
@@ -308,7 +285,7 @@ static int cmd_dump(int argc, char **argv)
         die("%s", err);
     struct ukvm_trace_end end;
     ukvm_trace_reader_end(r, &end);
-    print_end(&end);
+    trace_print_end(stdout, "end: ", &end);
     ukvm_trace_reader_close(r);
     return 0;
 }
@@ -389,7 +366,7 @@ static int cmd_stats(const char *path)
     if (end.elapsed_ns)
         printf(", %.0f events/s", (double)end.events / secs);
     putchar('\n');
-    print_end(&end);
+    trace_print_end(stdout, "end: ", &end);
     ukvm_trace_reader_close(r);
     return 0;
 }
@@ -504,7 +481,7 @@ static int cmd_verify(const char *path)
         printf("complete: %" PRIu64 " events, exit status %d\n", end.events, end.exit_status);
         return 0;
     }
-    print_cut(end.events, end.valid_bytes);
+    trace_print_cut(stdout, end.events, end.valid_bytes);
     printf("\n");
     return EXIT_CUT;
 }
