@@ -29,6 +29,7 @@
 #include "record/console_lines.h"
 #include "record/event_format.h"
 #include "record/net_pcap.h"
+#include "trace_diff.h"
 #include "trace_print.h"
 
 #define EXIT_CUT 2
@@ -665,6 +666,40 @@ static int cmd_edit(int argc, char **argv)
     return 0;
 }
 
+/* ---- diff ---- */
+
+static int cmd_diff(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "ignore", required_argument, NULL, 'i' },
+        { "context", required_argument, NULL, 'c' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct trace_diff_opts o = { .context = 3 };
+    int c;
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        if (c == 'i') {
+            /* a comma-separated list of dump's kind names */
+            for (char *save = NULL, *k = strtok_r(optarg, ",", &save); k;
+                    k = strtok_r(NULL, ",", &save))
+                o.ignore[parse_kind(k)] = true;
+        } else if (c == 'c') {
+            uint64_t n = parse_u64(optarg, "context");
+            if (n > TRACE_DIFF_CONTEXT_MAX)
+                die("diff: --context %" PRIu64 " is more than %d", n, TRACE_DIFF_CONTEXT_MAX);
+            o.context = (unsigned)n;
+        } else {
+            bad_option("diff", c, argv);
+        }
+    }
+    want_operands("diff", argc, 2, "two TRACEs");
+    char err[512];
+    int rc = trace_diff(argv[optind], argv[optind + 1], &o, err, sizeof err);
+    if (rc < 0)
+        die("%s", err);
+    return rc;
+}
+
 /* ---- pcap ---- */
 
 static int cmd_pcap(int argc, char **argv)
@@ -776,6 +811,8 @@ int main(int argc, char **argv)
         return cmd_pcap(argc, argv);
     if (!strcmp(cmd, "edit"))
         return cmd_edit(argc, argv);
+    if (!strcmp(cmd, "diff"))
+        return cmd_diff(argc, argv);
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         fputs(usage_text, stdout);
         return 0;
