@@ -129,9 +129,8 @@ static bool compare_headers(const struct side *s, char *err, size_t errlen)
 static void print_summary(const struct side *s, const uint64_t *differ, bool parted,
         const struct trace_diff_opts *o)
 {
-    printf("by kind: events of A and of B%s\n", parted ? "; differ: pairs of events at the same "
-            "place from the first difference on (ignored kinds left out) that are not the same, "
-            "by A's kind" : "");
+    printf("by kind: events of A and of B%s\n", parted ? "; differ: from the first difference "
+            "on, pairs at the same place that are not the same, by A's kind" : "");
     printf("  %-12s %10s %10s %10s\n", "kind", "A", "B", "differ");
     uint64_t ta = 0, tb = 0, td = 0;
     for (unsigned k = 0; k < UKVM_EV_KIND_MAX; k++) {

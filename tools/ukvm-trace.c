@@ -8,7 +8,9 @@
  *   ukvm-trace verify TRACE          exit 0 complete, 2 cut short, 1 corrupt
  *   ukvm-trace extract-kernel -o FILE TRACE
  *   ukvm-trace pcap -o FILE [-f] [--from N] [--to N] [--net=NAME] TRACE
- *   ukvm-trace edit TRACE OUT --event N [--arg I=VALUE]... [--rip VALUE] [--kind K] [--force]
+ *   ukvm-trace edit TRACE OUT --event N [--arg I=VALUE]... [--rip VALUE] [--kind K]
+ *                   [--byte O=VALUE] [--force]
+ *   ukvm-trace diff [--ignore=KIND,...] [--context N] A B
  *
  * Errors are one line on stderr ("ukvm-trace: ...") and a non-zero exit.
  */
@@ -56,9 +58,11 @@ static const char usage_text[] =
           "       ukvm-trace extract-kernel -o FILE [-f] TRACE\n"
           "       ukvm-trace pcap -o FILE [-f] [--from N] [--to N] [--net=NAME] TRACE\n"
           "       ukvm-trace edit TRACE OUT --event N [--arg I=VALUE]... [--rip VALUE]\n"
-          "                  [--kind KIND] [--force]\n"
+          "                  [--kind KIND] [--byte O=VALUE] [--force]\n"
+          "       ukvm-trace diff [--ignore=KIND,...] [--context N] A B\n"
           "\n"
-          "Looks inside a trace written by `ukvm record`, checks it, and edits copies of it.\n"
+          "Looks inside a trace written by `ukvm record`, checks it, edits copies of\n"
+          "it and compares two of them.\n"
           "\n"
           "commands:\n"
           "  info             the header (kernel, arguments, devices) and how the trace ends\n"
@@ -73,6 +77,12 @@ static const char usage_text[] =
           "                   event number (written frames: only digests are in a trace;\n"
           "                   `ukvm replay --pcap` writes both)\n"
           "  edit             writes a copy of TRACE to OUT with event N changed\n"
+          "  diff             compares two recordings of the same kernel: the first event\n"
+          "                   where they part, with --context events around it from each side\n"
+          "                   (one line when the same on both), what differs (kind, rip,\n"
+          "                   arguments; of the bytes read, the first that differs), then\n"
+          "                   events by kind on each side and, from the first difference\n"
+          "                   on, how many pairs at the same place differ\n"
           "\n"
           "options:\n"
           "  --from N         (dump) start at event N\n"
@@ -89,12 +99,22 @@ static const char usage_text[] =
           "  --arg I=VALUE    (edit) set its argument I (0-5; as dump names them) to VALUE\n"
           "  --rip VALUE      (edit) set the instruction address it is recorded at\n"
           "  --kind KIND      (edit) make it an event of another kind (a dump name)\n"
+          "  --byte O=VALUE   (edit) set byte O (an offset) of the data a net_read or block_read\n"
+          "                   gave the guest to VALUE (0-255)\n"
           "  --force          (edit) overwrite OUT\n"
+          "  --ignore KINDS   (diff) leave out events of these kinds (dump names, separated\n"
+          "                   by commas) on both sides, e.g. walltime,rdtsc,rdtscp: clocks\n"
+          "                   differ from run to run\n"
+          "  --context N      (diff) events shown before and after the first difference\n"
+          "                   (default 3)\n"
           "\n"
           "exit status:\n"
-          "  0                done (grep: a line matched; verify: the trace is complete)\n"
-          "  1                bad arguments, an unreadable or corrupt trace (one line on stderr)\n"
-          "  2                (verify) the trace is cut short (a recorder that was killed)\n"
+          "  0                done (grep: a line matched; verify: the trace is complete;\n"
+          "                   diff: the traces are the same)\n"
+          "  1                bad arguments, an unreadable or corrupt trace (one line on stderr);\n"
+          "                   (diff) the traces differ, or are of different kernels (one line)\n"
+          "  2                (verify) the trace is cut short (a recorder that was killed);\n"
+          "                   (diff) the same as far as a cut-short trace goes\n"
           "  3                (grep) no line matched\n";
 
 /* Bad arguments: one line, like every other error. */
@@ -558,9 +578,11 @@ static int cmd_edit(int argc, char **argv)
         { "arg", required_argument, NULL, 'a' },
         { "rip", required_argument, NULL, 'r' },
         { "kind", required_argument, NULL, 'k' },
+        { "byte", required_argument, NULL, 'b' },
         { "force", no_argument, NULL, 'f' },
         { NULL, 0, NULL, 0 },
     };
+    uint64_t byte_off = UINT64_MAX, byte_val = 0;
     uint64_t target = UINT64_MAX, rip = 0, args[UKVM_EVENT_NARGS] = { 0 };
     bool set_arg[UKVM_EVENT_NARGS] = { false }, set_rip = false, force = false;
     uint32_t kind = 0;
@@ -571,6 +593,17 @@ static int cmd_edit(int argc, char **argv)
         case 'r': rip = parse_u64(optarg, "rip"); set_rip = true; break;
         case 'k': kind = parse_kind(optarg); break;
         case 'f': force = true; break;
+        case 'b': {
+            char *eq = strchr(optarg, '=');
+            if (!eq)
+                die("--byte wants OFFSET=VALUE, not '%s'", optarg);
+            *eq = 0;
+            byte_off = parse_u64(optarg, "byte offset");
+            byte_val = parse_u64(eq + 1, "byte value");
+            if (byte_val > 0xff)
+                die("--byte: value %" PRIu64 " is not a byte", byte_val);
+            break;
+        }
         case 'a': {
             char *eq = strchr(optarg, '=');
             if (!eq)
@@ -599,6 +632,7 @@ static int cmd_edit(int argc, char **argv)
     struct ukvm_event e;
     int rc;
     bool edited = false;
+    uint8_t *edited_data = NULL;
     while ((rc = ukvm_trace_reader_next(r, &e, err, sizeof err)) == 1) {
         uint64_t n = ukvm_trace_reader_event_number(r) - 1;
         if (n == target) {
@@ -625,6 +659,21 @@ static int cmd_edit(int argc, char **argv)
             }
             if (set_rip)
                 e.rip = rip;
+            if (byte_off != UINT64_MAX) {
+                if (byte_off >= e.data_len) {
+                    ukvm_trace_writer_abandon(w, err, sizeof err);
+                    unlink(out);
+                    die("event %" PRIu64 " (%s) has no byte %" PRIu64 " of data (%u bytes)", n,
+                            ukvm_event_kind_name(e.kind), byte_off, e.data_len);
+                }
+                /* the reader owns e.data: change a copy */
+                edited_data = malloc(e.data_len);
+                if (!edited_data)
+                    die("out of memory");
+                memcpy(edited_data, e.data, e.data_len);
+                edited_data[byte_off] = (uint8_t)byte_val;
+                e.data = edited_data;
+            }
             /* keep console text only while it still matches its puts */
             if (e.text_len && (e.kind != UKVM_EV_PUTS || e.a[0] != e.text_len ||
                         e.a[1] != ukvm_digest(e.text, e.text_len))) {
@@ -644,6 +693,8 @@ static int cmd_edit(int argc, char **argv)
             unlink(out);
             die("%s", err);
         }
+        free(edited_data);
+        edited_data = NULL;
     }
     if (rc < 0 || !edited) {
         char err2[256];
