@@ -154,9 +154,8 @@ static int corrupt(const struct side *s, char *err, size_t errlen)
 {
     const struct side *c = s[0].rc < 0 ? &s[0] : &s[1];
     fflush(stdout);
-    snprintf(err, errlen, "diff: %s (%s): %s; compared up to there (A event %" PRIu64
-            ", B event %" PRIu64 ")", c->name, c->path, c->err,
-            ukvm_trace_reader_event_number(s[0].r), ukvm_trace_reader_event_number(s[1].r));
+    snprintf(err, errlen, "diff: %s (%s): %s; the traces were compared up to there",
+            c->name, c->path, c->err);
     return -1;
 }
 
@@ -247,9 +246,13 @@ static int compare(struct side *s, const struct trace_diff_opts *o, char *err, s
             }
         if (any)
             putchar(')');
-        for (int i = 0; i < 2; i++)
-            if (s[i].rc == 0 && !s[i].end.complete)
-                printf("; %s is cut short there", s[i].name);
+        for (int i = 0; i < 2; i++) {
+            if (s[i].rc == 0 && !s[i].end.complete) {
+                printf("; %s is ", s[i].name);
+                trace_print_cut(stdout, s[i].end.events, s[i].end.valid_bytes);
+                fputs(", compared up to there", stdout);
+            }
+        }
         putchar('\n');
         if (cut_end) {
             /* read the rest of the other side for its counts */
@@ -283,7 +286,7 @@ int trace_diff(const char *a, const char *b, const struct trace_diff_opts *o,
     for (int i = 0; i < 2; i++) {
         s[i].r = ukvm_trace_reader_open(s[i].path, s[i].err, sizeof s[i].err);
         if (!s[i].r) {
-            snprintf(err, errlen, "diff: %s", s[i].err);
+            snprintf(err, errlen, "diff: %s (%s): %s", s[i].name, s[i].path, s[i].err);
             goto out;
         }
     }
