@@ -560,11 +560,20 @@ static int cmd_extract_kernel(int argc, char **argv)
 
 /* ---- edit ---- */
 
-static uint32_t parse_kind(const char *s)
+/* The kind dump names s, or 0. */
+static uint32_t kind_by_name(const char *s)
 {
     for (uint32_t k = 1; k < UKVM_EV_KIND_MAX; k++)
         if (!strcmp(s, ukvm_event_kind_name(k)))
             return k;
+    return 0;
+}
+
+static uint32_t parse_kind(const char *s)
+{
+    uint32_t k = kind_by_name(s);
+    if (k)
+        return k;
     uint64_t v = parse_u64(s, "event kind");
     if (v == 0 || v >= UKVM_EV_KIND_MAX)
         die("unknown event kind '%s'", s);
@@ -733,7 +742,17 @@ static int cmd_diff(int argc, char **argv)
             /* a comma-separated list of dump's kind names */
             for (char *save = NULL, *k = strtok_r(optarg, ",", &save); k;
                     k = strtok_r(NULL, ",", &save))
-                o.ignore[parse_kind(k)] = true;
+            {
+                uint32_t kind = kind_by_name(k);
+                if (!kind) {
+                    char names[256] = "";
+                    for (uint32_t i = 1; i < UKVM_EV_KIND_MAX; i++)
+                        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                                i > 1 ? "," : "", ukvm_event_kind_name(i));
+                    die("diff: --ignore: unknown event kind '%s' (the kinds: %s)", k, names);
+                }
+                o.ignore[kind] = true;
+            }
         } else if (c == 'c') {
             uint64_t n = parse_u64(optarg, "context");
             if (n > TRACE_DIFF_CONTEXT_MAX)
