@@ -8,8 +8,7 @@
 #include "record/event_format.h"
 
 struct parts {
-    char *buf;
-    size_t len, used;
+    struct ukvm_line l;
     unsigned n;
 };
 
@@ -17,18 +16,12 @@ struct parts {
 static void part(struct parts *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void part(struct parts *p, const char *fmt, ...)
 {
-    if (p->n++ && p->used + 2 < p->len) {
-        memcpy(p->buf + p->used, "; ", 3);
-        p->used += 2;
-    }
-    if (p->used + 1 >= p->len)
-        return;
+    if (p->n++)
+        ukvm_line_add(&p->l, "; ");
     va_list ap;
     va_start(ap, fmt);
-    int k = vsnprintf(p->buf + p->used, p->len - p->used, fmt, ap);
+    ukvm_line_vadd(&p->l, fmt, ap);
     va_end(ap);
-    if (k > 0)
-        p->used += (size_t)k < p->len - p->used ? (size_t)k : p->len - p->used - 1;
 }
 
 /* Two byte strings (the bytes read, the console text) named `what`. */
@@ -55,7 +48,7 @@ static void bytes_part(struct parts *p, const char *what, const uint8_t *a, uint
 
 bool ukvm_event_diff(char *buf, size_t len, const struct ukvm_event *a, const struct ukvm_event *b)
 {
-    struct parts p = { buf, len, 0, 0 };
+    struct parts p = { { buf, len, 0 }, 0 };
     if (len)
         buf[0] = 0;
     if (a->kind != b->kind)

@@ -6,6 +6,7 @@
 #ifndef UKVM_EVENT_FORMAT_H
 #define UKVM_EVENT_FORMAT_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,6 +14,16 @@
 
 /* Enough for any event's line. */
 #define UKVM_EVENT_LINE_MAX 512
+
+/* Text appended to buf (len bytes, NUL-terminated once anything is added),
+ * cut short when it is full. */
+struct ukvm_line {
+    char *buf;
+    size_t len, used;
+};
+void ukvm_line_add(struct ukvm_line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ukvm_line_vadd(struct ukvm_line *l, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 /* Writes event number n's line (no newline) into buf; returns its length
  * (cut short to len - 1 when buf is too small). */
