@@ -8,13 +8,9 @@
 # both traces compared line by line with diff(1), from the event and byte
 # that were edited, and from `verify`.
 . "$(dirname "$0")/../lib.sh"
-SYNTH=${UKVM_TRACE_SYNTH:-$TOP/tools/ukvm-trace-synth}
 T=$TMPDIR_TEST
 
-if [ ! -x "$UKVM_TRACE" ] || [ ! -x "$SYNTH" ]; then
-    skip "trace_diff" "tools/ukvm-trace or tools/ukvm-trace-synth not built"
-    exit 0
-fi
+require_trace_tools trace_diff || exit 0
 
 # diff_run NAME WANT A B [OPTIONS...]: ukvm-trace diff [OPTIONS] A B into
 # $T/NAME.out and $T/NAME.err; checks the exit status.
