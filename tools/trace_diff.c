@@ -71,10 +71,11 @@ static char *side_line(const struct side *s)
     return line;
 }
 
-/* A pair once when both lines are the same, else each with its side's name. */
-static void print_pair(const struct pair *p)
+/* A pair once when both lines are the same (unless `apart`: the pair that
+ * differs, whose lines may read alike), else each with its side's name. */
+static void print_pair(const struct pair *p, bool apart)
 {
-    if (p->a && p->b && !strcmp(p->a, p->b)) {
+    if (!apart && p->a && p->b && !strcmp(p->a, p->b)) {
         printf("  %s", p->a);
         return;
     }
@@ -159,6 +160,29 @@ static int corrupt(const struct side *s, char *err, size_t errlen)
     return -1;
 }
 
+/*
+ * From the pair that differs (the current events) to the end of both sides:
+ * the pair and `context` more are printed; every pair at the same place that
+ * differs (or lacks a partner) is counted in differ[] by A's kind.
+ */
+static void after_parting(struct side *s, const struct trace_diff_opts *o, uint64_t *differ,
+        int *ra, int *rb)
+{
+    unsigned after = 0;
+    while (*ra >= 0 && *rb >= 0 && (*ra == 1 || *rb == 1)) {
+        bool d = *ra != 1 || *rb != 1 || ukvm_event_diff(NULL, 0, &s[0].e, &s[1].e);
+        if (d)
+            differ[kind_index(*ra == 1 ? s[0].e.kind : s[1].e.kind)]++;
+        if (after++ <= o->context) {
+            struct pair p = { side_line(&s[0]), side_line(&s[1]) };
+            print_pair(&p, after == 1);
+            free_pair(&p);
+        }
+        *ra = side_next(&s[0], o);
+        *rb = side_next(&s[1], o);
+    }
+}
+
 static int compare(struct side *s, const struct trace_diff_opts *o, char *err, size_t errlen)
 {
     struct pair ring[TRACE_DIFF_CONTEXT_MAX] = { { NULL, NULL } };
@@ -179,12 +203,13 @@ static int compare(struct side *s, const struct trace_diff_opts *o, char *err, s
         if (ra == 1 && rb == 1 && !ukvm_event_diff(what, sizeof what, &s[0].e, &s[1].e)) {
             same++;
             if (o->context) {
-                struct pair *p = &ring[(head + nring) % o->context];
-                if (nring == o->context) {
+                /* the last `context` pairs: filling up (head 0), then round */
+                struct pair *p = &ring[nring];
+                if (nring < o->context) {
+                    nring++;
+                } else {
                     p = &ring[head];
                     head = (head + 1) % o->context;
-                } else {
-                    nring++;
                 }
                 free_pair(p);
                 p->a = side_line(&s[0]);
@@ -212,29 +237,8 @@ static int compare(struct side *s, const struct trace_diff_opts *o, char *err, s
                     ukvm_event_kind_name(on->e.kind));
         }
         for (unsigned i = 0; i < nring; i++)
-            print_pair(&ring[(head + i) % o->context]);
-        /* the pair that differs, and the pairs after it: position by position */
-        unsigned after = 0;
-        while (ra >= 0 && rb >= 0 && (ra == 1 || rb == 1)) {
-            bool d = ra != 1 || rb != 1 || ukvm_event_diff(NULL, 0, &s[0].e, &s[1].e);
-            if (d)
-                differ[kind_index(ra == 1 ? s[0].e.kind : s[1].e.kind)]++;
-            if (after++ <= o->context) {
-                struct pair p = { side_line(&s[0]), side_line(&s[1]) };
-                if (after == 1) {
-                    /* the parting pair: both lines, even when they read alike */
-                    if (p.a)
-                        printf("A %s", p.a);
-                    if (p.b)
-                        printf("B %s", p.b);
-                } else {
-                    print_pair(&p);
-                }
-                free_pair(&p);
-            }
-            ra = side_next(&s[0], o);
-            rb = side_next(&s[1], o);
-        }
+            print_pair(&ring[(head + i) % o->context], false);
+        after_parting(s, o, differ, &ra, &rb);
     } else if (ra >= 0 && rb >= 0) {
         /* the same: as far as a cut-short side goes, when one is */
         printf("the same: %" PRIu64 " events compared", same);
