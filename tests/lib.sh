@@ -9,6 +9,7 @@
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 UKVM=${UKVM:-$TOP/ukvm}
 UKVM_TRACE=${UKVM_TRACE:-$TOP/tools/ukvm-trace}
+SYNTH=${UKVM_TRACE_SYNTH:-$TOP/tools/ukvm-trace-synth}
 GUESTS=${GUESTS:-$TOP/build/guests}
 TMPDIR_TEST=$(mktemp -d /tmp/ukvm-test.XXXXXX)
 trap 'rm -rf "$TMPDIR_TEST"' EXIT
@@ -23,6 +24,15 @@ kvm_usable() { [ -r /dev/kvm ] && [ -w /dev/kvm ]; }
 # require_kvm NAME: prints SKIP and returns 1 when KVM is not usable.
 require_kvm() {
     if ! kvm_usable; then skip "$1" "/dev/kvm is not usable"; return 1; fi
+    return 0
+}
+
+# require_trace_tools NAME: prints SKIP and returns 1 when tools/ukvm-trace
+# or tools/ukvm-trace-synth (SYNTH: synthetic traces) is not built.
+require_trace_tools() {
+    if [ ! -x "$UKVM_TRACE" ] || [ ! -x "$SYNTH" ]; then
+        skip "$1" "tools/ukvm-trace or tools/ukvm-trace-synth not built"; return 1
+    fi
     return 0
 }
 

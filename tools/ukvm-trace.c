@@ -8,7 +8,9 @@
  *   ukvm-trace verify TRACE          exit 0 complete, 2 cut short, 1 corrupt
  *   ukvm-trace extract-kernel -o FILE TRACE
  *   ukvm-trace pcap -o FILE [-f] [--from N] [--to N] [--net=NAME] TRACE
- *   ukvm-trace edit TRACE OUT --event N [--arg I=VALUE]... [--rip VALUE] [--kind K] [--force]
+ *   ukvm-trace edit TRACE OUT --event N [--arg I=VALUE]... [--rip VALUE] [--kind K]
+ *                   [--byte O=VALUE] [--force]
+ *   ukvm-trace diff [--ignore=KIND,...] [--context N] A B
  *
  * Errors are one line on stderr ("ukvm-trace: ...") and a non-zero exit.
  */
@@ -29,6 +31,8 @@
 #include "record/console_lines.h"
 #include "record/event_format.h"
 #include "record/net_pcap.h"
+#include "trace_diff.h"
+#include "trace_print.h"
 
 #define EXIT_CUT 2
 
@@ -54,9 +58,11 @@ static const char usage_text[] =
           "       ukvm-trace extract-kernel -o FILE [-f] TRACE\n"
           "       ukvm-trace pcap -o FILE [-f] [--from N] [--to N] [--net=NAME] TRACE\n"
           "       ukvm-trace edit TRACE OUT --event N [--arg I=VALUE]... [--rip VALUE]\n"
-          "                  [--kind KIND] [--force]\n"
+          "                  [--kind KIND] [--byte O=VALUE] [--force]\n"
+          "       ukvm-trace diff [--ignore=KIND,...] [--context N] A B\n"
           "\n"
-          "Looks inside a trace written by `ukvm record`, checks it, and edits copies of it.\n"
+          "Looks inside a trace written by `ukvm record`, checks it, edits copies of\n"
+          "it and compares two of them.\n"
           "\n"
           "commands:\n"
           "  info             the header (kernel, arguments, devices) and how the trace ends\n"
@@ -71,6 +77,12 @@ static const char usage_text[] =
           "                   event number (written frames: only digests are in a trace;\n"
           "                   `ukvm replay --pcap` writes both)\n"
           "  edit             writes a copy of TRACE to OUT with event N changed\n"
+          "  diff             compares two recordings of the same kernel: the first event\n"
+          "                   where they part, with --context events around it from each side\n"
+          "                   (one line when the same on both), what differs (kind, rip,\n"
+          "                   arguments; of the bytes read, the first that differs), then\n"
+          "                   events by kind on each side and, from the first difference\n"
+          "                   on, how many pairs at the same place differ\n"
           "\n"
           "options:\n"
           "  --from N         (dump) start at event N\n"
@@ -87,12 +99,22 @@ static const char usage_text[] =
           "  --arg I=VALUE    (edit) set its argument I (0-5; as dump names them) to VALUE\n"
           "  --rip VALUE      (edit) set the instruction address it is recorded at\n"
           "  --kind KIND      (edit) make it an event of another kind (a dump name)\n"
+          "  --byte O=VALUE   (edit) set byte O (an offset) of the data a net_read or block_read\n"
+          "                   gave the guest to VALUE (0-255)\n"
           "  --force          (edit) overwrite OUT\n"
+          "  --ignore KINDS   (diff) leave out events of these kinds (dump names, separated\n"
+          "                   by commas) on both sides, e.g. walltime,rdtsc,rdtscp: clocks\n"
+          "                   differ from run to run\n"
+          "  --context N      (diff) events shown before and after the first difference\n"
+          "                   (default 3)\n"
           "\n"
           "exit status:\n"
-          "  0                done (grep: a line matched; verify: the trace is complete)\n"
-          "  1                bad arguments, an unreadable or corrupt trace (one line on stderr)\n"
-          "  2                (verify) the trace is cut short (a recorder that was killed)\n"
+          "  0                done (grep: a line matched; verify: the trace is complete;\n"
+          "                   diff: the traces are the same)\n"
+          "  1                bad arguments, an unreadable or corrupt trace (one line on stderr);\n"
+          "                   (diff) the traces differ, or are of different kernels (one line)\n"
+          "  2                (verify) the trace is cut short (a recorder that was killed);\n"
+          "                   (diff) the same as far as a cut-short trace goes\n"
           "  3                (grep) no line matched\n";
 
 /* Bad arguments: one line, like every other error. */
@@ -121,15 +143,6 @@ static void want_operands(const char *cmd, int argc, int want, const char *names
                 names, argc - optind, argc - optind == 1 ? "" : "s");
 }
 
-/* The position a cut-short trace ends at, in the words replay uses. */
-static void print_cut(uint64_t events, uint64_t bytes)
-{
-    if (events)
-        printf("cut short after event %" PRIu64 " at byte %" PRIu64, events - 1, bytes);
-    else
-        printf("cut short before the first event at byte %" PRIu64, bytes);
-}
-
 static struct ukvm_trace_reader *open_trace(const char *path)
 {
     char err[256];
@@ -154,23 +167,6 @@ static uint64_t parse_u64(const char *s, const char *what)
 }
 
 /* ---- describing events ---- */
-
-static void print_escaped_n(const uint8_t *p, size_t n);
-
-/* The shared event line (event_format.c, also `monitor events`), then the
- * console text a puts carried, escaped: a trace must not drive the terminal. */
-static void print_event(uint64_t n, const struct ukvm_event *e)
-{
-    char line[UKVM_EVENT_LINE_MAX];
-    ukvm_event_format(line, sizeof(line), n, e);
-    fputs(line, stdout);
-    if (e->text_len) {
-        fputs(" text=\"", stdout);
-        print_escaped_n(e->text, e->text_len);
-        putchar('"');
-    }
-    putchar('\n');
-}
 
 static const char *patch_kind(unsigned k)
 {
@@ -201,38 +197,12 @@ static int read_events(struct ukvm_trace_reader *r,
     return rc;
 }
 
-static void print_end(const struct ukvm_trace_end *end)
-{
-    double secs = (double)end->elapsed_ns / 1e9;
-    if (end->complete)
-        printf("end: complete, %" PRIu64 " events, exit status %d, %.3f s\n",
-                end->events, end->exit_status, secs);
-    else
-    {
-        printf("end: ");
-        print_cut(end->events, end->valid_bytes);
-        printf(" (%" PRIu64 " events readable, %.3f s recorded)\n", end->events, secs);
-    }
-}
-
 /* ---- info ---- */
 
-/*
- * Prints a string that came from the trace, escaped (ukvm_escape_byte) so
- * that a hostile trace cannot send escape sequences to the terminal.
- */
-static void print_escaped_n(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        char esc[5];
-        ukvm_escape_byte(p[i], esc);
-        fputs(esc, stdout);
-    }
-}
-
+/* A string that came from the trace, escaped (trace_print.h). */
 static void print_escaped(const char *s)
 {
-    print_escaped_n((const uint8_t *)s, strlen(s));
+    trace_print_escaped(stdout, (const uint8_t *)s, strlen(s));
 }
 
 static int cmd_info(const char *path)
@@ -282,7 +252,7 @@ static int cmd_info(const char *path)
             printf(" %02x", p->orig[k]);
         putchar('\n');
     }
-    print_end(&sum.end);
+    trace_print_end(stdout, "end: ", &sum.end);
     printf("event frames: %" PRIu64 "\n", sum.frames);
     ukvm_trace_reader_close(r);
     return 0;
@@ -295,34 +265,15 @@ struct dump_range {
     bool data;                  /* --data: the bytes of net_read and block_read */
 };
 
-/* Lines of "    OFFSET  16 hex bytes  |printable|". */
-static void print_data(const uint8_t *p, size_t n)
-{
-    for (size_t off = 0; off < n; off += 16) {
-        size_t k = n - off < 16 ? n - off : 16;
-        printf("    %06zx ", off);
-        for (size_t i = 0; i < 16; i++) {
-            if (i < k)
-                printf(" %02x", p[off + i]);
-            else
-                fputs("   ", stdout);
-        }
-        fputs("  |", stdout);
-        for (size_t i = 0; i < k; i++)
-            putchar(p[off + i] >= 0x20 && p[off + i] < 0x7f ? p[off + i] : '.');
-        puts("|");
-    }
-}
-
 static void dump_one(struct ukvm_trace_reader *r, uint64_t n, const struct ukvm_event *e, void *arg)
 {
     (void)r;
     const struct dump_range *d = arg;
     if (n < d->from || n - d->from >= d->count)
         return;
-    print_event(n, e);
+    trace_print_event(stdout, n, e);
     if (d->data && e->data_len && (e->kind == UKVM_EV_NET_READ || e->kind == UKVM_EV_BLOCK_READ))
-        print_data(e->data, e->data_len);
+        trace_print_data(stdout, e->data, e->data_len);
 }
 
 static int cmd_dump(int argc, char **argv)
@@ -355,7 +306,7 @@ static int cmd_dump(int argc, char **argv)
         die("%s", err);
     struct ukvm_trace_end end;
     ukvm_trace_reader_end(r, &end);
-    print_end(&end);
+    trace_print_end(stdout, "end: ", &end);
     ukvm_trace_reader_close(r);
     return 0;
 }
@@ -436,7 +387,7 @@ static int cmd_stats(const char *path)
     if (end.elapsed_ns)
         printf(", %.0f events/s", (double)end.events / secs);
     putchar('\n');
-    print_end(&end);
+    trace_print_end(stdout, "end: ", &end);
     ukvm_trace_reader_close(r);
     return 0;
 }
@@ -479,7 +430,7 @@ static void grep_line(uint64_t event, const uint8_t *line, size_t len, void *arg
         return;
     g->matches++;
     printf("#%" PRIu64 " ", event);
-    print_escaped_n(line, len);
+    trace_print_escaped(stdout, line, len);
     putchar('\n');
 }
 
@@ -551,7 +502,7 @@ static int cmd_verify(const char *path)
         printf("complete: %" PRIu64 " events, exit status %d\n", end.events, end.exit_status);
         return 0;
     }
-    print_cut(end.events, end.valid_bytes);
+    trace_print_cut(stdout, end.events, end.valid_bytes);
     printf("\n");
     return EXIT_CUT;
 }
@@ -609,11 +560,20 @@ static int cmd_extract_kernel(int argc, char **argv)
 
 /* ---- edit ---- */
 
-static uint32_t parse_kind(const char *s)
+/* The kind dump names s, or 0. */
+static uint32_t kind_by_name(const char *s)
 {
     for (uint32_t k = 1; k < UKVM_EV_KIND_MAX; k++)
         if (!strcmp(s, ukvm_event_kind_name(k)))
             return k;
+    return 0;
+}
+
+static uint32_t parse_kind(const char *s)
+{
+    uint32_t k = kind_by_name(s);
+    if (k)
+        return k;
     uint64_t v = parse_u64(s, "event kind");
     if (v == 0 || v >= UKVM_EV_KIND_MAX)
         die("unknown event kind '%s'", s);
@@ -627,9 +587,11 @@ static int cmd_edit(int argc, char **argv)
         { "arg", required_argument, NULL, 'a' },
         { "rip", required_argument, NULL, 'r' },
         { "kind", required_argument, NULL, 'k' },
+        { "byte", required_argument, NULL, 'b' },
         { "force", no_argument, NULL, 'f' },
         { NULL, 0, NULL, 0 },
     };
+    uint64_t byte_off = UINT64_MAX, byte_val = 0;
     uint64_t target = UINT64_MAX, rip = 0, args[UKVM_EVENT_NARGS] = { 0 };
     bool set_arg[UKVM_EVENT_NARGS] = { false }, set_rip = false, force = false;
     uint32_t kind = 0;
@@ -640,6 +602,17 @@ static int cmd_edit(int argc, char **argv)
         case 'r': rip = parse_u64(optarg, "rip"); set_rip = true; break;
         case 'k': kind = parse_kind(optarg); break;
         case 'f': force = true; break;
+        case 'b': {
+            char *eq = strchr(optarg, '=');
+            if (!eq)
+                die("--byte wants OFFSET=VALUE, not '%s'", optarg);
+            *eq = 0;
+            byte_off = parse_u64(optarg, "byte offset");
+            byte_val = parse_u64(eq + 1, "byte value");
+            if (byte_val > 0xff)
+                die("--byte: value %" PRIu64 " is not a byte", byte_val);
+            break;
+        }
         case 'a': {
             char *eq = strchr(optarg, '=');
             if (!eq)
@@ -668,6 +641,7 @@ static int cmd_edit(int argc, char **argv)
     struct ukvm_event e;
     int rc;
     bool edited = false;
+    uint8_t *edited_data = NULL;
     while ((rc = ukvm_trace_reader_next(r, &e, err, sizeof err)) == 1) {
         uint64_t n = ukvm_trace_reader_event_number(r) - 1;
         if (n == target) {
@@ -694,6 +668,21 @@ static int cmd_edit(int argc, char **argv)
             }
             if (set_rip)
                 e.rip = rip;
+            if (byte_off != UINT64_MAX) {
+                if (byte_off >= e.data_len) {
+                    ukvm_trace_writer_abandon(w, err, sizeof err);
+                    unlink(out);
+                    die("event %" PRIu64 " (%s) has no byte %" PRIu64 " of data (%u bytes)", n,
+                            ukvm_event_kind_name(e.kind), byte_off, e.data_len);
+                }
+                /* the reader owns e.data: change a copy */
+                edited_data = malloc(e.data_len);
+                if (!edited_data)
+                    die("out of memory");
+                memcpy(edited_data, e.data, e.data_len);
+                edited_data[byte_off] = (uint8_t)byte_val;
+                e.data = edited_data;
+            }
             /* keep console text only while it still matches its puts */
             if (e.text_len && (e.kind != UKVM_EV_PUTS || e.a[0] != e.text_len ||
                         e.a[1] != ukvm_digest(e.text, e.text_len))) {
@@ -713,6 +702,8 @@ static int cmd_edit(int argc, char **argv)
             unlink(out);
             die("%s", err);
         }
+        free(edited_data);
+        edited_data = NULL;
     }
     if (rc < 0 || !edited) {
         char err2[256];
@@ -733,6 +724,50 @@ static int cmd_edit(int argc, char **argv)
         die("%s", err);
     ukvm_trace_reader_close(r);
     return 0;
+}
+
+/* ---- diff ---- */
+
+static int cmd_diff(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "ignore", required_argument, NULL, 'i' },
+        { "context", required_argument, NULL, 'c' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct trace_diff_opts o = { .context = 3 };
+    int c;
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        if (c == 'i') {
+            /* a comma-separated list of dump's kind names */
+            for (char *save = NULL, *k = strtok_r(optarg, ",", &save); k;
+                    k = strtok_r(NULL, ",", &save))
+            {
+                uint32_t kind = kind_by_name(k);
+                if (!kind) {
+                    char names[256] = "";
+                    for (uint32_t i = 1; i < UKVM_EV_KIND_MAX; i++)
+                        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s",
+                                i > 1 ? "," : "", ukvm_event_kind_name(i));
+                    die("diff: --ignore: unknown event kind '%s' (the kinds: %s)", k, names);
+                }
+                o.ignore[kind] = true;
+            }
+        } else if (c == 'c') {
+            uint64_t n = parse_u64(optarg, "context");
+            if (n > TRACE_DIFF_CONTEXT_MAX)
+                die("diff: --context %" PRIu64 " is more than %d", n, TRACE_DIFF_CONTEXT_MAX);
+            o.context = (unsigned)n;
+        } else {
+            bad_option("diff", c, argv);
+        }
+    }
+    want_operands("diff", argc, 2, "two TRACEs");
+    char err[512];
+    int rc = trace_diff(argv[optind], argv[optind + 1], &o, err, sizeof err);
+    if (rc < 0)
+        die("%s", err);
+    return rc;
 }
 
 /* ---- pcap ---- */
@@ -846,6 +881,8 @@ int main(int argc, char **argv)
         return cmd_pcap(argc, argv);
     if (!strcmp(cmd, "edit"))
         return cmd_edit(argc, argv);
+    if (!strcmp(cmd, "diff"))
+        return cmd_diff(argc, argv);
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         fputs(usage_text, stdout);
         return 0;

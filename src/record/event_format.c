@@ -28,53 +28,59 @@ static const struct field fields[UKVM_EV_KIND_MAX][UKVM_EVENT_NARGS] = {
     [UKVM_EV_RDMSR_TSC]   = { { "tsc", 'u' } },
 };
 
-struct line {
-    char *buf;
-    size_t len, used;
-};
-
-static void add(struct line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add(struct line *l, const char *fmt, ...)
+void ukvm_line_vadd(struct ukvm_line *l, const char *fmt, va_list ap)
 {
     if (l->used + 1 >= l->len)
         return;
-    va_list ap;
-    va_start(ap, fmt);
     int n = vsnprintf(l->buf + l->used, l->len - l->used, fmt, ap);
-    va_end(ap);
     if (n > 0)
         l->used += (size_t)n < l->len - l->used ? (size_t)n : l->len - l->used - 1;
+}
+
+void ukvm_line_add(struct ukvm_line *l, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ukvm_line_vadd(l, fmt, ap);
+    va_end(ap);
 }
 
 size_t ukvm_event_format(char *buf, size_t len, uint64_t n, const struct ukvm_event *e)
 {
     if (len == 0)
         return 0;
-    struct line l = { buf, len, 0 };
+    struct ukvm_line l = { buf, len, 0 };
     buf[0] = 0;
-    add(&l, "#%" PRIu64 " %s rip=0x%" PRIx64, n, ukvm_event_kind_name(e->kind), e->rip);
+    ukvm_line_add(&l, "#%" PRIu64 " %s rip=0x%" PRIx64, n, ukvm_event_kind_name(e->kind), e->rip);
     for (unsigned i = 0; i < UKVM_EVENT_NARGS; i++) {
         const struct field *f = e->kind < UKVM_EV_KIND_MAX ? &fields[e->kind][i] : NULL;
         if (!f || !f->name)
             break;
-        uint64_t v = e->a[i];
-        switch (f->fmt) {
-        case 'd':
-            /* hvt return values and exit statuses are 32-bit ints */
-            if (e->kind == UKVM_EV_HALT)
-                add(&l, " %s=%d", f->name, (int32_t)(uint32_t)v);
-            else
-                add(&l, " %s=%" PRId64, f->name, (int64_t)v);
-            break;
-        case 'x': add(&l, " %s=0x%" PRIx64, f->name, v); break;
-        case 'h': add(&l, " %s=%016" PRIx64, f->name, v); break;
-        default:  add(&l, " %s=%" PRIu64, f->name, v); break;
-        }
+        char v[UKVM_EVENT_VALUE_MAX];
+        ukvm_event_field_value(v, e->kind, i, e->a[i]);
+        ukvm_line_add(&l, " %s=%s", f->name, v);
     }
     if (e->data_len)
-        add(&l, " data=%u bytes digest=%016" PRIx64, e->data_len,
+        ukvm_line_add(&l, " data=%u bytes digest=%016" PRIx64, e->data_len,
             ukvm_digest(e->data, e->data_len));
     return l.used;
+}
+
+void ukvm_event_field_value(char out[UKVM_EVENT_VALUE_MAX], uint32_t kind, unsigned i, uint64_t v)
+{
+    char fmt = kind < UKVM_EV_KIND_MAX && i < UKVM_EVENT_NARGS ? fields[kind][i].fmt : 'u';
+    switch (fmt) {
+    case 'd':
+        /* hvt return values and exit statuses are 32-bit ints */
+        if (kind == UKVM_EV_HALT)
+            snprintf(out, UKVM_EVENT_VALUE_MAX, "%d", (int32_t)(uint32_t)v);
+        else
+            snprintf(out, UKVM_EVENT_VALUE_MAX, "%" PRId64, (int64_t)v);
+        break;
+    case 'x': snprintf(out, UKVM_EVENT_VALUE_MAX, "0x%" PRIx64, v); break;
+    case 'h': snprintf(out, UKVM_EVENT_VALUE_MAX, "%016" PRIx64, v); break;
+    default:  snprintf(out, UKVM_EVENT_VALUE_MAX, "%" PRIu64, v); break;
+    }
 }
 
 const char *ukvm_event_field_name(uint32_t kind, unsigned i)

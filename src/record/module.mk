@@ -7,5 +7,5 @@ LIB_SRCS += src/record/event_kinds.c src/record/recorder.c src/record/replayer.c
 LIB_SRCS += src/record/checkpoint.c src/record/diversion_source.c
 # Navigation: events as text, an index of the trace (count, clock, reads);
 # net frames as pcapng.
-LIB_SRCS += src/record/event_format.c src/record/trace_nav.c src/record/pcapng.c \
+LIB_SRCS += src/record/event_format.c src/record/event_diff.c src/record/trace_nav.c src/record/pcapng.c \
             src/record/net_pcap.c

@@ -3,7 +3,7 @@
 # tests/guests/NAME.c and the shared runtime in tests/guests/rt/.
 GUESTS := hello time blk net compute abort fault nullptr badcall loop clockstorm hypercalls sse udpsvc \
           condloop det_cpuid det_rdtsc_gen det_bigread fpu_hostile ckpt_dirty traps exceptions flags \
-          dumpcore sse_cost
+          dumpcore sse_cost clocks
 .PHONY: guests
 guests: $(GUESTS:%=$(BUILD)/guests/%.elf)
 

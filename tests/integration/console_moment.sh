@@ -5,7 +5,6 @@
 # prefixes the same lines with the same events; info/stats/dump --from on a
 # synthetic 1.5M-event trace agree with a full read (timings: tests/bench).
 . "$(dirname "$0")/../lib.sh"
-SYNTH=${UKVM_TRACE_SYNTH:-$TOP/tools/ukvm-trace-synth}
 T=$TMPDIR_TEST
 
 # ---- synthetic: text, escaping, grep

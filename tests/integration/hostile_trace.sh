@@ -7,12 +7,8 @@
 # stop the replay with one line naming the event, exit 1.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../lib/common.sh"
-SYNTH=${UKVM_TRACE_SYNTH:-$TOP/tools/ukvm-trace-synth}
 
-if [ ! -x "$UKVM_TRACE" ] || [ ! -x "$SYNTH" ]; then
-    skip hostile_trace "tools/ukvm-trace or tools/ukvm-trace-synth not built"
-    exit 0
-fi
+require_trace_tools hostile_trace || exit 0
 
 # ---- a decompression bomb: 200 frames of 2 KB that each expand to 64 MiB
 "$SYNTH" --bomb 200 "$T/bomb.zst"

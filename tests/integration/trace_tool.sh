@@ -3,13 +3,9 @@
 # info, dump, stats, verify on complete / cut-short / corrupt traces,
 # extract-kernel, edit, and one-line errors on bad input.
 . "$(dirname "$0")/../lib.sh"
-SYNTH=${UKVM_TRACE_SYNTH:-$TOP/tools/ukvm-trace-synth}
 T=$TMPDIR_TEST
 
-if [ ! -x "$UKVM_TRACE" ] || [ ! -x "$SYNTH" ]; then
-    skip "trace_tool" "tools/ukvm-trace or tools/ukvm-trace-synth not built"
-    exit 0
-fi
+require_trace_tools trace_tool || exit 0
 
 # A kernel to embed: a real test guest when built, else some bytes.
 KERNEL=$GUESTS/hello.elf
