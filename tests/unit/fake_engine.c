@@ -49,7 +49,7 @@ static struct {
     struct fake_effect last;        /* the access of the last watch stop */
     /* the clock, knobs */
     uint64_t executed;
-    uint64_t irq_after;
+    uint64_t irq_after;             /* instructions continued until the user's interrupt */
     unsigned errors;
 } fake;
 
@@ -531,8 +531,6 @@ int kvm_target_continue(struct kvm_target *kt, struct ukvm_stop *stop)
         return 0;
     }
     uint64_t ran = 0;
-    uint64_t irq_after = fake.irq_after;
-    fake.irq_after = 0;
     bool first = true;
     for (;;) {
         if (!first && kt->interrupt_requested) {
@@ -552,7 +550,7 @@ int kvm_target_continue(struct kvm_target *kt, struct ukvm_stop *stop)
         ran++;
         if (stop->reason == UKVM_STOP_WATCH)
             return 0;
-        if (irq_after && ran == irq_after)
+        if (fake.irq_after && --fake.irq_after == 0)
             kt->interrupt_requested = 1;
         if (kt->tick_interval_us && ran % kt->tick_interval_us == 0 &&
                 !kt->interrupt_requested) {

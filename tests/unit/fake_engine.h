@@ -85,8 +85,8 @@ bool fake_state_equal(const struct fake_state *a, const struct fake_state *b);
 /* Free every checkpoint of st (at a test's end). */
 void fake_free_checkpoints(struct checkpoint_stack *st);
 
-/* Knobs: ask for the user's interrupt (gdb's Ctrl-C) once the next forward
- * continue has run n instructions (0: never); the errors ukvm_err said. */
+/* Knobs: ask for the user's interrupt (gdb's Ctrl-C) once continues have
+ * run n more instructions (0: never); the errors ukvm_err said. */
 void fake_interrupt_after(uint64_t n);
 unsigned fake_errors(void);
 /* Instructions executed so far (the fake clock: 1 us each). */

@@ -61,6 +61,11 @@ static size_t n_log;
 
 static struct replay_target rt;
 
+/* The periods the timeline is set up with (setup): a tick every tick_us
+ * instructions of a continue (the fake's microseconds), a checkpoint every
+ * `interval` single steps re-executed. */
+static struct { uint64_t tick_us, interval; } periods = { 5, 4 };
+
 static void build_log(void)
 {
     struct fake_state s;
@@ -86,8 +91,8 @@ static int setup(void **state)
     char err[256];
     assert_int_equal(replay_target_init(&rt, fake_monitor(), NULL, 0, "fake", err,
             sizeof(err)), 0);
-    rt.tick_us = 5;                     /* a periodic checkpoint every 5 instructions */
-    rt.step_checkpoint_interval = 4;    /* and one every 4 single steps re-executed */
+    rt.tick_us = periods.tick_us;
+    rt.step_checkpoint_interval = periods.interval;
     return 0;
 }
 
@@ -263,11 +268,12 @@ static void test_reverse_continue_breakpoint_from_end(void **state)
     reverse_continue_all(expect_bp, UKVM_STOP_SWBREAK);
 }
 
-/* From every moment reached by stepping, at a breakpoint in each loop and
- * on an event's instruction. */
+/* From every moment reached by stepping, at a breakpoint in each loop, on
+ * an event's instruction, and on the first instruction (where checkpoint 0
+ * itself is the hit). */
 static void test_reverse_continue_breakpoint_after_steps(void **state)
 {
-    const uint64_t addrs[] = { A(2), A(5), A(9), A(10), A(14) };
+    const uint64_t addrs[] = { A(0), A(2), A(5), A(9), A(10), A(14) };
     for (size_t a = 0; a < sizeof(addrs) / sizeof(addrs[0]); a++)
         for (size_t k = 0; k < n_log; k++) {
             setup(state);
@@ -343,6 +349,155 @@ static void test_reverse_continue_watch_after_steps(void **state)
     }
 }
 
+/* ---- forward after reverse ---- */
+
+/* At each breakpoint hit a reverse-continue found, a forward continue goes
+ * to the next arrival (or the end), and reverse-continue back to the hit. */
+static void test_forward_continue_after_reverse_breakpoint(void **state)
+{
+    (void)state;
+    continue_to_end();
+    bp_addr = A(10);
+    insert(UKVM_BP_SOFTWARE, bp_addr, 1);
+    size_t k = n_log - 1;
+    for (;;) {
+        size_t hit = last_arrival_before(bp_addr, k);
+        if (hit == SIZE_MAX)
+            break;
+        assert_int_equal(resume(UKVM_RESUME_REVERSE_CONTINUE).reason, UKVM_STOP_SWBREAK);
+        assert_int_equal(where(), hit);
+        size_t next = hit + 1;
+        while (next < n_log - 1 && log_[next].regs.rip != bp_addr)
+            next++;
+        assert_int_equal(resume(UKVM_RESUME_CONTINUE).reason,
+                next == n_log - 1 ? UKVM_STOP_REPLAY_END : UKVM_STOP_SWBREAK);
+        assert_int_equal(where(), next);
+        assert_int_equal(resume(UKVM_RESUME_REVERSE_CONTINUE).reason, UKVM_STOP_SWBREAK);
+        assert_int_equal(where(), hit);
+        k = hit;
+    }
+}
+
+/* At the write a reverse-continue found (before it ran), a forward continue
+ * stops just after it ran; reverse-continue from there finds it again. */
+static void test_forward_continue_after_reverse_watch(void **state)
+{
+    (void)state;
+    continue_to_end();
+    insert(UKVM_WP_WRITE, WATCHED, 8);
+    size_t k = n_log - 1;
+    for (;;) {
+        size_t w = last_write_before(k);
+        if (w == SIZE_MAX)
+            break;
+        assert_int_equal(resume(UKVM_RESUME_REVERSE_CONTINUE).reason, UKVM_STOP_WATCH);
+        assert_int_equal(where(), w);
+        struct ukvm_stop stop = resume(UKVM_RESUME_CONTINUE);
+        assert_int_equal(stop.reason, UKVM_STOP_WATCH);
+        assert_int_equal(stop.watch_addr, WATCHED);
+        assert_int_equal(where(), w + 1);
+        assert_int_equal(resume(UKVM_RESUME_REVERSE_CONTINUE).reason, UKVM_STOP_WATCH);
+        assert_int_equal(where(), w);
+        k = w;
+    }
+    assert_int_equal(resume(UKVM_RESUME_REVERSE_CONTINUE).reason, UKVM_STOP_REPLAY_BEGIN);
+    assert_int_equal(where(), 0);
+}
+
+/* ---- after an interrupt ---- */
+
+/* A continue the user interrupted after n instructions stands at n, named
+ * by its registers: reverse-stepi, stepping forward again, and a
+ * reverse-continue from there land where the log says. */
+static void test_positions_after_interrupt(void **state)
+{
+    for (size_t n = 1; n < n_log - 1; n++) {
+        setup(state);
+        fake_interrupt_after(n);
+        assert_int_equal(resume(UKVM_RESUME_CONTINUE).reason, UKVM_STOP_INTERRUPT);
+        assert_int_equal(where(), n);
+        assert_int_equal(resume(UKVM_RESUME_REVERSE_STEP).reason, UKVM_STOP_STEP);
+        assert_int_equal(where(), n - 1);
+        assert_int_equal(resume(UKVM_RESUME_STEP).reason, UKVM_STOP_STEP);
+        assert_int_equal(where(), n);
+        bp_addr = A(3);
+        insert(UKVM_BP_SOFTWARE, bp_addr, 1);
+        reverse_continue_all(expect_bp, UKVM_STOP_SWBREAK);
+        teardown(state);
+    }
+}
+
+/* ---- other periods, a tiny budget ---- */
+
+static void reverse_all_ways(void **state)
+{
+    setup(state);
+    test_reverse_stepi_from_end(state);
+    teardown(state);
+    setup(state);
+    test_reverse_continue_breakpoint_from_end(state);
+    teardown(state);
+    setup(state);
+    test_reverse_continue_watch_from_end(state);
+    teardown(state);
+    setup(state);
+    test_forward_continue_after_reverse_watch(state);
+    teardown(state);
+}
+
+/* Ticks after every instruction or never, checkpoints at every single
+ * step re-executed or far apart. */
+static void test_other_periods(void **state)
+{
+    const uint64_t ticks[] = { 1, 2, 3, 7, 1000 }, intervals[] = { 1, 2, 3, 512 };
+    for (size_t t = 0; t < sizeof(ticks) / sizeof(ticks[0]); t++)
+        for (size_t i = 0; i < sizeof(intervals) / sizeof(intervals[0]); i++) {
+            periods.tick_us = ticks[t];
+            periods.interval = intervals[i];
+            reverse_all_ways(state);
+        }
+    periods.tick_us = 5;
+    periods.interval = 4;
+}
+
+/* Room for two checkpoints beside the fixed tables: a continue to the end
+ * thins the ones its ticks take, and every reverse answer still holds. */
+static void test_thinning_tiny_budget(void **state)
+{
+    const uint64_t ticks[] = { 1, 2, 5 };
+    for (size_t t = 0; t < sizeof(ticks) / sizeof(ticks[0]); t++) {
+        periods.tick_us = ticks[t];
+        setup(state);
+        uint64_t budget = rt_checkpoint_memory(&rt) + 2 * FAKE_CP_COST;
+        rt.memory_budget = budget;
+        continue_to_end();
+        assert_true(rt.dropped > 0);
+        assert_true(rt_checkpoint_memory(&rt) <= budget);
+        size_t after_continue = rt.st.n;
+        assert_true(after_continue <= 3);
+        for (size_t k = n_log - 1; k > 0; k--) {
+            assert_int_equal(resume(UKVM_RESUME_REVERSE_STEP).reason, UKVM_STOP_STEP);
+            assert_int_equal(where(), k - 1);
+            assert_true(rt_checkpoint_memory(&rt) <= budget);
+        }
+        teardown(state);
+        setup(state);
+        rt.memory_budget = rt_checkpoint_memory(&rt) + 2 * FAKE_CP_COST;
+        continue_to_end();
+        bp_addr = A(4);
+        insert(UKVM_BP_SOFTWARE, bp_addr, 1);
+        reverse_continue_all(expect_bp, UKVM_STOP_SWBREAK);
+        teardown(state);
+        setup(state);
+        rt.memory_budget = rt_checkpoint_memory(&rt) + 2 * FAKE_CP_COST;
+        continue_to_end();
+        insert(UKVM_WP_WRITE, WATCHED, 8);
+        reverse_continue_all(last_write_before, UKVM_STOP_WATCH);
+        teardown(state);
+    }
+    periods.tick_us = 5;
+}
+
 int main(void)
 {
     build_log(); /* n_log, for the tests that loop over moments */
@@ -358,6 +513,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reverse_continue_no_earlier_hit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reverse_continue_watch_from_end, setup, teardown),
         cmocka_unit_test(test_reverse_continue_watch_after_steps),
+        cmocka_unit_test_setup_teardown(test_forward_continue_after_reverse_breakpoint, setup,
+                teardown),
+        cmocka_unit_test_setup_teardown(test_forward_continue_after_reverse_watch, setup,
+                teardown),
+        cmocka_unit_test(test_positions_after_interrupt),
+        cmocka_unit_test(test_other_periods),
+        cmocka_unit_test(test_thinning_tiny_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
