@@ -498,6 +498,129 @@ static void test_thinning_tiny_budget(void **state)
     periods.tick_us = 5;
 }
 
+/* ---- a walk of mixed operations ---- */
+
+/* The points set for a walk: a breakpoint (0: none), the write watch. */
+static struct { uint64_t bp; bool watch; } pts;
+
+/* Where a forward continue from k stops: a breakpoint before its
+ * instruction (not the one it starts on), a watch just after the write,
+ * or the end. */
+static size_t oracle_continue(size_t k, enum ukvm_stop_reason *reason)
+{
+    size_t end = n_log - 1;
+    for (size_t j = k;; j++) {
+        if (j > k && pts.bp && log_[j].regs.rip == pts.bp) {
+            *reason = UKVM_STOP_SWBREAK;
+            return j;
+        }
+        if (j == end) {
+            *reason = UKVM_STOP_REPLAY_END;
+            return end;
+        }
+        if (pts.watch && writes_watched(j)) {
+            *reason = UKVM_STOP_WATCH;
+            return j + 1;
+        }
+    }
+}
+
+/* Where a reverse-continue from k stops: the latest breakpoint arrival or
+ * write before k (SIZE_MAX: the start). */
+static size_t oracle_reverse_continue(size_t k)
+{
+    size_t b = pts.bp ? last_arrival_before(pts.bp, k) : SIZE_MAX;
+    size_t w = pts.watch ? last_write_before(k) : SIZE_MAX;
+    if (b == SIZE_MAX)
+        return w;
+    if (w == SIZE_MAX)
+        return b;
+    return b > w ? b : w;
+}
+
+/* One operation, checked against the oracle. */
+static void walk_op(unsigned op)
+{
+    size_t k = where();
+    struct ukvm_stop stop;
+    switch (op) {
+    case 0: /* stepi */
+        stop = resume(UKVM_RESUME_STEP);
+        if (k == n_log - 1) {
+            assert_int_equal(stop.reason, UKVM_STOP_REPLAY_END);
+            assert_int_equal(where(), k);
+        } else {
+            assert_int_equal(where(), k + 1);
+            assert_int_equal(stop.reason, pts.watch && writes_watched(k)
+                    ? UKVM_STOP_WATCH : UKVM_STOP_STEP);
+        }
+        break;
+    case 1: /* reverse-stepi */
+        stop = resume(UKVM_RESUME_REVERSE_STEP);
+        assert_int_equal(stop.reason, k == 0 ? UKVM_STOP_REPLAY_BEGIN : UKVM_STOP_STEP);
+        assert_int_equal(where(), k == 0 ? 0 : k - 1);
+        break;
+    case 2: { /* continue */
+        enum ukvm_stop_reason want_reason;
+        size_t want = oracle_continue(k, &want_reason);
+        stop = resume(UKVM_RESUME_CONTINUE);
+        assert_int_equal(stop.reason, want_reason);
+        assert_int_equal(where(), want);
+        break;
+    }
+    default: { /* reverse-continue */
+        size_t want = oracle_reverse_continue(k);
+        stop = resume(UKVM_RESUME_REVERSE_CONTINUE);
+        if (want == SIZE_MAX) {
+            assert_int_equal(stop.reason, UKVM_STOP_REPLAY_BEGIN);
+            assert_int_equal(where(), 0);
+        } else {
+            /* (a breakpoint on the writing instruction: either stop) */
+            assert_true(stop.reason == UKVM_STOP_SWBREAK || stop.reason == UKVM_STOP_WATCH);
+            assert_int_equal(where(), want);
+        }
+        break;
+    }
+    }
+}
+
+static uint64_t rng_state;
+
+static unsigned rng(unsigned n)
+{
+    rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (unsigned)((rng_state >> 33) % n);
+}
+
+/* Walks of 60 operations chosen by a fixed seed, with a breakpoint, the
+ * watch, both or neither set, under budgets from two checkpoints to
+ * plenty, with several tick periods. */
+static void test_mixed_walks(void **state)
+{
+    const uint64_t bps[] = { 0, A(2), A(9), A(11), A(14) };
+    const uint64_t room[] = { 2, 3, 5, 1000 };
+    const uint64_t ticks[] = { 1, 3, 5 };
+    rng_state = 12345;
+    for (size_t b = 0; b < sizeof(bps) / sizeof(bps[0]); b++)
+        for (int w = 0; w < 2; w++)
+            for (size_t r = 0; r < sizeof(room) / sizeof(room[0]); r++)
+                for (size_t t = 0; t < sizeof(ticks) / sizeof(ticks[0]); t++) {
+                    periods.tick_us = ticks[t];
+                    setup(state);
+                    rt.memory_budget = rt_checkpoint_memory(&rt) + room[r] * FAKE_CP_COST;
+                    pts.bp = bps[b];
+                    pts.watch = w;
+                    if (pts.bp)
+                        insert(UKVM_BP_SOFTWARE, pts.bp, 1);
+                    if (pts.watch)
+                        insert(UKVM_WP_WRITE, WATCHED, 8);
+                    for (int i = 0; i < 60; i++)
+                        walk_op(rng(4));
+                    teardown(state);
+                }
+    periods.tick_us = 5;
+}
+
 int main(void)
 {
     build_log(); /* n_log, for the tests that loop over moments */
@@ -520,6 +643,7 @@ int main(void)
         cmocka_unit_test(test_positions_after_interrupt),
         cmocka_unit_test(test_other_periods),
         cmocka_unit_test(test_thinning_tiny_budget),
+        cmocka_unit_test(test_mixed_walks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
