@@ -1,0 +1,587 @@
+/*
+ * The fake engine (fake_engine.h): the vcpu, record and monitor functions
+ * the replay timeline calls, over a tiny deterministic machine. Linked
+ * instead of libukvm (tests/unit/module.mk), so that a function the
+ * timeline needs and this file lacks is a link error, never the real one.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fake_engine.h"
+#include "record/checkpoint.h"
+#include "record/replayer.h"
+#include "vcpu/bp_cond.h"
+#include "vcpu/kvm_target.h"
+#include "monitor/signals.h"
+#include "ukvm/outbuf.h"
+
+#define MAX_POINTS 32
+
+struct fake_watch {
+    enum ukvm_bp_type type;
+    uint64_t addr, len;
+};
+
+/* A checkpoint: the timeline sees the struct checkpoint, the fake keeps
+ * the whole machine state beside it. */
+struct fake_checkpoint {
+    struct checkpoint cp;
+    struct fake_state state;
+};
+
+static struct {
+    struct fake_program prog;
+    struct fake_state s;
+    struct monitor m;
+    struct config cfg;
+    struct ukvm_event_source src;
+    /* the replayer */
+    uint64_t stop_before;           /* replayer_watch's (UINT64_MAX: never) */
+    bool reached_end;
+    uint64_t end_rip;
+    /* armed points */
+    uint64_t sw[MAX_POINTS];
+    size_t n_sw;
+    struct fake_watch w[MAX_POINTS];
+    size_t n_w;
+    struct fake_effect last;        /* the access of the last watch stop */
+    /* the clock, knobs */
+    uint64_t executed;
+    uint64_t irq_after;             /* instructions continued until the user's interrupt */
+    unsigned errors;
+} fake;
+
+volatile sig_atomic_t ukvm_stop_signal;
+
+static __u64 *reg(struct kvm_regs *r, int n)
+{
+    switch (n) {
+    case R_AX: return &r->rax;
+    case R_BX: return &r->rbx;
+    case R_CX: return &r->rcx;
+    case R_DX: return &r->rdx;
+    case R_SI: return &r->rsi;
+    default: return &r->rdi;
+    }
+}
+
+struct fake_effect fake_exec(const struct fake_program *p, struct fake_state *s)
+{
+    struct fake_effect e = { .end = false };
+    uint64_t i = (s->regs.rip - FAKE_BASE) / 4;
+    if (s->regs.rip < FAKE_BASE || i >= (uint64_t)p->n) {
+        e.end = true; /* off the program: treated as the end */
+        return e;
+    }
+    const struct fake_insn *in = &p->insn[i];
+    __u64 *r = reg(&s->regs, in->reg);
+    uint64_t next = s->regs.rip + 4;
+    switch (in->op) {
+    case FOP_NOP:
+        break;
+    case FOP_MOVI:
+        *r = in->imm;
+        break;
+    case FOP_ADDI:
+        *r += in->imm;
+        break;
+    case FOP_STORE:
+        memcpy(s->mem + in->addr, r, 8);
+        e.wrote = true;
+        e.addr = in->addr;
+        e.len = 8;
+        break;
+    case FOP_LOAD:
+        memcpy(r, s->mem + in->addr, 8);
+        e.read = true;
+        e.addr = in->addr;
+        e.len = 8;
+        break;
+    case FOP_LOOP:
+        if (--*r != 0)
+            next = FAKE_BASE + 4 * (uint64_t)in->target;
+        break;
+    case FOP_EVENT:
+        if (s->next_event >= p->n_events) {
+            e.end = true;
+            return e;
+        }
+        s->regs.rax += p->events[s->next_event++];
+        break;
+    }
+    s->regs.rip = next;
+    return e;
+}
+
+bool fake_state_equal(const struct fake_state *a, const struct fake_state *b)
+{
+    return memcmp(&a->regs, &b->regs, sizeof(a->regs)) == 0 &&
+        memcmp(a->mem, b->mem, sizeof(a->mem)) == 0 && a->next_event == b->next_event;
+}
+
+void fake_reset(const struct fake_program *p)
+{
+    memset(&fake, 0, sizeof(fake));
+    fake.prog = *p;
+    fake.s.regs.rip = FAKE_BASE;
+    fake.m.cfg = &fake.cfg;
+    fake.m.src = &fake.src;
+    fake.stop_before = UINT64_MAX;
+    ukvm_stop_signal = 0;
+}
+
+struct monitor *fake_monitor(void)
+{
+    return &fake.m;
+}
+
+struct fake_state *fake_now(void)
+{
+    return &fake.s;
+}
+
+void fake_interrupt_after(uint64_t n)
+{
+    fake.irq_after = n;
+}
+
+unsigned fake_errors(void)
+{
+    return fake.errors;
+}
+
+uint64_t fake_executed(void)
+{
+    return fake.executed;
+}
+
+/* ---- monitor ---- */
+
+void ukvm_err(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "ukvm: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    fake.errors++;
+}
+
+/* One microsecond of guest run time per instruction executed. */
+uint64_t ukvm_now_ns(void)
+{
+    return fake.executed * 1000;
+}
+
+void ukvm_outbuf_live(struct ukvm_outbuf *o, const char *fmt, ...)
+{
+    (void)o;
+    (void)fmt;
+}
+
+struct kvm_regs *vm_regs(struct vm *vm)
+{
+    (void)vm;
+    return &fake.s.regs;
+}
+
+void vm_regs_changed(struct vm *vm)
+{
+    (void)vm;
+}
+
+/* ---- the replayer ---- */
+
+uint64_t replayer_next_event(const struct ukvm_event_source *src)
+{
+    (void)src;
+    return fake.s.next_event;
+}
+
+uint64_t replayer_end_rip(const struct ukvm_event_source *src)
+{
+    (void)src;
+    return fake.end_rip;
+}
+
+void replayer_clear_end(struct ukvm_event_source *src)
+{
+    (void)src;
+    fake.reached_end = false;
+}
+
+void replayer_hold_halt(struct ukvm_event_source *src)
+{
+    (void)src;
+}
+
+void replayer_describe_debugger(struct ukvm_event_source *src,
+        void (*fn)(void *ctx, char *buf, size_t len), void *ctx)
+{
+    (void)src;
+    (void)fn;
+    (void)ctx;
+}
+
+void replayer_watch(struct ukvm_event_source *src, uint64_t stop_before,
+        void (*fn)(void *ctx, uint64_t number), void *ctx)
+{
+    (void)src;
+    (void)fn;
+    (void)ctx;
+    fake.stop_before = stop_before;
+}
+
+/* ---- breakpoint conditions: none set, every one holds ---- */
+
+bool bp_condition_holds(struct kvm_target *kt, uint64_t addr)
+{
+    (void)kt;
+    (void)addr;
+    return true;
+}
+
+uint64_t bp_cond_skips(struct kvm_target *kt, uint64_t addr)
+{
+    (void)kt;
+    (void)addr;
+    return 0;
+}
+
+void bp_cond_reset_skips(struct kvm_target *kt)
+{
+    (void)kt;
+}
+
+/* ---- checkpoints: copies of the machine ---- */
+
+static uint64_t digest(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+uint64_t checkpoint_stack_digest(const struct monitor *m, uint64_t rsp)
+{
+    (void)m;
+    (void)rsp;
+    return digest(fake.s.mem, sizeof(fake.s.mem));
+}
+
+int checkpoint_push(struct checkpoint_stack *st, struct monitor *m,
+        checkpoint_clean_fn clean, void *ctx, char *err, size_t errlen)
+{
+    (void)clean;
+    (void)ctx;
+    if (st->n == st->cap) {
+        size_t cap = st->cap ? st->cap * 2 : 8;
+        struct checkpoint **n = realloc(st->cp, cap * sizeof(*n));
+        if (!n) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        st->cp = n;
+        st->cap = cap;
+    }
+    struct fake_checkpoint *f = calloc(1, sizeof(*f));
+    if (!f) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    f->state = fake.s;
+    f->cp.regs = fake.s.regs;
+    f->cp.next_event = fake.s.next_event;
+    f->cp.stack_digest = checkpoint_stack_digest(m, fake.s.regs.rsp);
+    st->cp[st->n++] = &f->cp;
+    st->bytes += FAKE_CP_COST;
+    return 0;
+}
+
+int checkpoint_init(struct checkpoint_stack *st, struct monitor *m, uint64_t initial_end,
+        checkpoint_clean_fn clean, void *ctx, char *err, size_t errlen)
+{
+    (void)initial_end;
+    memset(st, 0, sizeof(*st));
+    return checkpoint_push(st, m, clean, ctx, err, errlen);
+}
+
+static void forget(struct checkpoint_stack *st, size_t i)
+{
+    free((struct fake_checkpoint *)st->cp[i]);
+    st->bytes -= FAKE_CP_COST;
+}
+
+int checkpoint_restore(struct checkpoint_stack *st, struct monitor *m, size_t index,
+        char *err, size_t errlen)
+{
+    (void)m;
+    if (index >= st->n) {
+        snprintf(err, errlen, "no checkpoint %zu", index);
+        return -1;
+    }
+    while (st->n > index + 1)
+        forget(st, --st->n);
+    fake.s = ((struct fake_checkpoint *)st->cp[index])->state;
+    fake.reached_end = false;
+    return 0;
+}
+
+int checkpoint_pop(struct checkpoint_stack *st, struct monitor *m)
+{
+    (void)m;
+    if (st->n < 2)
+        return -1;
+    forget(st, --st->n);
+    return 0;
+}
+
+int checkpoint_drop(struct checkpoint_stack *st, size_t index, char *err, size_t errlen)
+{
+    if (index == 0 || index + 1 >= st->n) {
+        snprintf(err, errlen, "cannot drop checkpoint %zu of %zu", index, st->n);
+        return -1;
+    }
+    forget(st, index);
+    memmove(&st->cp[index], &st->cp[index + 1], (st->n - index - 1) * sizeof(st->cp[0]));
+    st->n--;
+    return 0;
+}
+
+/* ---- the KVM target: points ---- */
+
+static bool sw_at(uint64_t addr)
+{
+    for (size_t i = 0; i < fake.n_sw; i++)
+        if (fake.sw[i] == addr)
+            return true;
+    return false;
+}
+
+static bool is_watch(enum ukvm_bp_type type)
+{
+    return type == UKVM_WP_WRITE || type == UKVM_WP_READ || type == UKVM_WP_ACCESS;
+}
+
+/* Does access e hit watch w? */
+static bool hits(const struct fake_watch *w, const struct fake_effect *e)
+{
+    bool kind = w->type == UKVM_WP_WRITE ? e->wrote
+        : w->type == UKVM_WP_READ ? e->read : (e->wrote || e->read);
+    return kind && e->addr < w->addr + w->len && w->addr < e->addr + e->len;
+}
+
+static int fake_insert_bp(struct ukvm_target *t, enum ukvm_bp_type type, uint64_t addr,
+        uint64_t len)
+{
+    (void)t;
+    if (is_watch(type)) {
+        for (size_t i = 0; i < fake.n_w; i++)
+            if (fake.w[i].type == type && fake.w[i].addr == addr && fake.w[i].len == len)
+                return 0;
+        if (fake.n_w == MAX_POINTS)
+            return -1;
+        fake.w[fake.n_w++] = (struct fake_watch){ type, addr, len };
+        return 0;
+    }
+    if (type != UKVM_BP_SOFTWARE)
+        return -2; /* hardware breakpoints: not in the fake */
+    if (sw_at(addr))
+        return 0;
+    if (fake.n_sw == MAX_POINTS)
+        return -1;
+    fake.sw[fake.n_sw++] = addr;
+    return 0;
+}
+
+static int fake_remove_bp(struct ukvm_target *t, enum ukvm_bp_type type, uint64_t addr,
+        uint64_t len)
+{
+    (void)t;
+    if (is_watch(type)) {
+        for (size_t i = 0; i < fake.n_w; i++)
+            if (fake.w[i].type == type && fake.w[i].addr == addr && fake.w[i].len == len) {
+                fake.w[i] = fake.w[--fake.n_w];
+                return 0;
+            }
+        return 0;
+    }
+    for (size_t i = 0; i < fake.n_sw; i++)
+        if (fake.sw[i] == addr) {
+            fake.sw[i] = fake.sw[--fake.n_sw];
+            break;
+        }
+    return 0;
+}
+
+const struct ukvm_target_ops kvm_target_ops = {
+    .insert_bp = fake_insert_bp,
+    .remove_bp = fake_remove_bp,
+};
+
+void kvm_target_init(struct kvm_target *kt, struct monitor *m, const uint8_t *kernel,
+        size_t kernel_len, const char *kernel_name)
+{
+    memset(kt, 0, sizeof(*kt));
+    kt->m = m;
+    kt->base.ops = &kvm_target_ops;
+    kt->base.exec_file = kernel;
+    kt->base.exec_file_len = kernel_len;
+    kt->base.exec_file_name = kernel_name;
+}
+
+void kvm_target_clear_all(struct kvm_target *kt)
+{
+    (void)kt;
+    fake.n_sw = 0;
+    fake.n_w = 0;
+}
+
+bool kvm_target_stop_hits_watch(const struct kvm_target *kt, enum ukvm_bp_type type,
+        uint64_t addr)
+{
+    (void)kt;
+    for (size_t i = 0; i < fake.n_w; i++)
+        if (fake.w[i].type == type && fake.w[i].addr == addr && hits(&fake.w[i], &fake.last))
+            return true;
+    return false;
+}
+
+/* ---- the KVM target: execution ---- */
+
+static void stop_with(struct ukvm_stop *stop, enum ukvm_stop_reason reason)
+{
+    memset(stop, 0, sizeof(*stop));
+    stop->reason = reason;
+}
+
+static bool on_event_insn(void)
+{
+    uint64_t i = (fake.s.regs.rip - FAKE_BASE) / 4;
+    return fake.s.regs.rip >= FAKE_BASE && i < (uint64_t)fake.prog.n &&
+        fake.prog.insn[i].op == FOP_EVENT;
+}
+
+/* One instruction under the debugger. The replayer stops before the event
+ * replayer_watch named, and before one past the trace's end. false: the
+ * end (nothing ran, rip on the instruction that wanted the event). */
+static bool exec_one(struct ukvm_stop *stop)
+{
+    if (on_event_insn() && fake.s.next_event == fake.stop_before) {
+        fake.reached_end = true;
+        fake.end_rip = fake.s.regs.rip;
+        stop_with(stop, UKVM_STOP_REPLAY_END);
+        return false;
+    }
+    uint64_t rip = fake.s.regs.rip;
+    struct fake_effect e = fake_exec(&fake.prog, &fake.s);
+    if (e.end) {
+        fake.reached_end = true;
+        fake.end_rip = rip;
+        stop_with(stop, UKVM_STOP_REPLAY_END);
+        return false;
+    }
+    fake.executed++;
+    stop_with(stop, UKVM_STOP_STEP);
+    for (size_t i = 0; i < fake.n_w; i++)
+        if (hits(&fake.w[i], &e)) {
+            stop->reason = UKVM_STOP_WATCH;
+            stop->watch_type = fake.w[i].type;
+            stop->watch_addr = fake.w[i].addr;
+            fake.last = e;
+            break;
+        }
+    return true;
+}
+
+int kvm_target_step(struct kvm_target *kt, struct ukvm_stop *stop)
+{
+    if (kt->dead) {
+        *stop = kt->dead_stop;
+        return 0;
+    }
+    kt->interrupt_requested = 0;
+    exec_one(stop);
+    return 0;
+}
+
+bool kvm_target_bp_stop(struct kvm_target *kt, struct ukvm_stop *stop)
+{
+    (void)kt;
+    if (!sw_at(fake.s.regs.rip))
+        return false;
+    stop_with(stop, UKVM_STOP_SWBREAK);
+    return true;
+}
+
+/* A continue: leave a breakpoint we sit on with one step, then run to a
+ * breakpoint (before its instruction), a watch hit (just after the
+ * access), the end, a tick (every tick_interval_us instructions run by
+ * this continue: the fake's microseconds) or the user's interrupt. On the
+ * end KVM stands just past the `out` (rip to be put back by the caller). */
+int kvm_target_continue(struct kvm_target *kt, struct ukvm_stop *stop)
+{
+    kt->ticked = false;
+    if (kt->dead) {
+        *stop = kt->dead_stop;
+        return 0;
+    }
+    uint64_t ran = 0;
+    bool first = true;
+    for (;;) {
+        if (!first && kt->interrupt_requested) {
+            kt->interrupt_requested = 0;
+            stop_with(stop, UKVM_STOP_INTERRUPT);
+            return 0;
+        }
+        if (!first && sw_at(fake.s.regs.rip)) {
+            stop_with(stop, UKVM_STOP_SWBREAK);
+            return 0;
+        }
+        first = false;
+        if (!exec_one(stop)) {
+            fake.s.regs.rip += 4;
+            return 0;
+        }
+        ran++;
+        if (stop->reason == UKVM_STOP_WATCH)
+            return 0;
+        if (fake.irq_after && --fake.irq_after == 0)
+            kt->interrupt_requested = 1;
+        if (kt->tick_interval_us && ran % kt->tick_interval_us == 0 &&
+                !kt->interrupt_requested) {
+            kt->ticked = true;
+            stop_with(stop, UKVM_STOP_INTERRUPT);
+            return 0;
+        }
+    }
+}
+
+void kvm_target_settle(struct kvm_target *kt)
+{
+    (void)kt;
+}
+
+bool kvm_target_on_rep_string(struct kvm_target *kt)
+{
+    (void)kt;
+    return false;
+}
+
+bool kvm_target_on_event_insn(struct kvm_target *kt)
+{
+    (void)kt;
+    return on_event_insn();
+}
+
+void fake_free_checkpoints(struct checkpoint_stack *st)
+{
+    while (st->n > 0)
+        forget(st, --st->n);
+    free(st->cp);
+    memset(st, 0, sizeof(*st));
+}
