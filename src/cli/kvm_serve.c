@@ -28,7 +28,8 @@ static int run_detached(struct kvm_target *kt)
     }
 }
 
-int kvm_target_serve(struct kvm_target *kt, const struct config *cfg, bool replay)
+int kvm_target_serve(struct kvm_target *kt, struct ukvm_target *served, const struct config *cfg,
+        bool replay)
 {
     char err[256];
     int lfd = cfg->gdb_listen_fd_given ? cfg->gdb_listen_fd
@@ -52,7 +53,7 @@ int kvm_target_serve(struct kvm_target *kt, const struct config *cfg, bool repla
     }
     int status = UKVM_EXIT_MONITOR_ERROR;
     for (;;) {
-        enum gdb_end why = gdb_serve(lfd, &kt->base, NULL);
+        enum gdb_end why = gdb_serve(lfd, served, NULL);
         switch (why) {
         case GDB_END_EXITED:
             status = kt->dead_stop.reason == UKVM_STOP_EXITED ? kt->dead_stop.exit_status

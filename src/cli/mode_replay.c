@@ -11,13 +11,9 @@
 #include "replay/replay_nav.h"
 #include "replay/replay_target.h"
 #include "vcpu/gdb_monitor_cmd.h"
+#include "vcpu/kvm_engine.h"
 #include "cli/kvm_serve.h"
 #include "cli/replay_pcap.h"
-
-static bool replay_at_end(struct kvm_target *kt)
-{
-    return replayer_reached_end(kt->m->src);
-}
 
 /* --goto=WHERE: go there before serving gdb, and say where on stderr.
  * 0, or -1 after a one-line error. */
@@ -85,23 +81,30 @@ int mode_replay(struct config *cfg)
         replayer_mark_output(m.src);
     int status;
     if (cfg->gdb) {
+        static struct kvm_target kt;
+        static struct kvm_engine engine;
         static struct replay_target rt;
         /* An absolute name that exists nowhere: gdb then fetches the file
          * from us (vFile) instead of opening a local one. */
-        if (replay_target_init(&rt, &m, h->kernel, h->kernel_len, "/ukvm-replay/kernel.elf",
-                    err, sizeof(err)) < 0) {
+        kvm_target_init(&kt, &m, h->kernel, h->kernel_len, "/ukvm-replay/kernel.elf");
+        kvm_engine_init(&engine, &kt);
+        const struct replay_setup setup = {
+            .src = m.src,
+            .checkpoint_mem = cfg->checkpoint_mem,
+            .initial_end = m.kernel.kernel_end > 0x200000 ? m.kernel.kernel_end : 0x200000,
+        };
+        if (replay_target_init(&rt, &engine.base, &setup, err, sizeof(err)) < 0) {
             ukvm_err("%s", err);
             return UKVM_EXIT_MONITOR_ERROR;
         }
-        rt.kt.at_trace_end = replay_at_end;
         if (replay_nav_attach(&rt, cfg->trace_path, err, sizeof(err)) < 0 ||
             replay_diversion_attach(&rt, err, sizeof(err)) < 0) {
             ukvm_err("%s", err);
             return UKVM_EXIT_MONITOR_ERROR;
         }
-        if (cfg->goto_target && start_at(&rt.kt.base, cfg->goto_target) < 0)
+        if (cfg->goto_target && start_at(&rt.base, cfg->goto_target) < 0)
             return UKVM_EXIT_MONITOR_ERROR;
-        status = kvm_target_serve(&rt.kt, cfg, true);
+        status = kvm_target_serve(&kt, &rt.base, cfg, true);
     } else {
         signals_install(&m.vm);
         status = monitor_run_to_end(&m);

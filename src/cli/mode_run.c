@@ -23,7 +23,7 @@ int mode_run(struct config *cfg)
         if (!realpath(cfg->kernel_path, abs_path))
             snprintf(abs_path, sizeof(abs_path), "%s", cfg->kernel_path);
         kvm_target_init(&kt, &m, kernel, len, abs_path);
-        status = kvm_target_serve(&kt, cfg, false);
+        status = kvm_target_serve(&kt, &kt.base, cfg, false);
     } else {
         signals_install(&m.vm);
         status = monitor_run_to_end(&m);

@@ -25,24 +25,24 @@ struct replay_diversion {
 
 static struct replay_diversion *div_of(struct ukvm_target *t)
 {
-    return ((struct replay_target *)t)->div;
+    return replay_target_of(t)->div;
 }
 
 static struct ukvm_target *target(struct replay_diversion *d)
 {
-    return &d->rt->kt.base;
+    return &d->rt->base;
 }
 
 static int begin(struct replay_diversion *d)
 {
     struct replay_target *rt = d->rt;
     struct ukvm_regs start;
-    if (rt->kt.dead)
+    if (ENGINE(rt, finished, NULL))
         return -1; /* the guest has exited: nothing left to change */
     if (d->inner.read_regs(target(d), &start) < 0 || rt_checkpoint_here(rt) < 0)
         return -1;
     d->base = rt->st.n - 1;
-    d->event = replayer_next_event(rt->kt.m->src);
+    d->event = replayer_next_event(rt->src);
     d->ran = false;
     diversion_log_reset(&d->log, &start);
     uint64_t wall, tsc, hz;
@@ -122,41 +122,31 @@ static bool undone(struct replay_diversion *d)
         diversion_log_undone(&d->log, &now, read_mem_cb, d);
 }
 
-/* While diverted, a halting guest is "at the end" (finish() in kvm_exec.c). */
-static bool diverted_halt(struct kvm_target *kt)
-{
-    return ((struct replay_target *)kt)->div->src.halted;
-}
-
 /* Run the private copy forward: the diversion's event source instead of the
  * trace, no checkpoints. */
 static int run_diverted(struct replay_diversion *d, enum ukvm_resume_kind kind,
         struct ukvm_stop *stop)
 {
-    struct kvm_target *kt = &d->rt->kt;
-    struct monitor *m = kt->m;
-    if (kt->dead) {
-        *stop = kt->dead_stop;
+    struct replay_target *rt = d->rt;
+    if (ENGINE(rt, finished, stop))
         return 0;
-    }
-    kt->interrupt_requested = 0;
-    struct ukvm_event_source *recorded = m->src;
-    bool (*recorded_end)(struct kvm_target *) = kt->at_trace_end;
-    m->src = &d->src.base;
-    kt->at_trace_end = diverted_halt;
+    ENGINE(rt, clear_interrupt);
+    struct ukvm_event_source *recorded = ENGINE(rt, swap_source, &d->src.base);
     bool step = kind == UKVM_RESUME_STEP;
-    kt->cond_filter = !step; /* false conditions resume, as forward in replay */
-    int r = step ? kvm_target_step(kt, stop) : kvm_target_continue(kt, stop);
-    kt->cond_filter = false;
-    m->src = recorded;
-    kt->at_trace_end = recorded_end;
+    /* false conditions resume, as forward in replay */
+    const struct ukvm_run_opts opts = { .tick_us = 0, .cond_filter = true };
+    int r = step ? ENGINE(rt, step, stop) : ENGINE(rt, run, &opts, stop, NULL);
+    ENGINE(rt, swap_source, recorded);
     d->ran = true;
-    if (r == 0 && stop->reason == UKVM_STOP_REPLAY_END && d->src.halted) {
-        /* stop before the halt, as the replay does at the trace's end */
+    if (r == 0 && stop->reason == UKVM_STOP_FAULT && d->src.halted) {
+        /* the guest halts: stop before the halt, as the replay does at the
+         * trace's end, and stay alive */
+        ENGINE(rt, set_finished, NULL);
+        stop->reason = UKVM_STOP_REPLAY_END;
         if (!step)
-            kvm_target_settle(kt);
-        vm_regs(&m->vm)->rip = d->src.halt_rip;
-        vm_regs_changed(&m->vm);
+            ENGINE(rt, settle);
+        ENGINE(rt, regs)->rip = d->src.halt_rip;
+        ENGINE(rt, regs_changed);
         d->src.halted = false;
         fprintf(stderr, "ukvm: diversion: the guest halts (status %d) here; a reverse command, "
                 "'monitor goto' or 'monitor diversion end' returns to the recording\n",

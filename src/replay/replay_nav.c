@@ -39,14 +39,9 @@ struct replay_nav {
     struct ukvm_outbuf *live;       /* the running command's, for progress */
 };
 
-static struct replay_target *rt_of(struct ukvm_target *t)
-{
-    return (struct replay_target *)t;
-}
-
 static struct ukvm_event_source *src_of(struct replay_nav *nav)
 {
-    return nav->rt->kt.m->src;
+    return nav->rt->src;
 }
 
 static uint64_t next_event(struct replay_nav *nav)
@@ -56,7 +51,8 @@ static uint64_t next_event(struct replay_nav *nav)
 
 static bool exited(struct replay_nav *nav)
 {
-    return nav->rt->kt.dead && nav->rt->kt.dead_stop.reason == UKVM_STOP_EXITED;
+    struct ukvm_stop how;
+    return ENGINE(nav->rt, finished, &how) && how.reason == UKVM_STOP_EXITED;
 }
 
 static int index_ready(struct replay_nav *nav, struct ukvm_outbuf *out)
@@ -141,18 +137,18 @@ static void release_if_final_halt(struct replay_nav *nav, uint64_t n)
 static int goto_event(struct replay_nav *nav, uint64_t n, struct ukvm_outbuf *out)
 {
     struct replay_target *rt = nav->rt;
-    if (exited(nav) || rt->kt.dead || next_event(nav) > n) {
+    if (ENGINE(rt, finished, NULL) || next_event(nav) > n) {
         if (rt_restore(rt, checkpoint_before(nav, n, true)) < 0)
             goto failed;
     }
-    kvm_target_clear_all(&rt->kt);
+    ENGINE(rt, disarm_all);
     nav->run_to = n;
     nav->run_t0 = nav->run_last = ukvm_now_ns();
     replayer_watch(src_of(nav), n, progress, nav);
     rt->on_tick = progress_tick;
     rt->on_tick_ctx = nav;
     struct ukvm_stop stop;
-    int r = rt->ops.resume(&rt->kt.base, UKVM_RESUME_CONTINUE, &stop);
+    int r = rt->ops.resume(&rt->base, UKVM_RESUME_CONTINUE, &stop);
     rt->on_tick = NULL;
     replayer_watch(src_of(nav), UINT64_MAX, NULL, NULL);
     if (r == 0 && stop.reason == UKVM_STOP_INTERRUPT) {
@@ -406,7 +402,7 @@ static int cmd_bookmark(struct replay_nav *nav, const char *name, struct ukvm_ou
                 "first)\n", name, name);
         return -1;
     }
-    if (rt->kt.dead) {
+    if (ENGINE(rt, finished, NULL)) {
         ukvm_outbuf_printf(out, "ukvm: bookmark: the guest has %s: go back first\n",
                 exited(nav) ? "exited" : "stopped");
         return -1;
@@ -500,9 +496,9 @@ static int nav_monitor(struct replay_nav *nav, const char *line, struct ukvm_out
  * still wanted). */
 static struct replay_nav *begin(struct ukvm_target *t, struct ukvm_outbuf *out)
 {
-    struct replay_nav *nav = rt_of(t)->nav;
+    struct replay_nav *nav = replay_target_of(t)->nav;
     nav->live = out;
-    nav->rt->kt.interrupt_requested = 0;
+    ENGINE(nav->rt, clear_interrupt);
     return nav;
 }
 

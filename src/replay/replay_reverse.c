@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vcpu/bp_cond.h"
 #include "replay/replay_reverse.h"
 #include "ukvm/lower_bound.h"
 #include "ukvm/outbuf.h"
@@ -20,7 +19,7 @@
 /* An operation that an interrupt cut short reports it where it stopped. */
 static int stop_interrupted(struct replay_target *rt, struct ukvm_stop *stop)
 {
-    kvm_target_clear_all(&rt->kt);
+    ENGINE(rt, disarm_all);
     rt_arm_user(rt);
     rt_report(stop, UKVM_STOP_INTERRUPT);
     return 0;
@@ -37,13 +36,13 @@ static int run_ticking_to_arrival(struct replay_target *rt, const struct positio
 {
     int r = 0;
     rt_arm_anchor(rt, target);
-    rt->kt.tick_interval_us = rt->tick_us;
+    rt->run.tick_us = rt->tick_us;
     for (;;) {
         rt_exec_continue(rt, stop);
         bool ticked = rt_tick_only(rt, stop);
         /* an interrupt just before the breakpoint: that is its stop */
         if (!ticked && stop->reason == UKVM_STOP_INTERRUPT)
-            kvm_target_bp_stop(&rt->kt, stop);
+            ENGINE(rt, bp_stop, stop);
         if (rt_stop_is_anchor(rt, target, stop))
             break;
         if (!ticked) {
@@ -59,8 +58,8 @@ static int run_ticking_to_arrival(struct replay_target *rt, const struct positio
             break;
         }
     }
-    rt->kt.tick_interval_us = 0;
-    kvm_target_clear_all(&rt->kt);
+    rt->run.tick_us = 0;
+    ENGINE(rt, disarm_all);
     return r;
 }
 
@@ -158,7 +157,7 @@ int rt_reverse_step(struct replay_target *rt, struct ukvm_stop *stop)
     }
     if (r == 1)
         return stop_interrupted(rt, stop);
-    kvm_target_clear_all(&rt->kt);
+    ENGINE(rt, disarm_all);
     rt_arm_user(rt);
     rt_report(stop, r == 2 ? UKVM_STOP_REPLAY_BEGIN : UKVM_STOP_STEP);
     return 0;
@@ -232,11 +231,11 @@ static int scan_segment(struct replay_target *rt, bool include_end, uint64_t end
         ukvm_err("reverse-continue: out of memory");
         return -1;
     }
-    rt->kt.tick_interval_us = PROGRESS_TICK_US;
+    rt->run.tick_us = PROGRESS_TICK_US;
     int r = scan_counted(rt, include_end, end_event, last, stop, counts, cap);
-    rt->kt.tick_interval_us = 0;
+    rt->run.tick_us = 0;
     if (end_event != NO_END_EVENT)
-        replayer_watch(rt->kt.m->src, UINT64_MAX, NULL, NULL);
+        replayer_watch(rt->src, UINT64_MAX, NULL, NULL);
     free(counts);
     return r;
 }
@@ -251,7 +250,7 @@ static void say_progress(struct replay_target *rt)
     rt->search_said = now;
     size_t top = rt_top(rt);
     const struct checkpoint *cp = rt->st.cp[top];
-    ukvm_outbuf_live(rt->kt.base.progress, "ukvm: reverse-continue: searching the run "
+    ukvm_outbuf_live(rt->base.progress, "ukvm: reverse-continue: searching the run "
             "between %.1f s and %.1f s (back from %.1f s; event %" PRIu64 "), %.0f s so far\n",
             (double)rt->place[top].mark.at_ns / 1e9, (double)rt->search_upto_ns / 1e9,
             (double)rt->search_from_ns / 1e9, cp->next_event, (double)(now - rt->search_t0) / 1e9);
@@ -270,13 +269,13 @@ static int scan_counted(struct replay_target *rt, bool include_end, uint64_t end
     rt_arm_user(rt);
     /* the checkpoint's own state counts when it sits on a breakpoint */
     if (rt_is_user_bp_at(rt, rt_regs(rt)->rip) && (by_event || !rt_at_checkpoint(&end)) &&
-        bp_condition_holds(&rt->kt, rt_regs(rt)->rip)) {
+        ENGINE(rt, condition_holds, rt_regs(rt)->rip)) {
         struct position p = { .kind = ANCHOR_NONE };
         struct ukvm_stop s = { .reason = UKVM_STOP_SWBREAK };
         note_hit(last, &p, &s);
     }
     if (by_event)
-        replayer_watch(rt->kt.m->src, end_event, NULL, NULL);
+        replayer_watch(rt->src, end_event, NULL, NULL);
     else
         rt_arm_anchor(rt, &end);
     uint64_t arrivals = 0;
@@ -288,7 +287,7 @@ static int scan_counted(struct replay_target *rt, bool include_end, uint64_t end
         struct ukvm_stop s;
         rt_exec_continue(rt, &s);
         if (by_event && s.reason == UKVM_STOP_REPLAY_END &&
-                replayer_next_event(rt->kt.m->src) == end_event)
+                replayer_next_event(rt->src) == end_event)
             break; /* the window's end */
         /* the progress tick (a long run), or once a second between stops */
         say_progress(rt);
@@ -308,7 +307,7 @@ static int scan_counted(struct replay_target *rt, bool include_end, uint64_t end
                     (unsigned long long)arrivals + 1, (unsigned long long)end.k,
                     (unsigned long long)end.addr, (int)end.kind,
                     (unsigned long long)end.id.next_event,
-                    (unsigned long long)replayer_next_event(rt->kt.m->src));
+                    (unsigned long long)replayer_next_event(rt->src));
             return -1;
         }
         enum ukvm_bp_type type = watch ? s.watch_type : UKVM_BP_SOFTWARE;
@@ -334,7 +333,7 @@ static int scan_counted(struct replay_target *rt, bool include_end, uint64_t end
          * trap at the end is the access just before it, which is. A false
          * condition: still an arrival (counted above), not a hit. */
         if (user && (!is_end || watch) &&
-                (watch || bp_condition_holds(&rt->kt, addr))) {
+                (watch || ENGINE(rt, condition_holds, addr))) {
             struct position p = { .kind = watch ? ANCHOR_WATCH : ANCHOR_ADDR, .addr = addr,
                 .k = c->n };
             if (watch) {
@@ -353,7 +352,7 @@ static int scan_counted(struct replay_target *rt, bool include_end, uint64_t end
             struct stop_count *b = count_stop(counts, &n_counts, cap, UKVM_BP_SOFTWARE, rip);
             if (!b)
                 return -1;
-            if (!is_end && bp_condition_holds(&rt->kt, rip)) {
+            if (!is_end && ENGINE(rt, condition_holds, rip)) {
                 struct position p = { .kind = ANCHOR_ADDR, .addr = rip, .k = b->n };
                 struct ukvm_stop bs = { .reason = UKVM_STOP_SWBREAK };
                 note_hit(last, &p, &bs);
@@ -380,7 +379,7 @@ static int scan_counted(struct replay_target *rt, bool include_end, uint64_t end
         if (s.reason == UKVM_STOP_WATCH && rt_is_user_watch(rt, &s))
             note_hit(last, &p, &s);
         else if (!at_end && rt_is_user_bp_at(rt, rt_regs(rt)->rip) &&
-                 bp_condition_holds(&rt->kt, rt_regs(rt)->rip)) {
+                 ENGINE(rt, condition_holds, rt_regs(rt)->rip)) {
             struct ukvm_stop b = { .reason = UKVM_STOP_SWBREAK };
             note_hit(last, &p, &b);
         }
@@ -461,8 +460,8 @@ int rt_reverse_continue(struct replay_target *rt, struct ukvm_stop *stop)
      * moment up to P: the one that costs the fewest stops to recognise. */
     struct identity start;
     rt_identity_now(rt, &start);
-    bool start_cheap = !rt->kt.dead && (rt_is_user_bp_at(rt, start.regs.rip) ||
-            kvm_target_on_event_insn(&rt->kt));
+    bool start_cheap = !ENGINE(rt, finished, NULL) && (rt_is_user_bp_at(rt, start.regs.rip) ||
+            ENGINE(rt, on_event_insn));
     rt->search_t0 = rt->search_said = ukvm_now_ns();
     rt->search_from_ns = rt->search_upto_ns = rt->now_ns;
     uint64_t end_event = NO_END_EVENT; /* the next window's end, when by event */
@@ -506,9 +505,9 @@ int rt_reverse_continue(struct replay_target *rt, struct ukvm_stop *stop)
                     .k = 1, .id = start };
                 ends_at_start = true;
             }
-            kvm_target_clear_all(&rt->kt);
+            ENGINE(rt, disarm_all);
             while (rt_top(rt) > j) /* the scan below restores j */
-                checkpoint_pop(&rt->st, rt->kt.m);
+                ENGINE(rt, checkpoint_pop, &rt->st);
             rt->cur = end;
         }
         struct hit last = { 0 };
@@ -520,7 +519,7 @@ int rt_reverse_continue(struct replay_target *rt, struct ukvm_stop *stop)
         if (r != 0)
             goto stopped; /* interrupted: stay where the re-execution is */
         if (last.found) {
-            kvm_target_clear_all(&rt->kt);
+            ENGINE(rt, disarm_all);
             if ((r = rt_go_to(rt, base, &last.pos)) != 0)
                 goto stopped;
             /* A watch trap comes just after the access; going backwards the
@@ -529,7 +528,7 @@ int rt_reverse_continue(struct replay_target *rt, struct ukvm_stop *stop)
              * done, gdb would see no change and go on to an earlier write. */
             if (last.stop.reason == UKVM_STOP_WATCH) {
                 struct ukvm_stop scratch;
-                kvm_target_clear_all(&rt->kt);
+                ENGINE(rt, disarm_all);
                 if ((r = step_back(rt, &scratch)) == 1) {
                     *stop = scratch;
                     goto stopped;
@@ -538,7 +537,7 @@ int rt_reverse_continue(struct replay_target *rt, struct ukvm_stop *stop)
                     goto failed;
                 /* r == 2 cannot be: an access happened before this point */
             }
-            kvm_target_clear_all(&rt->kt);
+            ENGINE(rt, disarm_all);
             rt_arm_user(rt);
             *stop = last.stop;
             /* re-executions plant every breakpoint in software: say which
@@ -550,7 +549,7 @@ int rt_reverse_continue(struct replay_target *rt, struct ukvm_stop *stop)
         /* nothing in this segment: look in the one before, whose end (this
          * segment's checkpoint) now lies before where we started */
         include_end = true;
-        kvm_target_clear_all(&rt->kt);
+        ENGINE(rt, disarm_all);
         rt->cur.k = 0;
         rt->cur.s = 0;
         rt->cur.kind = ANCHOR_NONE;

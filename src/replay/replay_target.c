@@ -1,5 +1,5 @@
 /*
- * The replay debug target (replay_target.h): the KVM target's operations
+ * The replay debug target (replay_target.h): the engine's debug target
  * made to keep the timeline's current position up to date as the guest
  * moves forward, resume dispatching to reverse execution
  * (replay_reverse.c), and the user's breakpoints remembered for the
@@ -9,14 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vcpu/bp_cond.h"
 #include "replay/replay_reverse.h"
 #include "replay/replay_target.h"
-
-static struct replay_target *rt_of(struct ukvm_target *t)
-{
-    return (struct replay_target *)t;
-}
 
 /* ---- forward motion keeps cur up to date ---- */
 
@@ -41,7 +35,7 @@ static void after_forward_stop(struct replay_target *rt, struct ukvm_stop *stop,
     case UKVM_STOP_HWBREAK: {
         /* arrivals resumed for a false condition came first */
         struct position p = { .kind = ANCHOR_ADDR, .addr = rt_regs(rt)->rip,
-            .k = 1 + bp_cond_skips(&rt->kt, rt_regs(rt)->rip) };
+            .k = 1 + ENGINE(rt, cond_skips, rt_regs(rt)->rip) };
         rt->cur = p;
         break;
     }
@@ -88,7 +82,7 @@ static void describe_debugger(void *ctx, char *buf, size_t len)
 static int replay_resume(struct ukvm_target *t, enum ukvm_resume_kind kind,
         struct ukvm_stop *stop)
 {
-    struct replay_target *rt = rt_of(t);
+    struct replay_target *rt = replay_target_of(t);
     uint64_t t0 = ukvm_now_ns();
     rt->exec_ns = 0;
     rt->runs = 0;
@@ -113,65 +107,60 @@ static int replay_resume(struct ukvm_target *t, enum ukvm_resume_kind kind,
 static int replay_resume_now(struct replay_target *rt, enum ukvm_resume_kind kind,
         struct ukvm_stop *stop)
 {
-    rt->kt.interrupt_requested = 0;
+    ENGINE(rt, clear_interrupt);
     switch (kind) {
     case UKVM_RESUME_STEP:
-        if (rt->kt.dead) {
-            *stop = rt->kt.dead_stop;
+        if (ENGINE(rt, finished, stop))
             return 0;
-        }
         rt_exec_step(rt, stop);
         after_forward_stop(rt, stop, true);
         return 0;
     case UKVM_RESUME_CONTINUE:
-        if (rt->kt.dead) {
-            *stop = rt->kt.dead_stop;
+        if (ENGINE(rt, finished, stop))
             return 0;
-        }
         /* name the start of this run with a checkpoint */
         if (!rt_at_checkpoint(&rt->cur) && rt_push_checkpoint(rt, &rt->cur) < 0) {
             rt_fail_stop(rt, stop);
             return 0;
         }
-        rt->kt.tick_interval_us = rt->tick_us;
+        rt->run.tick_us = rt->tick_us;
         rt->thin_at_push = true;
-        rt->kt.cond_filter = true; /* false conditions resume (bp_cond.h) */
-        bp_cond_reset_skips(&rt->kt);
+        rt->run.cond_filter = true; /* false conditions resume (bp_cond.h) */
+        ENGINE(rt, reset_skips);
         for (;;) {
             rt_exec_continue(rt, stop);
-            if (!rt->kt.ticked)
+            if (!rt->ticked)
                 break;
-            if (!rt_tick_only(rt, stop) && bp_condition_holds(&rt->kt, rt_regs(rt)->rip))
+            if (!rt_tick_only(rt, stop) && ENGINE(rt, condition_holds, rt_regs(rt)->rip))
                 break;
             int pushed = rt_push_periodic(rt);
             if (pushed == 0)
                 continue;
             if (pushed < 0) {
-                rt->kt.tick_interval_us = 0;
+                rt->run.tick_us = 0;
                 rt->thin_at_push = false;
-                rt->kt.cond_filter = false;
+                rt->run.cond_filter = false;
                 rt_fail_stop(rt, stop);
                 return 0;
             }
-            bp_cond_reset_skips(&rt->kt); /* arrivals now count from here */
+            ENGINE(rt, reset_skips); /* arrivals now count from here */
             if (rt->on_tick)
                 rt->on_tick(rt->on_tick_ctx);
         }
-        rt->kt.tick_interval_us = 0;
+        rt->run.tick_us = 0;
         rt->thin_at_push = false;
-        rt->kt.cond_filter = false;
+        rt->run.cond_filter = false;
         after_forward_stop(rt, stop, false);
         return 0;
     case UKVM_RESUME_REVERSE_STEP:
-        if (rt->kt.dead && rt->kt.dead_stop.reason == UKVM_STOP_EXITED)
+    case UKVM_RESUME_REVERSE_CONTINUE: {
+        struct ukvm_stop how;
+        if (ENGINE(rt, finished, &how) && how.reason == UKVM_STOP_EXITED)
             return -1;
-        rt->kt.dead = false;
-        return rt_reverse_step(rt, stop);
-    case UKVM_RESUME_REVERSE_CONTINUE:
-        if (rt->kt.dead && rt->kt.dead_stop.reason == UKVM_STOP_EXITED)
-            return -1;
-        rt->kt.dead = false;
-        return rt_reverse_continue(rt, stop);
+        ENGINE(rt, set_finished, NULL);
+        return kind == UKVM_RESUME_REVERSE_STEP ? rt_reverse_step(rt, stop)
+            : rt_reverse_continue(rt, stop);
+    }
     }
     return -1;
 }
@@ -179,8 +168,8 @@ static int replay_resume_now(struct replay_target *rt, enum ukvm_resume_kind kin
 static int replay_insert_bp(struct ukvm_target *t, enum ukvm_bp_type type, uint64_t addr,
         uint64_t len)
 {
-    struct replay_target *rt = rt_of(t);
-    int r = kvm_target_ops.insert_bp(t, type, addr, len);
+    struct replay_target *rt = replay_target_of(t);
+    int r = ENGINE(rt, arm, type, addr, len);
     if (r < 0)
         return r;
     for (size_t i = 0; i < rt->n_user; i++)
@@ -201,29 +190,87 @@ static int replay_insert_bp(struct ukvm_target *t, enum ukvm_bp_type type, uint6
 static int replay_remove_bp(struct ukvm_target *t, enum ukvm_bp_type type, uint64_t addr,
         uint64_t len)
 {
-    struct replay_target *rt = rt_of(t);
+    struct replay_target *rt = replay_target_of(t);
     for (size_t i = 0; i < rt->n_user; i++)
         if (rt->user[i].type == type && rt->user[i].addr == addr && rt->user[i].len == len) {
             rt->user[i] = rt->user[--rt->n_user];
             break;
         }
-    return kvm_target_ops.remove_bp(t, type, addr, len);
+    return rt->e->target->ops->remove_bp(rt->e->target, type, addr, len);
 }
 
-int replay_target_init(struct replay_target *rt, struct monitor *m, const uint8_t *kernel,
-        size_t kernel_len, const char *kernel_name, char *err, size_t errlen)
+/* ---- what the engine's debug target does as it is ---- */
+
+static struct ukvm_target *inner(struct ukvm_target *t)
+{
+    return replay_target_of(t)->e->target;
+}
+
+static int fwd_read_regs(struct ukvm_target *t, struct ukvm_regs *regs)
+{
+    return inner(t)->ops->read_regs(inner(t), regs);
+}
+
+static int fwd_write_regs(struct ukvm_target *t, const struct ukvm_regs *regs)
+{
+    return inner(t)->ops->write_regs(inner(t), regs);
+}
+
+static long fwd_read_mem(struct ukvm_target *t, uint64_t addr, void *buf, size_t len)
+{
+    return inner(t)->ops->read_mem(inner(t), addr, buf, len);
+}
+
+static long fwd_write_mem(struct ukvm_target *t, uint64_t addr, const void *buf, size_t len)
+{
+    return inner(t)->ops->write_mem(inner(t), addr, buf, len);
+}
+
+static void fwd_interrupt(struct ukvm_target *t)
+{
+    inner(t)->ops->interrupt(inner(t));
+}
+
+static void fwd_kill(struct ukvm_target *t)
+{
+    inner(t)->ops->kill(inner(t));
+}
+
+static void fwd_detach(struct ukvm_target *t)
+{
+    inner(t)->ops->detach(inner(t));
+}
+
+static int fwd_set_bp_conditions(struct ukvm_target *t, uint64_t addr,
+        struct ax_cond_list *conds)
+{
+    return inner(t)->ops->set_bp_conditions(inner(t), addr, conds);
+}
+
+int replay_target_init(struct replay_target *rt, struct ukvm_engine *e,
+        const struct replay_setup *setup, char *err, size_t errlen)
 {
     memset(rt, 0, sizeof(*rt));
-    kvm_target_init(&rt->kt, m, kernel, kernel_len, kernel_name);
-    rt->ops = kvm_target_ops;
-    rt->ops.resume = replay_resume;
-    rt->ops.insert_bp = replay_insert_bp;
-    rt->ops.remove_bp = replay_remove_bp;
-    rt->kt.base.ops = &rt->ops;
-    rt->kt.base.can_reverse = true;
-    rt->kt.cond_filter = false; /* only forward continues filter (see resume) */
-    replayer_hold_halt(m->src);
-    replayer_describe_debugger(m->src, describe_debugger, rt);
+    rt->e = e;
+    rt->src = setup->src;
+    rt->base = *e->target; /* the kernel file gdb is served */
+    rt->ops = (struct ukvm_target_ops){
+        .read_regs = fwd_read_regs,
+        .write_regs = fwd_write_regs,
+        .read_mem = fwd_read_mem,
+        .write_mem = fwd_write_mem,
+        .insert_bp = replay_insert_bp,
+        .remove_bp = replay_remove_bp,
+        .resume = replay_resume,
+        .interrupt = fwd_interrupt,
+        .kill = fwd_kill,
+        .detach = fwd_detach,
+        .set_bp_conditions = e->target->ops->set_bp_conditions ? fwd_set_bp_conditions : NULL,
+    };
+    rt->base.ops = &rt->ops;
+    rt->base.can_reverse = true;
+    replayer_hold_halt(rt->src);
+    replayer_describe_debugger(rt->src, describe_debugger, rt);
     rt->stats = getenv("UKVM_REPLAY_STATS") != NULL;
     rt->step_checkpoint_interval = 512;
     rt->tick_us = 2000;
@@ -232,15 +279,14 @@ int replay_target_init(struct replay_target *rt, struct monitor *m, const uint8_
     uint64_t tick_us = tick ? strtoull(tick, NULL, 10) : 0;
     if (tick_us >= 10 && tick_us <= 1000000)
         rt->tick_us = tick_us;
-    rt->memory_budget = m->cfg->checkpoint_mem ? m->cfg->checkpoint_mem : 256ULL << 20;
-    uint64_t initial_end = m->kernel.kernel_end > 0x200000 ? m->kernel.kernel_end : 0x200000;
+    rt->memory_budget = setup->checkpoint_mem ? setup->checkpoint_mem : 256ULL << 20;
     rt->place = calloc(64, sizeof(*rt->place));
     if (!rt->place) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     rt->place_cap = 64;
-    if (checkpoint_init(&rt->st, m, initial_end, rt_clean_page, &rt->kt, err, errlen) < 0)
+    if (ENGINE(rt, checkpoint_init, &rt->st, setup->initial_end, err, errlen) < 0)
         return -1;
     rt->cur.kind = ANCHOR_NONE;
     return 0;

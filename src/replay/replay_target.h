@@ -1,5 +1,5 @@
 /*
- * The replay debug target: the KVM target over a replaying monitor, with
+ * The replay debug target: an engine (vcpu/engine.h) over a replay, with
  * reverse execution on the replay's timeline (replay_timeline.h), so that
  * gdb can step and continue backwards (docs/reverse-execution.md).
  */
@@ -8,8 +8,16 @@
 
 #include "replay/replay_timeline.h"
 
-/* Set up over a booted replaying monitor; takes checkpoint 0. */
-int replay_target_init(struct replay_target *rt, struct monitor *m, const uint8_t *kernel,
-        size_t kernel_len, const char *kernel_name, char *err, size_t errlen);
+/* What the replay target needs besides its engine. */
+struct replay_setup {
+    struct ukvm_event_source *src;  /* the recorded events the engine's monitor serves */
+    uint64_t checkpoint_mem;        /* bytes of checkpoints to keep (0: 256 MiB) */
+    uint64_t initial_end;           /* checkpoint 0 stores the pages below this */
+};
+
+/* Set up over an engine standing at the start of the replay; takes
+ * checkpoint 0. The debug target gdb is served is &rt->base. */
+int replay_target_init(struct replay_target *rt, struct ukvm_engine *e,
+        const struct replay_setup *setup, char *err, size_t errlen);
 
 #endif

@@ -23,14 +23,14 @@ size_t rt_top(const struct replay_target *rt)
 
 struct kvm_regs *rt_regs(struct replay_target *rt)
 {
-    return vm_regs(&rt->kt.m->vm);
+    return ENGINE(rt, regs);
 }
 
 void rt_identity_now(struct replay_target *rt, struct identity *id)
 {
     id->regs = *rt_regs(rt);
-    id->next_event = replayer_next_event(rt->kt.m->src);
-    id->stack_digest = checkpoint_stack_digest(rt->kt.m, id->regs.rsp);
+    id->next_event = replayer_next_event(rt->src);
+    id->stack_digest = ENGINE(rt, stack_digest, id->regs.rsp);
 }
 
 void rt_identity_of(const struct checkpoint *cp, struct identity *id)
@@ -57,10 +57,10 @@ bool rt_identity_equal(const struct identity *a, const struct identity *b)
  * when everything else agrees. */
 bool rt_now_matches(struct replay_target *rt, const struct identity *want)
 {
-    struct identity id = { .regs = *rt_regs(rt), .next_event = replayer_next_event(rt->kt.m->src),
+    struct identity id = { .regs = *rt_regs(rt), .next_event = replayer_next_event(rt->src),
         .stack_digest = want->stack_digest };
     return rt_identity_equal(&id, want) &&
-        checkpoint_stack_digest(rt->kt.m, id.regs.rsp) == want->stack_digest;
+        ENGINE(rt, stack_digest, id.regs.rsp) == want->stack_digest;
 }
 
 bool rt_at_checkpoint(const struct position *p)
@@ -71,12 +71,12 @@ bool rt_at_checkpoint(const struct position *p)
 /* ---- gdb's Ctrl-C during a reverse operation ---- */
 
 /* Has the user asked the operation to stop? A single step forgets the
- * request (kvm_target_step clears it), so loops of steps look between
+ * request (the engine's step clears it), so loops of steps look between
  * them; the server's watcher repeats it every few ms until resume()
  * returns. */
 bool rt_interrupt_wanted(struct replay_target *rt)
 {
-    return rt->kt.interrupt_requested || ukvm_stop_requested();
+    return ENGINE(rt, interrupt_asked) || ukvm_stop_requested();
 }
 
 /* A re-execution from the top checkpoint was interrupted: it stays where
@@ -93,15 +93,27 @@ int rt_interrupted_here(struct replay_target *rt)
 
 static void arm(struct replay_target *rt, enum ukvm_bp_type type, uint64_t addr, uint64_t len)
 {
-    kvm_target_ops.insert_bp(&rt->kt.base, type, addr, len);
+    ENGINE(rt, arm, type, addr, len);
 }
 
 /* ---- forward execution, timed for the statistics ---- */
 
+/* The engine stops as finished where the monitor could not go on: at the
+ * end of the recorded events that is the replay's end, from which reverse
+ * execution goes on. */
+static void tell_trace_end(struct replay_target *rt, struct ukvm_stop *stop)
+{
+    if (stop->reason != UKVM_STOP_FAULT || !replayer_reached_end(rt->src))
+        return;
+    stop->reason = UKVM_STOP_REPLAY_END;
+    ENGINE(rt, set_finished, NULL);
+}
+
 int rt_exec_step(struct replay_target *rt, struct ukvm_stop *stop)
 {
     uint64_t t0 = ukvm_now_ns();
-    int r = kvm_target_step(&rt->kt, stop);
+    int r = ENGINE(rt, step, stop);
+    tell_trace_end(rt, stop);
     uint64_t took = ukvm_now_ns() - t0;
     rt->exec_ns += took;
     rt->now_ns += took;
@@ -110,14 +122,13 @@ int rt_exec_step(struct replay_target *rt, struct ukvm_stop *stop)
 
 void rt_back_before_event(struct replay_target *rt, bool stepped)
 {
-    struct kvm_target *kt = &rt->kt;
     /* once KVM has finished with that exit: on most KVMs the next run
      * would otherwise step past the `out` */
     if (!stepped)
-        kvm_target_settle(kt);
-    rt_regs(rt)->rip = replayer_end_rip(kt->m->src);
-    vm_regs_changed(&kt->m->vm);
-    replayer_clear_end(kt->m->src);
+        ENGINE(rt, settle);
+    rt_regs(rt)->rip = replayer_end_rip(rt->src);
+    ENGINE(rt, regs_changed);
+    replayer_clear_end(rt->src);
 }
 
 void rt_drop_gate(struct replay_target *rt)
@@ -125,7 +136,7 @@ void rt_drop_gate(struct replay_target *rt)
     if (!rt->gated)
         return;
     rt->gated = false;
-    replayer_watch(rt->kt.m->src, UINT64_MAX, NULL, NULL);
+    replayer_watch(rt->src, UINT64_MAX, NULL, NULL);
 }
 
 /* The replay stopped before the gate's event: let that event be served
@@ -133,7 +144,7 @@ void rt_drop_gate(struct replay_target *rt)
 static bool at_gate(struct replay_target *rt, const struct ukvm_stop *stop)
 {
     if (!rt->gated || stop->reason != UKVM_STOP_REPLAY_END ||
-            replayer_next_event(rt->kt.m->src) + 1 != rt->gate.id.next_event)
+            replayer_next_event(rt->src) + 1 != rt->gate.id.next_event)
         return false;
     rt_drop_gate(rt);
     rt_back_before_event(rt, false);
@@ -146,7 +157,8 @@ int rt_exec_continue(struct replay_target *rt, struct ukvm_stop *stop)
     uint64_t t0 = ukvm_now_ns();
     int r;
     do {
-        r = kvm_target_continue(&rt->kt, stop);
+        r = ENGINE(rt, run, &rt->run, stop, &rt->ticked);
+        tell_trace_end(rt, stop);
         rt->runs++;
     } while (r == 0 && at_gate(rt, stop));
     uint64_t took = ukvm_now_ns() - t0;
@@ -157,19 +169,10 @@ int rt_exec_continue(struct replay_target *rt, struct ukvm_stop *stop)
 
 bool rt_tick_only(struct replay_target *rt, struct ukvm_stop *stop)
 {
-    return rt->kt.ticked && !kvm_target_bp_stop(&rt->kt, stop);
+    return rt->ticked && !ENGINE(rt, bp_stop, stop);
 }
 
 /* ---- breakpoint sets ---- */
-
-/* Planted bytes are taken out of page copies stored in checkpoints. */
-void rt_clean_page(void *ctx, uint64_t pfn, uint8_t *page)
-{
-    struct kvm_target *kt = ctx;
-    for (size_t i = 0; i < kt->n_sw; i++)
-        if (kt->sw[i].gpa >> 12 == pfn)
-            page[kt->sw[i].gpa & 0xfff] = kt->sw[i].orig;
-}
 
 
 void rt_arm_user(struct replay_target *rt)
@@ -186,7 +189,7 @@ void rt_arm_user(struct replay_target *rt)
  * the arrivals after that event stop. */
 void rt_arm_anchor(struct replay_target *rt, const struct position *p)
 {
-    struct ukvm_event_source *src = rt->kt.m->src;
+    struct ukvm_event_source *src = rt->src;
     if (p->kind == ANCHOR_UNKNOWN && p->id.next_event > replayer_next_event(src)) {
         rt_drop_gate(rt);
         rt->gate = *p;
@@ -225,7 +228,7 @@ bool rt_is_user_watch(const struct replay_target *rt, struct ukvm_stop *stop)
      * (an anchor's, armed for the re-execution): name the user's */
     for (size_t i = 0; i < rt->n_user; i++)
         if (rt->user[i].type != UKVM_BP_SOFTWARE && rt->user[i].type != UKVM_BP_HARDWARE &&
-                kvm_target_stop_hits_watch(&rt->kt, rt->user[i].type, rt->user[i].addr)) {
+                ENGINE(rt, stop_hits_watch, rt->user[i].type, rt->user[i].addr)) {
             stop->watch_type = rt->user[i].type;
             stop->watch_addr = rt->user[i].addr;
             return true;
@@ -236,14 +239,13 @@ bool rt_is_user_watch(const struct replay_target *rt, struct ukvm_stop *stop)
 bool rt_stop_is_anchor(const struct replay_target *rt, const struct position *p,
         const struct ukvm_stop *stop)
 {
-    struct kvm_target *kt = (struct kvm_target *)&rt->kt;
     if (p->kind == ANCHOR_WATCH) /* the stop may name another watch the access hit */
         return stop->reason == UKVM_STOP_WATCH &&
             ((stop->watch_type == p->watch.type && stop->watch_addr == p->watch.addr) ||
-             kvm_target_stop_hits_watch(kt, p->watch.type, p->watch.addr));
+             ENGINE(rt, stop_hits_watch, p->watch.type, p->watch.addr));
     if (p->kind == ANCHOR_ADDR || p->kind == ANCHOR_UNKNOWN)
         return (stop->reason == UKVM_STOP_SWBREAK || stop->reason == UKVM_STOP_HWBREAK) &&
-            vm_regs(&kt->m->vm)->rip == p->addr;
+            ENGINE(rt, regs)->rip == p->addr;
     return false;
 }
 
@@ -259,7 +261,7 @@ bool rt_no_progress_since_top(struct replay_target *rt)
 
 int rt_push_periodic(struct replay_target *rt)
 {
-    if (kvm_target_on_rep_string(&rt->kt))
+    if (ENGINE(rt, on_rep_string))
         return 0; /* no arrival at rip could name a moment inside it */
     if (rt_no_progress_since_top(rt))
         return 0; /* the tick came before the guest ran (a slow first
@@ -317,7 +319,7 @@ int rt_push_checkpoint(struct replay_target *rt, const struct position *how)
         rt->place = n;
         rt->place_cap = cap;
     }
-    if (checkpoint_push(&rt->st, rt->kt.m, rt_clean_page, &rt->kt, err, sizeof(err)) < 0) {
+    if (ENGINE(rt, checkpoint_push, &rt->st, err, sizeof(err)) < 0) {
         ukvm_err("%s", err);
         return -1;
     }
@@ -338,13 +340,13 @@ int rt_push_checkpoint(struct replay_target *rt, const struct position *how)
 int rt_restore(struct replay_target *rt, size_t i)
 {
     char err[256];
-    kvm_target_clear_all(&rt->kt);
+    ENGINE(rt, disarm_all);
     rt_drop_gate(rt);
-    if (checkpoint_restore(&rt->st, rt->kt.m, i, err, sizeof(err)) < 0) {
+    if (ENGINE(rt, checkpoint_restore, &rt->st, i, err, sizeof(err)) < 0) {
         ukvm_err("%s", err);
         return -1;
     }
-    rt->kt.dead = false;
+    ENGINE(rt, set_finished, NULL);
     rt->now_ns = rt->place[i].mark.at_ns;
     memset(&rt->cur, 0, sizeof(rt->cur));
     rt->cur.kind = ANCHOR_NONE;
@@ -367,7 +369,7 @@ static int run_to_anchor(struct replay_target *rt, const struct position *p, str
     for (uint64_t n = 0; n < p->k;) {
         rt_exec_continue(rt, stop);
         bool irq = stop->reason == UKVM_STOP_INTERRUPT;
-        if (irq && !kvm_target_bp_stop(&rt->kt, stop))
+        if (irq && !ENGINE(rt, bp_stop, stop))
             return rt_interrupted_here(rt);
         if (rt_stop_is_anchor(rt, p, stop)) {
             n++;
@@ -381,7 +383,7 @@ static int run_to_anchor(struct replay_target *rt, const struct position *p, str
         }
         return -1;
     }
-    kvm_target_clear_all(&rt->kt);
+    ENGINE(rt, disarm_all);
     return 0;
 }
 
@@ -466,7 +468,7 @@ int rt_resolve(struct replay_target *rt)
     for (;;) {
         rt_exec_continue(rt, &stop);
         bool irq = stop.reason == UKVM_STOP_INTERRUPT;
-        if (irq && !kvm_target_bp_stop(&rt->kt, &stop))
+        if (irq && !ENGINE(rt, bp_stop, &stop))
             return rt_interrupted_here(rt);
         if (!rt_stop_is_anchor(rt, &p, &stop)) {
             ukvm_err("reverse execution: could not find the interrupted position again");
@@ -487,7 +489,7 @@ int rt_resolve(struct replay_target *rt)
             mark = ukvm_now_ns();
         }
     }
-    kvm_target_clear_all(&rt->kt);
+    ENGINE(rt, disarm_all);
     struct position named = { .kind = ANCHOR_ADDR, .addr = p.addr, .k = k, .s = s };
     rt->cur = named;
     rt->cur.s = 0;
@@ -501,8 +503,8 @@ int rt_resolve(struct replay_target *rt)
 void rt_step_down(struct replay_target *rt)
 {
     struct position how = rt->place[rt_top(rt)].how;
-    kvm_target_clear_all(&rt->kt);
-    checkpoint_pop(&rt->st, rt->kt.m);
+    ENGINE(rt, disarm_all);
+    ENGINE(rt, checkpoint_pop, &rt->st);
     rt->cur = how;
 }
 
@@ -515,8 +517,7 @@ void rt_report(struct ukvm_stop *stop, enum ukvm_stop_reason r)
 void rt_fail_stop(struct replay_target *rt, struct ukvm_stop *stop)
 {
     rt_report(stop, UKVM_STOP_FAULT);
-    rt->kt.dead = true;
-    rt->kt.dead_stop = *stop;
+    ENGINE(rt, set_finished, stop);
 }
 
 int rt_checkpoint_here(struct replay_target *rt)

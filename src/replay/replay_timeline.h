@@ -1,5 +1,5 @@
 /*
- * The replay's timeline: the KVM target plus a stack of checkpoints, so
+ * The replay's timeline: an engine (vcpu/engine.h) plus a stack of checkpoints, so
  * that the guest can be put back at any earlier moment
  * (docs/reverse-execution.md). Used by reverse execution (replay_reverse.h),
  * the replay target's forward operations (replay_target.h) and the
@@ -14,8 +14,10 @@
 #ifndef UKVM_REPLAY_TIMELINE_H
 #define UKVM_REPLAY_TIMELINE_H
 
-#include "vcpu/kvm_target.h"
+#include "vcpu/engine.h"
+#include "vcpu/watch_ranges.h"
 #include "record/checkpoint.h"
+#include "record/replayer.h"
 #include "replay/thinning.h"
 
 enum anchor_kind {
@@ -56,8 +58,12 @@ struct checkpoint_place {
 };
 
 struct replay_target {
-    struct kvm_target kt;           /* first: a struct ukvm_target * is one of these */
+    struct ukvm_target base;        /* first: the target gdb is served (replay_target_of) */
     struct ukvm_target_ops ops;
+    struct ukvm_engine *e;          /* what runs the guest (vcpu/engine.h) */
+    struct ukvm_event_source *src;  /* the recorded events */
+    struct ukvm_run_opts run;       /* what stops a forward run besides the points */
+    bool ticked;                    /* the last run stopped only for its tick */
     struct checkpoint_stack st;
     struct checkpoint_place *place; /* place[i]: of checkpoint i */
     size_t place_cap;
@@ -90,6 +96,15 @@ struct replay_target {
     uint64_t search_upto_ns;        /* run time where its current window ends */
 };
 
+/* The replay target behind the debug target gdb is served. */
+static inline struct replay_target *replay_target_of(struct ukvm_target *t)
+{
+    return (struct replay_target *)t;
+}
+
+/* An engine operation on the timeline's engine: ENGINE(rt, step, &stop). */
+#define ENGINE(rt, op, ...) ((rt)->e->ops->op((rt)->e, ##__VA_ARGS__))
+
 /* ---- the timeline's moves (replay_timeline.c), for the replay target
  * and reverse execution ---- */
 size_t rt_top(const struct replay_target *rt);             /* the top checkpoint */
@@ -108,9 +123,6 @@ int rt_exec_continue(struct replay_target *rt, struct ukvm_stop *stop);
  * period), to go on from? A tick that came just before a planted
  * breakpoint is that breakpoint's stop instead (*stop says so; false). */
 bool rt_tick_only(struct replay_target *rt, struct ukvm_stop *stop);
-/* Planted bytes are taken out of page copies stored in checkpoints
- * (checkpoint_init's and checkpoint_push's page filter; ctx: the kvm_target). */
-void rt_clean_page(void *ctx, uint64_t pfn, uint8_t *page);
 /* Arm the user's breakpoints and watchpoints; arm position p's anchor (one
  * named by its identity only once the events before it are served, see
  * rt_exec_continue). */

@@ -3,7 +3,7 @@
  * them with Z0/Z1 once ConditionalBreakpoints+ is offered), so that a hit
  * whose condition is false costs no round trip to gdb:
  *
- * - forward (kvm_exec.c): with kvm_target.cond_filter set, a breakpoint hit
+ * - forward (kvm_exec.c): in a run whose options ask for cond_filter, a hit
  *   whose condition is false is resumed at once, not reported;
  * - reverse (replay_reverse.c): a scan counts every arrival at an address
  *   (positions name the k-th arrival, condition or not) but only remembers

@@ -208,10 +208,7 @@ static int finish(struct kvm_target *kt, enum vcpu_stop s, struct ukvm_stop *sto
     if (s == VCPU_HALTED) {
         stop_with(stop, UKVM_STOP_EXITED);
         stop->exit_status = kt->m->exit_status;
-    } else if (kt->at_trace_end && kt->at_trace_end(kt)) {
-        stop_with(stop, UKVM_STOP_REPLAY_END);
-        return 0; /* not dead: reverse execution may go on from here */
-    } else {
+    } else { /* a replay's caller tells the end of its events from a failure */
         stop_with(stop, UKVM_STOP_FAULT);
     }
     kt->dead = true;
@@ -235,7 +232,8 @@ static int monitor_failure(struct kvm_target *kt, struct ukvm_stop *stop, const 
     return finish(kt, VCPU_ERROR, stop);
 }
 
-static int kvm_target_continue_untimed(struct kvm_target *kt, struct ukvm_stop *stop);
+struct run_state;
+static int run_untimed(struct kvm_target *kt, struct run_state *rs, struct ukvm_stop *stop);
 
 static uint64_t rip_now(struct kvm_target *kt)
 {
@@ -468,21 +466,37 @@ static void tick_timer(struct kvm_target *kt, uint64_t interval_us)
     timer_settime(timer, 0, &its, NULL);
 }
 
+/* One continue: its stops, and how far it got. */
+struct run_state {
+    const struct ukvm_run_opts *o;
+    bool timer_armed;
+    bool ticked;
+};
+
+int kvm_target_run(struct kvm_target *kt, const struct ukvm_run_opts *o, struct ukvm_stop *stop,
+        bool *ticked)
+{
+    struct run_state rs = { .o = o };
+    tick_due = 0;
+    int rc = run_untimed(kt, &rs, stop);
+    if (o->tick_us)
+        tick_timer(kt, 0);
+    if (ticked)
+        *ticked = rs.ticked;
+    return rc;
+}
+
 int kvm_target_continue(struct kvm_target *kt, struct ukvm_stop *stop)
 {
-    kt->ticked = false;
-    tick_due = 0;
-    int rc = kvm_target_continue_untimed(kt, stop);
-    if (kt->tick_interval_us)
-        tick_timer(kt, 0);
-    return rc;
+    static const struct ukvm_run_opts live = { .tick_us = 0, .cond_filter = true };
+    return kvm_target_run(kt, &live, stop, NULL);
 }
 
 /* Is the breakpoint stop at rip one? Not when gdb gave it a condition
  * that is false now (bp_cond.h): the continue then goes on, no round trip. */
-static bool bp_stop_wanted(struct kvm_target *kt)
+static bool bp_stop_wanted(struct kvm_target *kt, const struct run_state *rs)
 {
-    return !kt->cond_filter || bp_condition_holds(kt, rip_now(kt));
+    return !rs->o->cond_filter || bp_condition_holds(kt, rip_now(kt));
 }
 
 bool kvm_target_on_rep_string(struct kvm_target *kt)
@@ -540,7 +554,7 @@ static int finish_rep_string(struct kvm_target *kt, uint64_t rip, struct ukvm_st
 #define RUN_AGAIN 1
 
 /* One run of a continue: leave the breakpoint we sit on, run to a stop. */
-static int run_once(struct kvm_target *kt, struct ukvm_stop *stop, bool *timer_armed)
+static int run_once(struct kvm_target *kt, struct run_state *rs, struct ukvm_stop *stop)
 {
     /* Leave a breakpoint we are sitting on with one exact step. */
     uint64_t rip = rip_now(kt);
@@ -553,10 +567,10 @@ static int run_once(struct kvm_target *kt, struct ukvm_stop *stop, bool *timer_a
         if (stop->reason != UKVM_STOP_STEP)
             return 0;
         if (kvm_target_bp_stop(kt, stop))
-            return bp_stop_wanted(kt) ? 0 : RUN_AGAIN;
-        if (*timer_armed && tick_due) { /* a periodic stop fell during the step */
+            return bp_stop_wanted(kt, rs) ? 0 : RUN_AGAIN;
+        if (rs->timer_armed && tick_due) { /* a periodic stop fell during the step */
             tick_due = 0;
-            kt->ticked = true;
+            rs->ticked = true;
             stop_with(stop, UKVM_STOP_INTERRUPT);
             return 0;
         }
@@ -565,9 +579,9 @@ static int run_once(struct kvm_target *kt, struct ukvm_stop *stop, bool *timer_a
     if (apply_layout(kt) < 0 || set_guest_debug(kt, false, ~0ULL) < 0)
         return monitor_failure(kt, stop, "cannot set up the debug registers: %s",
                 strerror(errno));
-    if (kt->tick_interval_us && !*timer_armed) {
-        tick_timer(kt, kt->tick_interval_us);
-        *timer_armed = true;
+    if (rs->o->tick_us && !rs->timer_armed) {
+        tick_timer(kt, rs->o->tick_us);
+        rs->timer_armed = true;
     }
     for (;;) {
         if (kt->interrupt_requested) {
@@ -585,7 +599,7 @@ static int run_once(struct kvm_target *kt, struct ukvm_stop *stop, bool *timer_a
             uint64_t at = rip_now(kt) - 1;
             if (kvm_target_sw_at(kt, at)) {
                 set_rip(kt, at);
-                if (!bp_stop_wanted(kt))
+                if (!bp_stop_wanted(kt, rs))
                     return RUN_AGAIN;
                 stop_with(stop, UKVM_STOP_SWBREAK);
                 return 0;
@@ -597,7 +611,7 @@ static int run_once(struct kvm_target *kt, struct ukvm_stop *stop, bool *timer_a
         case VCPU_DEBUG: {
             struct kvm_debug_exit_arch *d = &kt->m->vm.run->debug.arch;
             if (d->dr6 & 0xf) {
-                if (!bp_stop_wanted(kt))
+                if (!bp_stop_wanted(kt, rs))
                     return RUN_AGAIN;
                 stop_with(stop, UKVM_STOP_HWBREAK);
                 return 0;
@@ -643,7 +657,7 @@ static int run_once(struct kvm_target *kt, struct ukvm_stop *stop, bool *timer_a
                 /* KVM_RUN completed any pending I/O before returning: this
                  * is a clean place to stop */
                 tick_due = 0;
-                kt->ticked = true;
+                rs->ticked = true;
                 stop_with(stop, UKVM_STOP_INTERRUPT);
                 return 0;
             }
@@ -652,15 +666,14 @@ static int run_once(struct kvm_target *kt, struct ukvm_stop *stop, bool *timer_a
     }
 }
 
-static int kvm_target_continue_untimed(struct kvm_target *kt, struct ukvm_stop *stop)
+static int run_untimed(struct kvm_target *kt, struct run_state *rs, struct ukvm_stop *stop)
 {
     if (kt->dead) {
         *stop = kt->dead_stop;
         return 0;
     }
-    bool timer_armed = false;
     int r;
-    while ((r = run_once(kt, stop, &timer_armed)) == RUN_AGAIN)
+    while ((r = run_once(kt, rs, stop)) == RUN_AGAIN)
         ;
     return r;
 }

@@ -3,9 +3,15 @@
 #ifndef UKVM_KVM_EXEC_H
 #define UKVM_KVM_EXEC_H
 
+#include "vcpu/engine.h"
 #include "vcpu/kvm_points.h"
 
 int kvm_target_step(struct kvm_target *kt, struct ukvm_stop *stop);
+/* Run to a stop: a point, the user's interrupt, the end, or (o->tick_us)
+ * a periodic stop, told by *ticked (may be NULL). */
+int kvm_target_run(struct kvm_target *kt, const struct ukvm_run_opts *o, struct ukvm_stop *stop,
+        bool *ticked);
+/* The live run's continue: no ticks, false conditions go on. */
 int kvm_target_continue(struct kvm_target *kt, struct ukvm_stop *stop);
 /* After a run that a tick or an interrupt cut short, before the instruction
  * at rip ran: a breakpoint planted there has not been reported, and the next

@@ -49,25 +49,15 @@ struct kvm_target {
     pthread_t vcpu_thread;
     bool dead;                      /* the guest exited or cannot go on */
     struct ukvm_stop dead_stop;     /* what to report again after that */
-    /* Periodic stops during continue (replay checkpoints): every
-     * tick_interval_us of run time, continue returns UKVM_STOP_INTERRUPT
-     * with `ticked` set. 0: off. */
-    uint64_t tick_interval_us;
-    bool ticked;
     /* The watched accesses of the instruction the last watch stop
      * reports: one access can hit several watches, and the stop names
      * only the first (kvm_target_stop_hits_watch asks about any). */
     struct access_list last_access;
     bool pending_hit;               /* a monitor write hit `pending` */
     struct watch pending;
-    /* Breakpoint conditions from gdb (bp_cond.h). With cond_filter (the
-     * live run; the replay sets it only while continuing forward), a
-     * continue resumes from a hit whose condition is false. */
+    /* Breakpoint conditions from gdb (bp_cond.h); a run's options say
+     * whether a hit whose condition is false stops it. */
     struct bp_cond_table conds;
-    bool cond_filter;
-    /* Replay only: tells whether a stopped guest reached the end of the
-     * trace (set by the replay target). */
-    bool (*at_trace_end)(struct kvm_target *kt);
 };
 
 /* The planted breakpoint that the guest executes at virtual address addr

@@ -106,7 +106,6 @@ void kvm_target_init(struct kvm_target *kt, struct monitor *m, const uint8_t *ke
     kt->base.exec_file_len = kernel_len;
     kt->base.exec_file_name = kernel_name;
     kt->m = m;
-    kt->cond_filter = true;
     m->debugger = kt;
     m->is_breakpoint = kvm_target_hlt_is_breakpoint;
     m->guest_written = monitor_wrote;

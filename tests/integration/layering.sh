@@ -123,4 +123,14 @@ else
         fi
     done <"$T/calls"
     [ "$upc" -eq 0 ] && pass "layering: every call runs downward ($(wc -l <"$T/calls") uses of ukvm symbols)"
+    # The timeline drives the vCPU only through its engine (vcpu/engine.h,
+    # an operations table): no src/replay file calls a vcpu function,
+    # except the monitor-command parser.
+    awk '$2 ~ /^replay\// && $3 ~ /^vcpu\// && $3 != "vcpu/gdb_monitor_cmd.o"' "$T/calls" >"$T/engine"
+    if [ -s "$T/engine" ]; then
+        fail "layering: src/replay reaches the vCPU only through its engine" \
+            "$(awk '{ printf "%s calls %s (%s); ", $2, $1, $3 }' "$T/engine")"
+    else
+        pass "layering: src/replay reaches the vCPU only through its engine"
+    fi
 fi

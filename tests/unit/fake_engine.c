@@ -1,8 +1,9 @@
 /*
- * The fake engine (fake_engine.h): the vcpu, record and monitor functions
- * the replay timeline calls, over a tiny deterministic machine. Linked
- * instead of libukvm (tests/unit/module.mk), so that a function the
- * timeline needs and this file lacks is a link error, never the real one.
+ * The fake engine (fake_engine.h): the engine operations (vcpu/engine.h)
+ * over a tiny deterministic machine, and the record and monitor functions
+ * the replay timeline calls directly. Linked instead of libukvm
+ * (tests/unit/module.mk), so that a function the timeline needs and this
+ * file lacks is a link error, never the real one.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,8 +13,8 @@
 #include "fake_engine.h"
 #include "record/checkpoint.h"
 #include "record/replayer.h"
-#include "vcpu/bp_cond.h"
-#include "vcpu/kvm_target.h"
+#include "replay/replay_target.h"
+#include "vcpu/engine.h"
 #include "monitor/signals.h"
 #include "ukvm/outbuf.h"
 
@@ -34,9 +35,13 @@ struct fake_checkpoint {
 static struct {
     struct fake_program prog;
     struct fake_state s;
-    struct monitor m;
-    struct config cfg;
+    struct ukvm_engine engine;
+    struct ukvm_target target;
     struct ukvm_event_source src;
+    struct replay_setup setup;
+    bool dead;                      /* finished, with dead_stop to report */
+    struct ukvm_stop dead_stop;
+    volatile sig_atomic_t interrupt;
     /* the replayer */
     uint64_t stop_before;           /* replayer_watch's (UINT64_MAX: never) */
     bool reached_end;
@@ -54,6 +59,9 @@ static struct {
 } fake;
 
 volatile sig_atomic_t ukvm_stop_signal;
+
+static const struct ukvm_engine_ops fake_engine_ops;
+static const struct ukvm_target_ops fake_target_ops;
 
 static __u64 *reg(struct kvm_regs *r, int n)
 {
@@ -126,15 +134,23 @@ void fake_reset(const struct fake_program *p)
     memset(&fake, 0, sizeof(fake));
     fake.prog = *p;
     fake.s.regs.rip = FAKE_BASE;
-    fake.m.cfg = &fake.cfg;
-    fake.m.src = &fake.src;
     fake.stop_before = UINT64_MAX;
+    fake.engine.ops = &fake_engine_ops;
+    fake.engine.target = &fake.target;
+    fake.target.ops = &fake_target_ops;
+    fake.target.exec_file_name = "fake";
+    fake.setup.src = &fake.src;
     ukvm_stop_signal = 0;
 }
 
-struct monitor *fake_monitor(void)
+struct ukvm_engine *fake_engine(void)
 {
-    return &fake.m;
+    return &fake.engine;
+}
+
+const struct replay_setup *fake_setup(void)
+{
+    return &fake.setup;
 }
 
 struct fake_state *fake_now(void)
@@ -182,17 +198,6 @@ void ukvm_outbuf_live(struct ukvm_outbuf *o, const char *fmt, ...)
     (void)fmt;
 }
 
-struct kvm_regs *vm_regs(struct vm *vm)
-{
-    (void)vm;
-    return &fake.s.regs;
-}
-
-void vm_regs_changed(struct vm *vm)
-{
-    (void)vm;
-}
-
 /* ---- the replayer ---- */
 
 uint64_t replayer_next_event(const struct ukvm_event_source *src)
@@ -205,6 +210,12 @@ uint64_t replayer_end_rip(const struct ukvm_event_source *src)
 {
     (void)src;
     return fake.end_rip;
+}
+
+bool replayer_reached_end(const struct ukvm_event_source *src)
+{
+    (void)src;
+    return fake.reached_end;
 }
 
 void replayer_clear_end(struct ukvm_event_source *src)
@@ -237,23 +248,23 @@ void replayer_watch(struct ukvm_event_source *src, uint64_t stop_before,
 
 /* ---- breakpoint conditions: none set, every one holds ---- */
 
-bool bp_condition_holds(struct kvm_target *kt, uint64_t addr)
+static bool condition_holds(struct ukvm_engine *e, uint64_t addr)
 {
-    (void)kt;
+    (void)e;
     (void)addr;
     return true;
 }
 
-uint64_t bp_cond_skips(struct kvm_target *kt, uint64_t addr)
+static uint64_t cond_skips(struct ukvm_engine *e, uint64_t addr)
 {
-    (void)kt;
+    (void)e;
     (void)addr;
     return 0;
 }
 
-void bp_cond_reset_skips(struct kvm_target *kt)
+static void reset_skips(struct ukvm_engine *e)
 {
-    (void)kt;
+    (void)e;
 }
 
 /* ---- checkpoints: copies of the machine ---- */
@@ -266,18 +277,15 @@ static uint64_t digest(const uint8_t *p, size_t n)
     return h;
 }
 
-uint64_t checkpoint_stack_digest(const struct monitor *m, uint64_t rsp)
+static uint64_t stack_digest(struct ukvm_engine *e, uint64_t rsp)
 {
-    (void)m;
+    (void)e;
     (void)rsp;
     return digest(fake.s.mem, sizeof(fake.s.mem));
 }
 
-int checkpoint_push(struct checkpoint_stack *st, struct monitor *m,
-        checkpoint_clean_fn clean, void *ctx, char *err, size_t errlen)
+static int cp_push(struct ukvm_engine *e, struct checkpoint_stack *st, char *err, size_t errlen)
 {
-    (void)clean;
-    (void)ctx;
     if (st->n == st->cap) {
         size_t cap = st->cap ? st->cap * 2 : 8;
         struct checkpoint **n = realloc(st->cp, cap * sizeof(*n));
@@ -296,18 +304,18 @@ int checkpoint_push(struct checkpoint_stack *st, struct monitor *m,
     f->state = fake.s;
     f->cp.regs = fake.s.regs;
     f->cp.next_event = fake.s.next_event;
-    f->cp.stack_digest = checkpoint_stack_digest(m, fake.s.regs.rsp);
+    f->cp.stack_digest = stack_digest(e, fake.s.regs.rsp);
     st->cp[st->n++] = &f->cp;
     st->bytes += FAKE_CP_COST;
     return 0;
 }
 
-int checkpoint_init(struct checkpoint_stack *st, struct monitor *m, uint64_t initial_end,
-        checkpoint_clean_fn clean, void *ctx, char *err, size_t errlen)
+static int cp_init(struct ukvm_engine *e, struct checkpoint_stack *st, uint64_t initial_end,
+        char *err, size_t errlen)
 {
     (void)initial_end;
     memset(st, 0, sizeof(*st));
-    return checkpoint_push(st, m, clean, ctx, err, errlen);
+    return cp_push(e, st, err, errlen);
 }
 
 static void forget(struct checkpoint_stack *st, size_t i)
@@ -316,10 +324,10 @@ static void forget(struct checkpoint_stack *st, size_t i)
     st->bytes -= FAKE_CP_COST;
 }
 
-int checkpoint_restore(struct checkpoint_stack *st, struct monitor *m, size_t index,
+static int cp_restore(struct ukvm_engine *e, struct checkpoint_stack *st, size_t index,
         char *err, size_t errlen)
 {
-    (void)m;
+    (void)e;
     if (index >= st->n) {
         snprintf(err, errlen, "no checkpoint %zu", index);
         return -1;
@@ -331,9 +339,9 @@ int checkpoint_restore(struct checkpoint_stack *st, struct monitor *m, size_t in
     return 0;
 }
 
-int checkpoint_pop(struct checkpoint_stack *st, struct monitor *m)
+static int cp_pop(struct ukvm_engine *e, struct checkpoint_stack *st)
 {
-    (void)m;
+    (void)e;
     if (st->n < 2)
         return -1;
     forget(st, --st->n);
@@ -352,7 +360,7 @@ int checkpoint_drop(struct checkpoint_stack *st, size_t index, char *err, size_t
     return 0;
 }
 
-/* ---- the KVM target: points ---- */
+/* ---- points ---- */
 
 static bool sw_at(uint64_t addr)
 {
@@ -418,40 +426,40 @@ static int fake_remove_bp(struct ukvm_target *t, enum ukvm_bp_type type, uint64_
     return 0;
 }
 
-const struct ukvm_target_ops kvm_target_ops = {
-    .insert_bp = fake_insert_bp,
-    .remove_bp = fake_remove_bp,
-};
-
-void kvm_target_init(struct kvm_target *kt, struct monitor *m, const uint8_t *kernel,
-        size_t kernel_len, const char *kernel_name)
+static void fake_interrupt(struct ukvm_target *t)
 {
-    memset(kt, 0, sizeof(*kt));
-    kt->m = m;
-    kt->base.ops = &kvm_target_ops;
-    kt->base.exec_file = kernel;
-    kt->base.exec_file_len = kernel_len;
-    kt->base.exec_file_name = kernel_name;
+    (void)t;
+    fake.interrupt = 1;
 }
 
-void kvm_target_clear_all(struct kvm_target *kt)
+static const struct ukvm_target_ops fake_target_ops = {
+    .insert_bp = fake_insert_bp,
+    .remove_bp = fake_remove_bp,
+    .interrupt = fake_interrupt,
+};
+
+static int arm(struct ukvm_engine *e, enum ukvm_bp_type type, uint64_t addr, uint64_t len)
 {
-    (void)kt;
+    return fake_insert_bp(e->target, type, addr, len);
+}
+
+static void disarm_all(struct ukvm_engine *e)
+{
+    (void)e;
     fake.n_sw = 0;
     fake.n_w = 0;
 }
 
-bool kvm_target_stop_hits_watch(const struct kvm_target *kt, enum ukvm_bp_type type,
-        uint64_t addr)
+static bool stop_hits_watch(struct ukvm_engine *e, enum ukvm_bp_type type, uint64_t addr)
 {
-    (void)kt;
+    (void)e;
     for (size_t i = 0; i < fake.n_w; i++)
         if (fake.w[i].type == type && fake.w[i].addr == addr && hits(&fake.w[i], &fake.last))
             return true;
     return false;
 }
 
-/* ---- the KVM target: execution ---- */
+/* ---- execution ---- */
 
 static void stop_with(struct ukvm_stop *stop, enum ukvm_stop_reason reason)
 {
@@ -466,23 +474,30 @@ static bool on_event_insn(void)
         fake.prog.insn[i].op == FOP_EVENT;
 }
 
+/* The monitor cannot go on: the engine is finished (engine.h); the
+ * replayer says whether it reached the end of its events. */
+static void finish(struct ukvm_stop *stop, uint64_t rip)
+{
+    fake.reached_end = true;
+    fake.end_rip = rip;
+    stop_with(stop, UKVM_STOP_FAULT);
+    fake.dead = true;
+    fake.dead_stop = *stop;
+}
+
 /* One instruction under the debugger. The replayer stops before the event
  * replayer_watch named, and before one past the trace's end. false: the
  * end (nothing ran, rip on the instruction that wanted the event). */
 static bool exec_one(struct ukvm_stop *stop)
 {
     if (on_event_insn() && fake.s.next_event == fake.stop_before) {
-        fake.reached_end = true;
-        fake.end_rip = fake.s.regs.rip;
-        stop_with(stop, UKVM_STOP_REPLAY_END);
+        finish(stop, fake.s.regs.rip);
         return false;
     }
     uint64_t rip = fake.s.regs.rip;
     struct fake_effect e = fake_exec(&fake.prog, &fake.s);
     if (e.end) {
-        fake.reached_end = true;
-        fake.end_rip = rip;
-        stop_with(stop, UKVM_STOP_REPLAY_END);
+        finish(stop, rip);
         return false;
     }
     fake.executed++;
@@ -498,20 +513,21 @@ static bool exec_one(struct ukvm_stop *stop)
     return true;
 }
 
-int kvm_target_step(struct kvm_target *kt, struct ukvm_stop *stop)
+static int step(struct ukvm_engine *e, struct ukvm_stop *stop)
 {
-    if (kt->dead) {
-        *stop = kt->dead_stop;
+    (void)e;
+    if (fake.dead) {
+        *stop = fake.dead_stop;
         return 0;
     }
-    kt->interrupt_requested = 0;
+    fake.interrupt = 0;
     exec_one(stop);
     return 0;
 }
 
-bool kvm_target_bp_stop(struct kvm_target *kt, struct ukvm_stop *stop)
+static bool bp_stop(struct ukvm_engine *e, struct ukvm_stop *stop)
 {
-    (void)kt;
+    (void)e;
     if (!sw_at(fake.s.regs.rip))
         return false;
     stop_with(stop, UKVM_STOP_SWBREAK);
@@ -520,21 +536,25 @@ bool kvm_target_bp_stop(struct kvm_target *kt, struct ukvm_stop *stop)
 
 /* A continue: leave a breakpoint we sit on with one step, then run to a
  * breakpoint (before its instruction), a watch hit (just after the
- * access), the end, a tick (every tick_interval_us instructions run by
- * this continue: the fake's microseconds) or the user's interrupt. On the
- * end KVM stands just past the `out` (rip to be put back by the caller). */
-int kvm_target_continue(struct kvm_target *kt, struct ukvm_stop *stop)
+ * access), the end, a tick (every o->tick_us instructions run by this
+ * continue: the fake's microseconds) or the user's interrupt. On the end
+ * KVM stands just past the `out` (rip to be put back by the caller).
+ * Breakpoint conditions are not in the fake: o->cond_filter changes nothing. */
+static int run(struct ukvm_engine *e, const struct ukvm_run_opts *o, struct ukvm_stop *stop,
+        bool *ticked)
 {
-    kt->ticked = false;
-    if (kt->dead) {
-        *stop = kt->dead_stop;
+    (void)e;
+    if (ticked)
+        *ticked = false;
+    if (fake.dead) {
+        *stop = fake.dead_stop;
         return 0;
     }
     uint64_t ran = 0;
     bool first = true;
     for (;;) {
-        if (!first && kt->interrupt_requested) {
-            kt->interrupt_requested = 0;
+        if (!first && fake.interrupt) {
+            fake.interrupt = 0;
             stop_with(stop, UKVM_STOP_INTERRUPT);
             return 0;
         }
@@ -551,32 +571,108 @@ int kvm_target_continue(struct kvm_target *kt, struct ukvm_stop *stop)
         if (stop->reason == UKVM_STOP_WATCH)
             return 0;
         if (fake.irq_after && --fake.irq_after == 0)
-            kt->interrupt_requested = 1;
-        if (kt->tick_interval_us && ran % kt->tick_interval_us == 0 &&
-                !kt->interrupt_requested) {
-            kt->ticked = true;
+            fake.interrupt = 1;
+        if (o->tick_us && ran % o->tick_us == 0 && !fake.interrupt) {
+            if (ticked)
+                *ticked = true;
             stop_with(stop, UKVM_STOP_INTERRUPT);
             return 0;
         }
     }
 }
 
-void kvm_target_settle(struct kvm_target *kt)
+static void settle(struct ukvm_engine *e)
 {
-    (void)kt;
+    (void)e;
 }
 
-bool kvm_target_on_rep_string(struct kvm_target *kt)
+static bool on_rep_string(struct ukvm_engine *e)
 {
-    (void)kt;
+    (void)e;
     return false;
 }
 
-bool kvm_target_on_event_insn(struct kvm_target *kt)
+static bool event_insn(struct ukvm_engine *e)
 {
-    (void)kt;
+    (void)e;
     return on_event_insn();
 }
+
+/* ---- state ---- */
+
+static struct kvm_regs *regs(struct ukvm_engine *e)
+{
+    (void)e;
+    return &fake.s.regs;
+}
+
+static void regs_changed(struct ukvm_engine *e)
+{
+    (void)e;
+}
+
+static struct ukvm_event_source *swap_source(struct ukvm_engine *e,
+        struct ukvm_event_source *src)
+{
+    (void)e;
+    (void)src;
+    return &fake.src; /* no diversions in the fake */
+}
+
+static bool finished(struct ukvm_engine *e, struct ukvm_stop *how)
+{
+    (void)e;
+    if (fake.dead && how)
+        *how = fake.dead_stop;
+    return fake.dead;
+}
+
+static void set_finished(struct ukvm_engine *e, const struct ukvm_stop *how)
+{
+    (void)e;
+    fake.dead = how != NULL;
+    if (how)
+        fake.dead_stop = *how;
+}
+
+static bool interrupt_asked(struct ukvm_engine *e)
+{
+    (void)e;
+    return fake.interrupt;
+}
+
+static void clear_interrupt(struct ukvm_engine *e)
+{
+    (void)e;
+    fake.interrupt = 0;
+}
+
+static const struct ukvm_engine_ops fake_engine_ops = {
+    .step = step,
+    .run = run,
+    .bp_stop = bp_stop,
+    .settle = settle,
+    .on_rep_string = on_rep_string,
+    .on_event_insn = event_insn,
+    .arm = arm,
+    .disarm_all = disarm_all,
+    .stop_hits_watch = stop_hits_watch,
+    .condition_holds = condition_holds,
+    .cond_skips = cond_skips,
+    .reset_skips = reset_skips,
+    .regs = regs,
+    .regs_changed = regs_changed,
+    .stack_digest = stack_digest,
+    .swap_source = swap_source,
+    .finished = finished,
+    .set_finished = set_finished,
+    .interrupt_asked = interrupt_asked,
+    .clear_interrupt = clear_interrupt,
+    .checkpoint_init = cp_init,
+    .checkpoint_push = cp_push,
+    .checkpoint_restore = cp_restore,
+    .checkpoint_pop = cp_pop,
+};
 
 void fake_free_checkpoints(struct checkpoint_stack *st)
 {

@@ -2,13 +2,13 @@
  * A fake engine for the replay timeline's unit tests (test_timeline.c): a
  * tiny deterministic machine (a program counter, the general registers, a
  * small memory, a trace of events) standing in for KVM, the checkpoints and
- * the replayer. fake_engine.c defines the functions the real
- * src/replay/replay_timeline.c, replay_reverse.c and replay_target.c call
- * in the vcpu, record and monitor layers, with the semantics those layers
- * promise (kvm_exec.h, kvm_points.h, checkpoint.h, replayer.h): a forward
+ * the replayer. fake_engine.c is an engine (vcpu/engine.h) and defines the
+ * record and monitor functions the real src/replay/replay_timeline.c,
+ * replay_reverse.c and replay_target.c call directly, with the semantics
+ * those promise (engine.h, checkpoint.h, replayer.h): a forward
  * breakpoint stop comes before its instruction runs, a watch stop just
- * after the accessing instruction ran, a stop at the end of the trace with
- * rip back on the instruction that wanted the missing event.
+ * after the accessing instruction ran, the engine finished at the end of
+ * the trace, with rip back on the instruction that wanted the missing event.
  *
  * Instruction i lies at FAKE_BASE + 4 * i; memory addresses are offsets
  * into fake.mem (guest-virtual = guest-physical).
@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "replay/replay_timeline.h"
+#include "replay/replay_target.h"
 
 #define FAKE_BASE 0x1000
 #define FAKE_MEM 64
@@ -69,10 +69,11 @@ struct fake_program {
     uint64_t n_events;
 };
 
-/* Set the machine up at the program's start (registers and memory zero),
- * with a monitor for replay_target_init. */
+/* Set the machine up at the program's start (registers and memory zero);
+ * the engine and the setup for replay_target_init. */
 void fake_reset(const struct fake_program *p);
-struct monitor *fake_monitor(void);
+struct ukvm_engine *fake_engine(void);
+const struct replay_setup *fake_setup(void);
 /* The live machine state. */
 struct fake_state *fake_now(void);
 

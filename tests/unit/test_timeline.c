@@ -89,8 +89,7 @@ static int setup(void **state)
     fake_reset(&prog);
     build_log();
     char err[256];
-    assert_int_equal(replay_target_init(&rt, fake_monitor(), NULL, 0, "fake", err,
-            sizeof(err)), 0);
+    assert_int_equal(replay_target_init(&rt, fake_engine(), fake_setup(), err, sizeof(err)), 0);
     rt.tick_us = periods.tick_us;
     rt.step_checkpoint_interval = periods.interval;
     return 0;
@@ -125,13 +124,13 @@ static struct ukvm_stop resume(enum ukvm_resume_kind kind)
 {
     struct ukvm_stop stop;
     memset(&stop, 0xa5, sizeof(stop));
-    assert_int_equal(rt.kt.base.ops->resume(&rt.kt.base, kind, &stop), 0);
+    assert_int_equal(rt.base.ops->resume(&rt.base, kind, &stop), 0);
     return stop;
 }
 
 static void insert(enum ukvm_bp_type type, uint64_t addr, uint64_t len)
 {
-    assert_int_equal(rt.kt.base.ops->insert_bp(&rt.kt.base, type, addr, len), 0);
+    assert_int_equal(rt.base.ops->insert_bp(&rt.base, type, addr, len), 0);
 }
 
 static void step_to(size_t k)
