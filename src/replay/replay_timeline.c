@@ -370,7 +370,7 @@ static int run_to_anchor(struct replay_target *rt, const struct position *p, str
         if (irq && !kvm_target_bp_stop(&rt->kt, stop))
             return rt_interrupted_here(rt);
         if (rt_stop_is_anchor(rt, p, stop)) {
-            n++;
+            n += p->kind != ANCHOR_UNKNOWN; /* unknown: only the arrival that matches */
             if (p->kind == ANCHOR_UNKNOWN) {
                 if (rt_now_matches(rt, &p->id))
                     break;
