@@ -139,6 +139,21 @@ static void reset_cfg(void)
     cfg.trace_path = "fake.trace";
 }
 
+/* Each test starts from the default cfg, even after one that failed
+ * half-way through its changes. */
+static int defaults(void **state)
+{
+    (void)state;
+    reset_cfg();
+    return 0;
+}
+
+static int setup_defaults(void **state)
+{
+    reset_cfg();
+    return setup(state);
+}
+
 /* ---- the oracle ---- */
 
 static uint64_t end_event(void)
@@ -950,22 +965,22 @@ int main(void)
 {
     build_log();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_goto_every_event_pair),
-        cmocka_unit_test(test_goto_from_every_moment),
-        cmocka_unit_test(test_goto_start_and_end),
-        cmocka_unit_test(test_goto_end_before_final_halt),
-        cmocka_unit_test(test_goto_relative),
-        cmocka_unit_test_setup_teardown(test_restart_op, setup, teardown),
-        cmocka_unit_test(test_when_counts_steps),
-        cmocka_unit_test(test_bookmark_every_moment),
-        cmocka_unit_test_setup_teardown(test_bookmark_in_hot_loop_after_going_back, setup,
+        cmocka_unit_test_setup(test_goto_every_event_pair, defaults),
+        cmocka_unit_test_setup(test_goto_from_every_moment, defaults),
+        cmocka_unit_test_setup(test_goto_start_and_end, defaults),
+        cmocka_unit_test_setup(test_goto_end_before_final_halt, defaults),
+        cmocka_unit_test_setup(test_goto_relative, defaults),
+        cmocka_unit_test_setup_teardown(test_restart_op, setup_defaults, teardown),
+        cmocka_unit_test_setup(test_when_counts_steps, defaults),
+        cmocka_unit_test_setup(test_bookmark_every_moment, defaults),
+        cmocka_unit_test_setup_teardown(test_bookmark_in_hot_loop_after_going_back, setup_defaults,
                 teardown),
-        cmocka_unit_test_setup_teardown(test_bookmark_names_and_landings, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_errors_leave_position, setup, teardown),
-        cmocka_unit_test(test_trace_gone),
-        cmocka_unit_test(test_bookmarks_after_thinning),
-        cmocka_unit_test(test_goto_interrupted),
-        cmocka_unit_test(test_mixed_walks),
+        cmocka_unit_test_setup_teardown(test_bookmark_names_and_landings, setup_defaults, teardown),
+        cmocka_unit_test_setup_teardown(test_errors_leave_position, setup_defaults, teardown),
+        cmocka_unit_test_setup(test_trace_gone, defaults),
+        cmocka_unit_test_setup(test_bookmarks_after_thinning, defaults),
+        cmocka_unit_test_setup(test_goto_interrupted, defaults),
+        cmocka_unit_test_setup(test_mixed_walks, defaults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
