@@ -596,6 +596,42 @@ static void test_when_counts_steps(void **state)
     }
 }
 
+/* ---- events ---- */
+
+/* `events N` lists the next N events from the one the replay stands before,
+ * `events -N` the N before it, in ukvm-trace dump's words; neither moves. */
+static void test_events_around_every_moment(void **state)
+{
+    for (size_t j = 0; j < n_log; j++) {
+        setup(state);
+        reach(j, (unsigned)j);
+        uint64_t next = log_[j].next_event;
+        for (int64_t count = -3; count <= 3; count++) {
+            if (count == 0)
+                continue;
+            char cmd[32];
+            snprintf(cmd, sizeof(cmd), "events %lld", (long long)count);
+            mon_ok("%s", cmd);
+            uint64_t from = count > 0 ? next : next < (uint64_t)-count ? 0 : next + count;
+            uint64_t to = count > 0 ? (next + count < N_EVENTS ? next + count : N_EVENTS) : next;
+            char want[1024] = "";
+            for (uint64_t e = from; e < to; e++)
+                snprintf(want + strlen(want), sizeof(want) - strlen(want),
+                        "#%llu rdtsc rip=0x0 tsc=%llu\n", (unsigned long long)e,
+                        (unsigned long long)events[e]);
+            if (from == to)
+                snprintf(want, sizeof(want), count > 0 ?
+                        "(no events after this point: the end of the trace)\n" :
+                        "(no events before this point: the start of the trace)\n");
+            if (strcmp(answer, want))
+                fail_msg("%s at moment %zu: '%s', wanted '%s'", cmd, j, answer, want);
+            assert_int_equal(where(), j);
+        }
+        neighbours_agree(j);
+        teardown(state);
+    }
+}
+
 /* ---- bookmarks ---- */
 
 /* A bookmark at every moment, reached in every way, is found again from
@@ -838,7 +874,7 @@ static void test_bookmarks_after_thinning(void **state)
  * between events; to an event and to a bookmark. */
 static void test_goto_interrupted(void **state)
 {
-    unsigned interrupted = 0;
+    unsigned interrupted[4] = { 0 };
     for (uint64_t n = 1; n < n_log + 3; n++)
         for (unsigned from = 0; from < 4; from++) {
             cfg.tick_us = 1 + n % 4;
@@ -869,13 +905,19 @@ static void test_goto_interrupted(void **state)
             if (r == 0) {
                 assert_int_equal(where(), want);
             } else {
-                interrupted++;
+                interrupted[from]++;
                 if (!one_error_line() || !answer_has("interrupted"))
                     fail_msg("%s interrupted after %llu: '%s'", cmd, (unsigned long long)n,
                             answer);
                 size_t k = where();
                 /* it went no further than its target, and says where it is */
                 assert_true(k <= want);
+                /* one to a bookmark says it is back at the checkpoint its
+                 * re-execution began from */
+                if (from == 3) {
+                    assert_true(answer_has("interrupted (back at event"));
+                    assert_int_equal(checkpoint_at(k), rt.st.n - 1);
+                }
                 char at[64];
                 snprintf(at, sizeof(at), "event %llu", (unsigned long long)log_[k].next_event);
                 assert_true(answer_has(at));
@@ -887,7 +929,8 @@ static void test_goto_interrupted(void **state)
             teardown(state);
         }
     reset_cfg();
-    assert_true(interrupted > 0);
+    for (unsigned from = 0; from < 4; from++)
+        assert_true(interrupted[from] > 0);
 }
 
 /* ---- mixed walks ---- */
@@ -972,6 +1015,7 @@ int main(void)
         cmocka_unit_test_setup(test_goto_relative, defaults),
         cmocka_unit_test_setup_teardown(test_restart_op, setup_defaults, teardown),
         cmocka_unit_test_setup(test_when_counts_steps, defaults),
+        cmocka_unit_test_setup(test_events_around_every_moment, defaults),
         cmocka_unit_test_setup(test_bookmark_every_moment, defaults),
         cmocka_unit_test_setup_teardown(test_bookmark_in_hot_loop_after_going_back, setup_defaults,
                 teardown),
