@@ -372,7 +372,7 @@ static int run_to_anchor(struct replay_target *rt, const struct position *p, str
         if (irq && !ENGINE(rt, bp_stop, stop))
             return rt_interrupted_here(rt);
         if (rt_stop_is_anchor(rt, p, stop)) {
-            n++;
+            n += p->kind != ANCHOR_UNKNOWN; /* unknown: only the arrival that matches */
             if (p->kind == ANCHOR_UNKNOWN) {
                 if (rt_now_matches(rt, &p->id))
                     break;

@@ -22,3 +22,16 @@ $(BUILD)/unit/test_timeline: tests/unit/test_timeline.c tests/unit/fake_engine.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -O1 -g $(SAN) $(WARN) -o $@ tests/unit/test_timeline.c \
 		tests/unit/fake_engine.c $(TIMELINE_OBJS) -lcmocka
+
+# The navigation by event (replay_nav.c) over the same fake engine, with
+# the real monitor-command parser and event printing; tests/unit/fake_nav.c
+# fakes the trace index and the answer buffer (test_nav.c).
+NAV_OBJS := $(TIMELINE_OBJS) $(BUILD)/san/src/replay/replay_nav.o \
+            $(BUILD)/san/src/vcpu/gdb_monitor_cmd.o $(BUILD)/san/src/record/event_format.o \
+            $(BUILD)/san/src/monitor/digest.o
+
+$(BUILD)/unit/test_nav: tests/unit/test_nav.c tests/unit/fake_nav.c tests/unit/fake_nav.h \
+		tests/unit/fake_engine.c tests/unit/fake_engine.h $(NAV_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -O1 -g $(SAN) $(WARN) -o $@ tests/unit/test_nav.c tests/unit/fake_nav.c \
+		tests/unit/fake_engine.c $(NAV_OBJS) -lcmocka
