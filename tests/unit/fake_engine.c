@@ -16,7 +16,6 @@
 #include "replay/replay_target.h"
 #include "vcpu/engine.h"
 #include "monitor/signals.h"
-#include "ukvm/outbuf.h"
 
 #define MAX_POINTS 32
 
@@ -190,12 +189,6 @@ void ukvm_err(const char *fmt, ...)
 uint64_t ukvm_now_ns(void)
 {
     return fake.executed * 1000;
-}
-
-void ukvm_outbuf_live(struct ukvm_outbuf *o, const char *fmt, ...)
-{
-    (void)o;
-    (void)fmt;
 }
 
 /* ---- the replayer ---- */

@@ -1,9 +1,7 @@
 /*
- * The fakes of fake_nav.h: a trace index over the fake program's events,
- * the replayer's halt release, and ukvm_outbuf_printf/free with the
- * semantics of ukvm/outbuf.h (a growing NUL-terminated text).
+ * The fakes of fake_nav.h: a trace index over the fake program's events
+ * and the replayer's halt release.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +9,6 @@
 #include "fake_nav.h"
 #include "record/replayer.h"
 #include "record/trace_nav.h"
-#include "ukvm/outbuf.h"
 
 struct trace_nav {
     uint64_t count;
@@ -108,38 +105,4 @@ void replayer_release_halt(struct ukvm_event_source *src)
 {
     (void)src;
     nav_fake.releases++;
-}
-
-/* ---- the answer buffer ---- */
-
-void ukvm_outbuf_printf(struct ukvm_outbuf *o, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0 || o->failed)
-        return;
-    size_t need = o->len + (size_t)n + 1;
-    if (need > o->cap) {
-        char *b = realloc(o->buf, need * 2);
-        if (!b) {
-            o->failed = true;
-            return;
-        }
-        o->buf = b;
-        o->cap = need * 2;
-    }
-    va_start(ap, fmt);
-    vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-    va_end(ap);
-    o->len += (size_t)n;
-}
-
-void ukvm_outbuf_free(struct ukvm_outbuf *o)
-{
-    free(o->buf);
-    o->buf = NULL;
-    o->len = o->cap = 0;
-    o->failed = false;
 }

@@ -1,9 +1,8 @@
 /*
  * Fakes for the navigation by event (src/replay/replay_nav.c) over the fake
  * engine (fake_engine.h): the trace index replay_nav.c reads again
- * (record/trace_nav.h), the replayer's release of the final halt, and the
- * answer buffer (ukvm/outbuf.h). The fake engine already defines
- * ukvm_outbuf_live, so the real outbuf object cannot be linked beside it.
+ * (record/trace_nav.h) and the replayer's release of the final halt. The
+ * answer buffer is the real one (src/monitor/outbuf.c).
  *
  * The fake trace has one event per value of the fake program's trace; its
  * events are RDTSC reads (a0: the value) except, when asked, the last one,

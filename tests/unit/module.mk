@@ -15,7 +15,7 @@ $(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libukvm-san.a
 # timeline calls and the fake lacks fails the link instead of coming in
 # from libukvm (test_timeline.c).
 TIMELINE_OBJS := $(addprefix $(BUILD)/san/src/replay/,replay_timeline.o replay_reverse.o \
-                 replay_target.o thinning.o)
+                 replay_target.o thinning.o) $(BUILD)/san/src/monitor/outbuf.o
 
 $(BUILD)/unit/test_timeline: tests/unit/test_timeline.c tests/unit/fake_engine.c \
 		tests/unit/fake_engine.h $(TIMELINE_OBJS)
@@ -25,7 +25,7 @@ $(BUILD)/unit/test_timeline: tests/unit/test_timeline.c tests/unit/fake_engine.c
 
 # The navigation by event (replay_nav.c) over the same fake engine, with
 # the real monitor-command parser and event printing; tests/unit/fake_nav.c
-# fakes the trace index and the answer buffer (test_nav.c).
+# fakes the trace index (test_nav.c).
 NAV_OBJS := $(TIMELINE_OBJS) $(BUILD)/san/src/replay/replay_nav.o \
             $(BUILD)/san/src/vcpu/gdb_monitor_cmd.o $(BUILD)/san/src/record/event_format.o \
             $(BUILD)/san/src/monitor/digest.o

@@ -107,8 +107,7 @@ static int setup(void **state)
     fake_nav_trace(&prog, cfg.final_halt);
     build_log();
     char err[256];
-    assert_int_equal(replay_target_init(&rt, fake_monitor(), NULL, 0, "fake", err,
-            sizeof(err)), 0);
+    assert_int_equal(replay_target_init(&rt, fake_engine(), fake_setup(), err, sizeof(err)), 0);
     rt.tick_us = cfg.tick_us;
     rt.step_checkpoint_interval = cfg.interval;
     if (cfg.room)
@@ -232,7 +231,7 @@ static char answer[8192];
 static int mon(const char *cmd)
 {
     struct ukvm_outbuf out = { 0 };
-    int r = rt.kt.base.ops->monitor(&rt.kt.base, cmd, &out);
+    int r = rt.base.ops->monitor(&rt.base, cmd, &out);
     assert_false(out.failed);
     snprintf(answer, sizeof(answer), "%s", out.len ? out.buf : "");
     ukvm_outbuf_free(&out);
@@ -279,18 +278,18 @@ static struct ukvm_stop resume(enum ukvm_resume_kind kind)
 {
     struct ukvm_stop stop;
     memset(&stop, 0xa5, sizeof(stop));
-    assert_int_equal(rt.kt.base.ops->resume(&rt.kt.base, kind, &stop), 0);
+    assert_int_equal(rt.base.ops->resume(&rt.base, kind, &stop), 0);
     return stop;
 }
 
 static void insert_bp(uint64_t addr)
 {
-    assert_int_equal(rt.kt.base.ops->insert_bp(&rt.kt.base, UKVM_BP_SOFTWARE, addr, 1), 0);
+    assert_int_equal(rt.base.ops->insert_bp(&rt.base, UKVM_BP_SOFTWARE, addr, 1), 0);
 }
 
 static void remove_bp(uint64_t addr)
 {
-    assert_int_equal(rt.kt.base.ops->remove_bp(&rt.kt.base, UKVM_BP_SOFTWARE, addr, 1), 0);
+    assert_int_equal(rt.base.ops->remove_bp(&rt.base, UKVM_BP_SOFTWARE, addr, 1), 0);
 }
 
 static void stepi(void)
@@ -546,7 +545,7 @@ static void test_restart_op(void **state)
     for (size_t i = 0; i < sizeof(to) / sizeof(to[0]); i++) {
         struct ukvm_position pos = { .where = to[i].where, .n = to[i].n };
         struct ukvm_outbuf out = { 0 };
-        assert_int_equal(rt.kt.base.ops->restart(&rt.kt.base, &pos, &out), 0);
+        assert_int_equal(rt.base.ops->restart(&rt.base, &pos, &out), 0);
         ukvm_outbuf_free(&out);
         assert_int_equal(where(), to[i].where == UKVM_AT_START ? 0 : before_event(to[i].event));
     }
@@ -557,12 +556,12 @@ static void test_restart_op(void **state)
     goto_event_lands(5);
     struct ukvm_position pos = { .where = UKVM_AT_BOOKMARK, .name = "two" };
     struct ukvm_outbuf out = { 0 };
-    assert_int_equal(rt.kt.base.ops->restart(&rt.kt.base, &pos, &out), 0);
+    assert_int_equal(rt.base.ops->restart(&rt.base, &pos, &out), 0);
     ukvm_outbuf_free(&out);
     neighbours_agree(j);
     pos.where = UKVM_AT_EVENT;
     pos.n = 9;
-    assert_int_equal(rt.kt.base.ops->restart(&rt.kt.base, &pos, &out), -1);
+    assert_int_equal(rt.base.ops->restart(&rt.base, &pos, &out), -1);
     snprintf(answer, sizeof(answer), "%s", out.buf);
     ukvm_outbuf_free(&out);
     assert_true(one_error_line());
