@@ -196,7 +196,7 @@ static int replay_remove_bp(struct ukvm_target *t, enum ukvm_bp_type type, uint6
             rt->user[i] = rt->user[--rt->n_user];
             break;
         }
-    return rt->e->target->ops->remove_bp(rt->e->target, type, addr, len);
+    return ENGINE(rt, disarm, type, addr, len);
 }
 
 /* ---- what the engine's debug target does as it is ---- */

@@ -53,6 +53,7 @@ struct ukvm_engine_ops {
 
     /* Points, as the debug target's insert_bp takes them. */
     int (*arm)(struct ukvm_engine *e, enum ukvm_bp_type type, uint64_t addr, uint64_t len);
+    int (*disarm)(struct ukvm_engine *e, enum ukvm_bp_type type, uint64_t addr, uint64_t len);
     void (*disarm_all)(struct ukvm_engine *e);
     /* Did the access of the last watch stop hit this armed watch too? */
     bool (*stop_hits_watch)(struct ukvm_engine *e, enum ukvm_bp_type type, uint64_t addr);

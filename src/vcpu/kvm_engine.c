@@ -48,6 +48,11 @@ static int arm(struct ukvm_engine *e, enum ukvm_bp_type type, uint64_t addr, uin
     return kvm_target_insert_bp(&kt_of(e)->base, type, addr, len);
 }
 
+static int disarm(struct ukvm_engine *e, enum ukvm_bp_type type, uint64_t addr, uint64_t len)
+{
+    return kvm_target_remove_bp(&kt_of(e)->base, type, addr, len);
+}
+
 static void disarm_all(struct ukvm_engine *e)
 {
     kvm_target_clear_all(kt_of(e));
@@ -165,6 +170,7 @@ static const struct ukvm_engine_ops kvm_engine_ops = {
     .on_rep_string = on_rep_string,
     .on_event_insn = on_event_insn,
     .arm = arm,
+    .disarm = disarm,
     .disarm_all = disarm_all,
     .stop_hits_watch = stop_hits_watch,
     .condition_holds = condition_holds,

@@ -436,6 +436,11 @@ static int arm(struct ukvm_engine *e, enum ukvm_bp_type type, uint64_t addr, uin
     return fake_insert_bp(e->target, type, addr, len);
 }
 
+static int disarm(struct ukvm_engine *e, enum ukvm_bp_type type, uint64_t addr, uint64_t len)
+{
+    return fake_remove_bp(e->target, type, addr, len);
+}
+
 static void disarm_all(struct ukvm_engine *e)
 {
     (void)e;
@@ -648,6 +653,7 @@ static const struct ukvm_engine_ops fake_engine_ops = {
     .on_rep_string = on_rep_string,
     .on_event_insn = event_insn,
     .arm = arm,
+    .disarm = disarm,
     .disarm_all = disarm_all,
     .stop_hits_watch = stop_hits_watch,
     .condition_holds = condition_holds,
