@@ -24,6 +24,12 @@ struct fake_watch {
     uint64_t addr, len;
 };
 
+struct fake_cond {
+    uint64_t addr;
+    fake_cond_fn holds;
+    uint64_t skipped;           /* false arrivals since the last reset */
+};
+
 /* A checkpoint: the timeline sees the struct checkpoint, the fake keeps
  * the whole machine state beside it. */
 struct fake_checkpoint {
@@ -51,6 +57,8 @@ static struct {
     struct fake_watch w[MAX_POINTS];
     size_t n_w;
     struct fake_effect last;        /* the access of the last watch stop */
+    struct fake_cond cond[MAX_POINTS];
+    size_t n_cond;
     /* the clock, knobs */
     uint64_t executed;
     uint64_t irq_after;             /* instructions continued until the user's interrupt */
@@ -239,25 +247,61 @@ void replayer_watch(struct ukvm_event_source *src, uint64_t stop_before,
     fake.stop_before = stop_before;
 }
 
-/* ---- breakpoint conditions: none set, every one holds ---- */
+/* ---- breakpoint conditions (as bp_cond.c keeps them) ---- */
+
+static struct fake_cond *cond_at(uint64_t addr)
+{
+    for (size_t i = 0; i < fake.n_cond; i++)
+        if (fake.cond[i].addr == addr)
+            return &fake.cond[i];
+    return NULL;
+}
+
+void fake_set_condition(uint64_t addr, fake_cond_fn holds)
+{
+    struct fake_cond *c = cond_at(addr);
+    if (c && !holds) {
+        *c = fake.cond[--fake.n_cond];
+        return;
+    }
+    if (!holds)
+        return;
+    if (!c) {
+        if (fake.n_cond == MAX_POINTS)
+            return;
+        c = &fake.cond[fake.n_cond++];
+    }
+    *c = (struct fake_cond){ .addr = addr, .holds = holds };
+}
+
+/* No condition, or one that holds now; a false one counts a skip. */
+static bool cond_holds_now(uint64_t addr)
+{
+    struct fake_cond *c = cond_at(addr);
+    if (!c || c->holds(&fake.s))
+        return true;
+    c->skipped++;
+    return false;
+}
 
 static bool condition_holds(struct ukvm_engine *e, uint64_t addr)
 {
     (void)e;
-    (void)addr;
-    return true;
+    return cond_holds_now(addr);
 }
 
 static uint64_t cond_skips(struct ukvm_engine *e, uint64_t addr)
 {
     (void)e;
-    (void)addr;
-    return 0;
+    struct fake_cond *c = cond_at(addr);
+    return c ? c->skipped : 0;
 }
 
 static void reset_skips(struct ukvm_engine *e)
 {
     (void)e;
+    for (size_t i = 0; i < fake.n_cond; i++)
+        fake.cond[i].skipped = 0;
 }
 
 /* ---- checkpoints: copies of the machine ---- */
@@ -532,7 +576,8 @@ static bool bp_stop(struct ukvm_engine *e, struct ukvm_stop *stop)
  * access), the end, a tick (every o->tick_us instructions run by this
  * continue: the fake's microseconds) or the user's interrupt. On the end
  * KVM stands just past the `out` (rip to be put back by the caller).
- * Breakpoint conditions are not in the fake: o->cond_filter changes nothing. */
+ * With o->cond_filter, an arrival at a breakpoint whose condition is false
+ * is no stop: the run steps off it and goes on (a skip counted). */
 static int run(struct ukvm_engine *e, const struct ukvm_run_opts *o, struct ukvm_stop *stop,
         bool *ticked)
 {
@@ -552,8 +597,12 @@ static int run(struct ukvm_engine *e, const struct ukvm_run_opts *o, struct ukvm
             return 0;
         }
         if (!first && sw_at(fake.s.regs.rip)) {
-            stop_with(stop, UKVM_STOP_SWBREAK);
-            return 0;
+            if (!o->cond_filter || cond_holds_now(fake.s.regs.rip)) {
+                stop_with(stop, UKVM_STOP_SWBREAK);
+                return 0;
+            }
+            first = true; /* leave it as a new run would */
+            continue;
         }
         first = false;
         if (!exec_one(stop)) {

@@ -86,6 +86,15 @@ bool fake_state_equal(const struct fake_state *a, const struct fake_state *b);
 /* Free every checkpoint of st (at a test's end). */
 void fake_free_checkpoints(struct checkpoint_stack *st);
 
+/* A breakpoint condition, as gdb would set one at an address: a predicate
+ * on the machine state at the arrival. */
+typedef bool (*fake_cond_fn)(const struct fake_state *s);
+/* Give the breakpoint at addr a condition (NULL: none), kept like the KVM
+ * target's (bp_cond.h): by address, whether or not a breakpoint is set
+ * there; evaluating it false counts a skip at addr; a run whose options ask
+ * for cond_filter goes on from an arrival whose condition is false. */
+void fake_set_condition(uint64_t addr, fake_cond_fn holds);
+
 /* Knobs: ask for the user's interrupt (gdb's Ctrl-C) once continues have
  * run n more instructions (0: never); the errors ukvm_err said. */
 void fake_interrupt_after(uint64_t n);
