@@ -378,8 +378,10 @@ static int scan_counted(struct replay_target *rt, bool include_end, uint64_t end
         p.s = i;
         if (s.reason == UKVM_STOP_WATCH && rt_is_user_watch(rt, &s))
             note_hit(last, &p, &s);
-        else if (!at_end && rt_is_user_bp_at(rt, rt_regs(rt)->rip) &&
-                 ENGINE(rt, condition_holds, rt_regs(rt)->rip)) {
+        /* a step that hit a watch and left rip on a breakpoint arrives
+         * there too, later than the access (as in the runs above) */
+        if (!at_end && rt_is_user_bp_at(rt, rt_regs(rt)->rip) &&
+                ENGINE(rt, condition_holds, rt_regs(rt)->rip)) {
             struct ukvm_stop b = { .reason = UKVM_STOP_SWBREAK };
             note_hit(last, &p, &b);
         }
