@@ -509,7 +509,7 @@ static void test_condition_skips_across_ticks(void **state)
     (void)state;
     static const struct points p = { "bx even, ticks", { { A(3), bx_even } }, 1, { { 0 } }, 0 };
     pts = &p;
-    const uint64_t ticks[] = { 1, 2, 3, 4, 7 };
+    const uint64_t ticks[] = { 1, 2, 3, 4, 7, 11, 1000 };
     for (size_t t = 0; t < N(ticks); t++) {
         periods.tick_us = ticks[t];
         for (uint64_t interval = 1; interval <= 3; interval++) {
