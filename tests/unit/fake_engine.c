@@ -51,6 +51,7 @@ static struct {
     uint64_t stop_before;           /* replayer_watch's (UINT64_MAX: never) */
     bool reached_end;
     uint64_t end_rip;
+    bool hold_halt, halt_released;  /* the final halt's stop (replayer.h) */
     /* armed points */
     uint64_t sw[MAX_POINTS];
     size_t n_sw;
@@ -125,6 +126,9 @@ struct fake_effect fake_exec(const struct fake_program *p, struct fake_state *s)
         }
         s->regs.rax += p->events[s->next_event++];
         break;
+    case FOP_HALT:
+        e.end = true;
+        return e;
     }
     s->regs.rip = next;
     return e;
@@ -228,6 +232,12 @@ void replayer_clear_end(struct ukvm_event_source *src)
 void replayer_hold_halt(struct ukvm_event_source *src)
 {
     (void)src;
+    fake.hold_halt = true;
+}
+
+void fake_release_halt(void)
+{
+    fake.halt_released = true;
 }
 
 void replayer_describe_debugger(struct ukvm_event_source *src,
@@ -373,6 +383,7 @@ static int cp_restore(struct ukvm_engine *e, struct checkpoint_stack *st, size_t
         forget(st, --st->n);
     fake.s = ((struct fake_checkpoint *)st->cp[index])->state;
     fake.reached_end = false;
+    fake.halt_released = false; /* as the replayer's restore forgets it */
     return 0;
 }
 
@@ -508,7 +519,13 @@ static bool on_event_insn(void)
 {
     uint64_t i = (fake.s.regs.rip - FAKE_BASE) / 4;
     return fake.s.regs.rip >= FAKE_BASE && i < (uint64_t)fake.prog.n &&
-        fake.prog.insn[i].op == FOP_EVENT;
+        (fake.prog.insn[i].op == FOP_EVENT || fake.prog.insn[i].op == FOP_HALT);
+}
+
+static bool on_halt(void)
+{
+    uint64_t i = (fake.s.regs.rip - FAKE_BASE) / 4;
+    return on_event_insn() && fake.prog.insn[i].op == FOP_HALT;
 }
 
 /* The monitor cannot go on: the engine is finished (engine.h); the
@@ -523,8 +540,9 @@ static void finish(struct ukvm_stop *stop, uint64_t rip)
 }
 
 /* One instruction under the debugger. The replayer stops before the event
- * replayer_watch named, and before one past the trace's end. false: the
- * end (nothing ran, rip on the instruction that wanted the event). */
+ * replayer_watch named, before one past the trace's end, and once before
+ * a held final halt. false: the end (nothing ran, rip on the instruction
+ * that wanted the event), or the guest's exit. */
 static bool exec_one(struct ukvm_stop *stop)
 {
     if (on_event_insn() && fake.s.next_event == fake.stop_before) {
@@ -532,6 +550,19 @@ static bool exec_one(struct ukvm_stop *stop)
         return false;
     }
     uint64_t rip = fake.s.regs.rip;
+    /* the final halt, when the trace has it: held once, then the exit */
+    if (on_halt() && fake.s.next_event < fake.prog.n_events) {
+        if (fake.hold_halt && !fake.halt_released) {
+            fake.halt_released = true;
+            finish(stop, rip);
+            return false;
+        }
+        fake.s.next_event++;
+        stop_with(stop, UKVM_STOP_EXITED);
+        fake.dead = true;
+        fake.dead_stop = *stop;
+        return false;
+    }
     struct fake_effect e = fake_exec(&fake.prog, &fake.s);
     if (e.end) {
         finish(stop, rip);
@@ -606,7 +637,8 @@ static int run(struct ukvm_engine *e, const struct ukvm_run_opts *o, struct ukvm
         }
         first = false;
         if (!exec_one(stop)) {
-            fake.s.regs.rip += 4;
+            if (stop->reason != UKVM_STOP_EXITED)
+                fake.s.regs.rip += 4;
             return 0;
         }
         ran++;
