@@ -1,8 +1,8 @@
 /*
  * The replay timeline's stops at points test_timeline.c leaves out:
  * breakpoints with conditions, read and access watchpoints, watchpoints
- * that overlap each other, and a watch and a breakpoint met at the same
- * moment. The real replay_timeline.c, replay_reverse.c and replay_target.c
+ * that overlap each other, a watch and a breakpoint met at the same
+ * moment, and the stop held before the trace's final halt. The real replay_timeline.c, replay_reverse.c and replay_target.c
  * run over the fake engine (fake_engine.h).
  *
  * The oracle is the fake machine run forward alone: log[j] is the state
@@ -62,6 +62,24 @@ static const struct fake_insn insns[] = {
 static const uint64_t events[] = { 7, 1, 2, 3, 4 };
 static const struct fake_program prog = { insns, sizeof(insns) / sizeof(insns[0]), events,
     sizeof(events) / sizeof(events[0]) };
+
+/* A trace that ends with the guest's final halt: a loop, an event, the halt. */
+static const struct fake_insn halt_insns[] = {
+    /* 0 */ { .op = FOP_MOVI, .reg = R_CX, .imm = 3 },
+    /* 1 */ { .op = FOP_EVENT },                                 /* event 0 */
+    /* 2 */ { .op = FOP_ADDI, .reg = R_BX, .imm = 1 },
+    /* 3 */ { .op = FOP_STORE, .reg = R_BX, .addr = W },
+    /* 4 */ { .op = FOP_LOOP, .reg = R_CX, .target = 2 },
+    /* 5 */ { .op = FOP_EVENT },                                 /* event 1 */
+    /* 6 */ { .op = FOP_HALT },                                  /* event 2 */
+};
+static const uint64_t halt_events[] = { 7, 1, 0 };
+static const struct fake_program halt_prog = { halt_insns,
+    sizeof(halt_insns) / sizeof(halt_insns[0]), halt_events,
+    sizeof(halt_events) / sizeof(halt_events[0]) };
+
+/* The program the log and the timeline run. */
+static const struct fake_program *program = &prog;
 
 static struct fake_state log_[MAX_LOG];
 static struct fake_effect effect[MAX_LOG];
@@ -123,7 +141,7 @@ static void build_log(void)
     for (;;) {
         assert_true(n_log < MAX_LOG);
         log_[n_log] = s;
-        effect[n_log] = fake_exec(&prog, &s);
+        effect[n_log] = fake_exec(program, &s);
         if (effect[n_log].end)
             break;
         n_log++;
@@ -133,7 +151,7 @@ static void build_log(void)
 
 static void setup(void)
 {
-    fake_reset(&prog);
+    fake_reset(program);
     char err[256];
     assert_int_equal(replay_target_init(&rt, fake_engine(), fake_setup(), err, sizeof(err)), 0);
     rt.tick_us = periods.tick_us;
@@ -599,6 +617,54 @@ static void test_watch_and_breakpoint(void **state)
     all_ways(sets, N(sets));
 }
 
+/* The trace's final halt, held: a continue stops once before it (the
+ * log's last moment), reported as the end; stepping onto it stops there
+ * too; reverse execution goes back from there; after a restore it is held
+ * again; the continue after the held stop lets the guest exit, and reverse
+ * execution is then refused. */
+static void test_final_halt_held(void **state)
+{
+    (void)state;
+    program = &halt_prog;
+    build_log();
+    static const struct points p = { "halt, break on the store", { { A(3), bx_even } }, 1,
+        { { UKVM_WP_WRITE, W, 8 } }, 1 };
+    pts = &p;
+    size_t end = n_log - 1;
+    assert_int_equal(log_[end].regs.rip, A(6));
+    setup();
+    insert_points();
+    while (check_continue() != UKVM_STOP_REPLAY_END)
+        ;
+    assert_int_equal(where(), end);
+    /* back from the held stop, and forward onto the halt again */
+    check_reverse_stepi();
+    check_stepi();
+    assert_int_equal(where(), end);
+    check_stepi(); /* held again: the restore forgot the release */
+    while (check_reverse_continue())
+        ;
+    while (check_continue() != UKVM_STOP_REPLAY_END)
+        ;
+    assert_int_equal(where(), end);
+    /* the held stop made: the halt runs, the guest exits */
+    struct ukvm_stop stop = resume(UKVM_RESUME_CONTINUE);
+    assert_int_equal(stop.reason, UKVM_STOP_EXITED);
+    assert_int_equal(resume(UKVM_RESUME_CONTINUE).reason, UKVM_STOP_EXITED);
+    assert_int_equal(rt.base.ops->resume(&rt.base, UKVM_RESUME_REVERSE_STEP, &stop), -1);
+    assert_int_equal(rt.base.ops->resume(&rt.base, UKVM_RESUME_REVERSE_CONTINUE, &stop), -1);
+    teardown();
+    /* stepped all the way: held once, then the exit */
+    setup();
+    step_to(end);
+    assert_int_equal(resume(UKVM_RESUME_STEP).reason, UKVM_STOP_REPLAY_END);
+    assert_int_equal(where(), end);
+    assert_int_equal(resume(UKVM_RESUME_STEP).reason, UKVM_STOP_EXITED);
+    teardown();
+    program = &prog;
+    build_log();
+}
+
 int main(void)
 {
     build_log();
@@ -610,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_access_watches),
         cmocka_unit_test(test_overlapping_watches),
         cmocka_unit_test(test_watch_and_breakpoint),
+        cmocka_unit_test(test_final_halt_held),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
