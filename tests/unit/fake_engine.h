@@ -1,7 +1,8 @@
 /*
- * A fake engine for the replay timeline's unit tests (test_timeline.c): a
- * tiny deterministic machine (a program counter, the general registers, a
- * small memory, a trace of events) standing in for KVM, the checkpoints and
+ * A fake engine for the replay timeline's unit tests (test_timeline.c,
+ * test_timeline_points.c, test_nav.c): a tiny deterministic machine (a
+ * program counter, the general registers, a small memory, a trace of
+ * events, breakpoint conditions) standing in for KVM, the checkpoints and
  * the replayer. fake_engine.c is an engine (vcpu/engine.h) and defines the
  * record and monitor functions the real src/replay/replay_timeline.c,
  * replay_reverse.c and replay_target.c call directly, with the semantics
