@@ -551,6 +551,43 @@ static void test_condition_skips_across_ticks(void **state)
     periods.interval = 4;
 }
 
+/* A continue the user interrupts among false arrivals stands where it was
+ * interrupted, named by its registers: reverse-stepi, stepi and
+ * reverse-continues from there land where the log says. */
+static void test_interrupted_among_false_hits(void **state)
+{
+    (void)state;
+    static const struct points sets[] = {
+        { "bx even, interrupted", { { A(3), bx_even } }, 1, { { 0 } }, 0 },
+        { "never true, interrupted", { { A(4), upper_half_set } }, 1, { { 0 } }, 0 },
+    };
+    for (size_t i = 0; i < N(sets); i++) {
+        pts = &sets[i];
+        for (size_t n = 1; n < n_log - 1; n++) {
+            setup();
+            insert_points();
+            fake_interrupt_after(n);
+            enum ukvm_stop_reason hit_reason;
+            size_t hit = oracle_continue(0, &hit_reason);
+            struct ukvm_stop stop = resume(UKVM_RESUME_CONTINUE);
+            if (hit < n) {
+                assert_int_equal(stop.reason, hit_reason);
+                assert_int_equal(where(), hit);
+            } else {
+                /* (a true hit at n itself: the interrupt comes first) */
+                assert_int_equal(stop.reason, UKVM_STOP_INTERRUPT);
+                assert_int_equal(where(), n);
+            }
+            fake_interrupt_after(0);
+            check_reverse_stepi();
+            check_stepi();
+            while (check_reverse_continue())
+                ;
+            teardown();
+        }
+    }
+}
+
 /* Read watchpoints: loads of the watched bytes, whole or in part, and no
  * store; forward just after the load, backward on it. */
 static void test_read_watches(void **state)
@@ -672,6 +709,7 @@ int main(void)
         cmocka_unit_test(test_sets_are_meaningful),
         cmocka_unit_test(test_conditions),
         cmocka_unit_test(test_condition_skips_across_ticks),
+        cmocka_unit_test(test_interrupted_among_false_hits),
         cmocka_unit_test(test_read_watches),
         cmocka_unit_test(test_access_watches),
         cmocka_unit_test(test_overlapping_watches),
