@@ -220,6 +220,27 @@ static struct stop_count *count_stop(struct stop_count *counts, size_t *n, size_
     return &counts[c];
 }
 
+/* A watch stop names one watch, but its access may have hit other user
+ * watches too (overlapping ranges): each is hit once more, or the count a
+ * position names would miss the hits made while another was named. */
+static bool count_other_watches(struct replay_target *rt, const struct ukvm_stop *s,
+        struct stop_count *counts, size_t *n, size_t cap)
+{
+    for (size_t i = 0; i < rt->n_user; i++) {
+        const struct user_bp *u = &rt->user[i];
+        if (u->type == UKVM_BP_SOFTWARE || u->type == UKVM_BP_HARDWARE ||
+                (u->type == s->watch_type && u->addr == s->watch_addr))
+            continue;
+        bool seen = false; /* (several lengths at one address: one watch) */
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = rt->user[j].type == u->type && rt->user[j].addr == u->addr;
+        if (!seen && ENGINE(rt, stop_hits_watch, u->type, u->addr) &&
+                !count_stop(counts, n, cap, u->type, u->addr))
+            return false;
+    }
+    return true;
+}
+
 static int scan_segment(struct replay_target *rt, bool include_end, uint64_t end_event,
         struct hit *last, struct ukvm_stop *stop)
 {
@@ -313,7 +334,7 @@ static int scan_counted(struct replay_target *rt, bool include_end, uint64_t end
         enum ukvm_bp_type type = watch ? s.watch_type : UKVM_BP_SOFTWARE;
         uint64_t addr = watch ? s.watch_addr : rt_regs(rt)->rip;
         struct stop_count *c = count_stop(counts, &n_counts, cap, type, addr);
-        if (!c)
+        if (!c || (watch && !count_other_watches(rt, &s, counts, &n_counts, cap)))
             return -1;
         /* A watch stop that leaves rip on the anchor address is an arrival
          * too: the next continue steps off it without reporting it. */
@@ -378,8 +399,10 @@ static int scan_counted(struct replay_target *rt, bool include_end, uint64_t end
         p.s = i;
         if (s.reason == UKVM_STOP_WATCH && rt_is_user_watch(rt, &s))
             note_hit(last, &p, &s);
-        else if (!at_end && rt_is_user_bp_at(rt, rt_regs(rt)->rip) &&
-                 ENGINE(rt, condition_holds, rt_regs(rt)->rip)) {
+        /* a step that hit a watch and left rip on a breakpoint arrives
+         * there too, later than the access (as in the runs above) */
+        if (!at_end && rt_is_user_bp_at(rt, rt_regs(rt)->rip) &&
+                ENGINE(rt, condition_holds, rt_regs(rt)->rip)) {
             struct ukvm_stop b = { .reason = UKVM_STOP_SWBREAK };
             note_hit(last, &p, &b);
         }

@@ -210,12 +210,16 @@ bool rt_is_user_bp_at(const struct replay_target *rt, uint64_t addr)
     return false;
 }
 
+/* Watches of one kind at one address but of different lengths make stops
+ * that name the same (type, addr): the longest covers them all, so that an
+ * anchor armed alone is hit wherever any of them was. */
 uint64_t rt_user_watch_len(const struct replay_target *rt, enum ukvm_bp_type type, uint64_t addr)
 {
+    uint64_t len = 0;
     for (size_t u = 0; u < rt->n_user; u++)
-        if (rt->user[u].type == type && rt->user[u].addr == addr)
-            return rt->user[u].len;
-    return 0;
+        if (rt->user[u].type == type && rt->user[u].addr == addr && rt->user[u].len > len)
+            len = rt->user[u].len;
+    return len;
 }
 
 /* Which user watchpoint a watch stop belongs to. */

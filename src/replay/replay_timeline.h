@@ -129,7 +129,8 @@ bool rt_tick_only(struct replay_target *rt, struct ukvm_stop *stop);
 void rt_arm_user(struct replay_target *rt);
 void rt_arm_anchor(struct replay_target *rt, const struct position *p);
 bool rt_is_user_bp_at(const struct replay_target *rt, uint64_t addr);
-/* The length of the user's watchpoint (type, addr), 0 when there is none. */
+/* The length of the user's watchpoint (type, addr), the longest of several,
+ * 0 when there is none. */
 uint64_t rt_user_watch_len(const struct replay_target *rt, enum ukvm_bp_type type, uint64_t addr);
 /* Does a watch stop belong to a user watchpoint? The access may have hit
  * one besides the watch the stop names: the stop is then made to name it. */

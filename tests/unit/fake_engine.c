@@ -24,6 +24,12 @@ struct fake_watch {
     uint64_t addr, len;
 };
 
+struct fake_cond {
+    uint64_t addr;
+    fake_cond_fn holds;
+    uint64_t skipped;           /* false arrivals since the last reset */
+};
+
 /* A checkpoint: the timeline sees the struct checkpoint, the fake keeps
  * the whole machine state beside it. */
 struct fake_checkpoint {
@@ -45,12 +51,15 @@ static struct {
     uint64_t stop_before;           /* replayer_watch's (UINT64_MAX: never) */
     bool reached_end;
     uint64_t end_rip;
+    bool hold_halt, halt_released;  /* the final halt's stop (replayer.h) */
     /* armed points */
     uint64_t sw[MAX_POINTS];
     size_t n_sw;
     struct fake_watch w[MAX_POINTS];
     size_t n_w;
     struct fake_effect last;        /* the access of the last watch stop */
+    struct fake_cond cond[MAX_POINTS];
+    size_t n_cond;
     /* the clock, knobs */
     uint64_t executed;
     uint64_t irq_after;             /* instructions continued until the user's interrupt */
@@ -117,6 +126,9 @@ struct fake_effect fake_exec(const struct fake_program *p, struct fake_state *s)
         }
         s->regs.rax += p->events[s->next_event++];
         break;
+    case FOP_HALT:
+        e.end = true;
+        return e;
     }
     s->regs.rip = next;
     return e;
@@ -220,6 +232,12 @@ void replayer_clear_end(struct ukvm_event_source *src)
 void replayer_hold_halt(struct ukvm_event_source *src)
 {
     (void)src;
+    fake.hold_halt = true;
+}
+
+void fake_release_halt(void)
+{
+    fake.halt_released = true;
 }
 
 void replayer_describe_debugger(struct ukvm_event_source *src,
@@ -239,25 +257,61 @@ void replayer_watch(struct ukvm_event_source *src, uint64_t stop_before,
     fake.stop_before = stop_before;
 }
 
-/* ---- breakpoint conditions: none set, every one holds ---- */
+/* ---- breakpoint conditions (as bp_cond.c keeps them) ---- */
+
+static struct fake_cond *cond_at(uint64_t addr)
+{
+    for (size_t i = 0; i < fake.n_cond; i++)
+        if (fake.cond[i].addr == addr)
+            return &fake.cond[i];
+    return NULL;
+}
+
+void fake_set_condition(uint64_t addr, fake_cond_fn holds)
+{
+    struct fake_cond *c = cond_at(addr);
+    if (c && !holds) {
+        *c = fake.cond[--fake.n_cond];
+        return;
+    }
+    if (!holds)
+        return;
+    if (!c) {
+        if (fake.n_cond == MAX_POINTS)
+            return;
+        c = &fake.cond[fake.n_cond++];
+    }
+    *c = (struct fake_cond){ .addr = addr, .holds = holds };
+}
+
+/* No condition, or one that holds now; a false one counts a skip. */
+static bool cond_holds_now(uint64_t addr)
+{
+    struct fake_cond *c = cond_at(addr);
+    if (!c || c->holds(&fake.s))
+        return true;
+    c->skipped++;
+    return false;
+}
 
 static bool condition_holds(struct ukvm_engine *e, uint64_t addr)
 {
     (void)e;
-    (void)addr;
-    return true;
+    return cond_holds_now(addr);
 }
 
 static uint64_t cond_skips(struct ukvm_engine *e, uint64_t addr)
 {
     (void)e;
-    (void)addr;
-    return 0;
+    struct fake_cond *c = cond_at(addr);
+    return c ? c->skipped : 0;
 }
 
 static void reset_skips(struct ukvm_engine *e)
 {
     (void)e;
+    for (size_t i = 0; i < fake.n_cond; i++)
+        fake.cond[i].skipped = 0;
 }
 
 /* ---- checkpoints: copies of the machine ---- */
@@ -329,6 +383,7 @@ static int cp_restore(struct ukvm_engine *e, struct checkpoint_stack *st, size_t
         forget(st, --st->n);
     fake.s = ((struct fake_checkpoint *)st->cp[index])->state;
     fake.reached_end = false;
+    fake.halt_released = false; /* as the replayer's restore forgets it */
     return 0;
 }
 
@@ -469,7 +524,13 @@ static bool on_event_insn(void)
 {
     uint64_t i = (fake.s.regs.rip - FAKE_BASE) / 4;
     return fake.s.regs.rip >= FAKE_BASE && i < (uint64_t)fake.prog.n &&
-        fake.prog.insn[i].op == FOP_EVENT;
+        (fake.prog.insn[i].op == FOP_EVENT || fake.prog.insn[i].op == FOP_HALT);
+}
+
+static bool on_halt(void)
+{
+    uint64_t i = (fake.s.regs.rip - FAKE_BASE) / 4;
+    return on_event_insn() && fake.prog.insn[i].op == FOP_HALT;
 }
 
 /* The monitor cannot go on: the engine is finished (engine.h); the
@@ -484,8 +545,9 @@ static void finish(struct ukvm_stop *stop, uint64_t rip)
 }
 
 /* One instruction under the debugger. The replayer stops before the event
- * replayer_watch named, and before one past the trace's end. false: the
- * end (nothing ran, rip on the instruction that wanted the event). */
+ * replayer_watch named, before one past the trace's end, and once before
+ * a held final halt. false: the end (nothing ran, rip on the instruction
+ * that wanted the event), or the guest's exit. */
 static bool exec_one(struct ukvm_stop *stop)
 {
     if (on_event_insn() && fake.s.next_event == fake.stop_before) {
@@ -493,6 +555,19 @@ static bool exec_one(struct ukvm_stop *stop)
         return false;
     }
     uint64_t rip = fake.s.regs.rip;
+    /* the final halt, when the trace has it: held once, then the exit */
+    if (on_halt() && fake.s.next_event < fake.prog.n_events) {
+        if (fake.hold_halt && !fake.halt_released) {
+            fake.halt_released = true;
+            finish(stop, rip);
+            return false;
+        }
+        fake.s.next_event++;
+        stop_with(stop, UKVM_STOP_EXITED);
+        fake.dead = true;
+        fake.dead_stop = *stop;
+        return false;
+    }
     struct fake_effect e = fake_exec(&fake.prog, &fake.s);
     if (e.end) {
         finish(stop, rip);
@@ -537,7 +612,8 @@ static bool bp_stop(struct ukvm_engine *e, struct ukvm_stop *stop)
  * access), the end, a tick (every o->tick_us instructions run by this
  * continue: the fake's microseconds) or the user's interrupt. On the end
  * KVM stands just past the `out` (rip to be put back by the caller).
- * Breakpoint conditions are not in the fake: o->cond_filter changes nothing. */
+ * With o->cond_filter, an arrival at a breakpoint whose condition is false
+ * is no stop: the run steps off it and goes on (a skip counted). */
 static int run(struct ukvm_engine *e, const struct ukvm_run_opts *o, struct ukvm_stop *stop,
         bool *ticked)
 {
@@ -557,12 +633,17 @@ static int run(struct ukvm_engine *e, const struct ukvm_run_opts *o, struct ukvm
             return 0;
         }
         if (!first && sw_at(fake.s.regs.rip)) {
-            stop_with(stop, UKVM_STOP_SWBREAK);
-            return 0;
+            if (!o->cond_filter || cond_holds_now(fake.s.regs.rip)) {
+                stop_with(stop, UKVM_STOP_SWBREAK);
+                return 0;
+            }
+            first = true; /* leave it as a new run would */
+            continue;
         }
         first = false;
         if (!exec_one(stop)) {
-            fake.s.regs.rip += 4;
+            if (stop->reason != UKVM_STOP_EXITED)
+                fake.s.regs.rip += 4;
             return 0;
         }
         ran++;

@@ -1,7 +1,8 @@
 /*
- * A fake engine for the replay timeline's unit tests (test_timeline.c): a
- * tiny deterministic machine (a program counter, the general registers, a
- * small memory, a trace of events) standing in for KVM, the checkpoints and
+ * A fake engine for the replay timeline's unit tests (test_timeline.c,
+ * test_timeline_points.c, test_nav.c): a tiny deterministic machine (a
+ * program counter, the general registers, a small memory, a trace of
+ * events, breakpoint conditions) standing in for KVM, the checkpoints and
  * the replayer. fake_engine.c is an engine (vcpu/engine.h) and defines the
  * record and monitor functions the real src/replay/replay_timeline.c,
  * replay_reverse.c and replay_target.c call directly, with the semantics
@@ -9,6 +10,9 @@
  * breakpoint stop comes before its instruction runs, a watch stop just
  * after the accessing instruction ran, the engine finished at the end of
  * the trace, with rip back on the instruction that wanted the missing event.
+ * Held by the debugger (replayer_hold_halt), the final halt stops the replay
+ * once before it, like that end; the next attempt exits the guest, unless
+ * a checkpoint was restored in between.
  *
  * Instruction i lies at FAKE_BASE + 4 * i; memory addresses are offsets
  * into fake.mem (guest-virtual = guest-physical).
@@ -35,6 +39,8 @@ enum fake_op {
     FOP_LOAD,           /* reg = mem[addr .. addr + 8) (a read access) */
     FOP_LOOP,           /* if (--reg != 0) jump to instruction `target` */
     FOP_EVENT,          /* a hypercall: rax += the next event's value */
+    FOP_HALT,           /* the guest's final halt: the trace's last event; the
+                           oracle's machine (fake_exec) ends before it */
 };
 
 /* Registers by number: 0 rax, 1 rbx, 2 rcx, 3 rdx, 4 rsi, 5 rdi. */
@@ -85,6 +91,19 @@ bool fake_state_equal(const struct fake_state *a, const struct fake_state *b);
 
 /* Free every checkpoint of st (at a test's end). */
 void fake_free_checkpoints(struct checkpoint_stack *st);
+
+/* A breakpoint condition, as gdb would set one at an address: a predicate
+ * on the machine state at the arrival. */
+typedef bool (*fake_cond_fn)(const struct fake_state *s);
+/* Give the breakpoint at addr a condition (NULL: none), kept like the KVM
+ * target's (bp_cond.h): by address, whether or not a breakpoint is set
+ * there; evaluating it false counts a skip at addr; a run whose options ask
+ * for cond_filter goes on from an arrival whose condition is false. */
+void fake_set_condition(uint64_t addr, fake_cond_fn holds);
+
+/* The replayer's release of the final halt (replayer_release_halt): the
+ * next attempt to run the halt lets the guest exit. */
+void fake_release_halt(void);
 
 /* Knobs: ask for the user's interrupt (gdb's Ctrl-C) once continues have
  * run n more instructions (0: never); the errors ukvm_err said. */

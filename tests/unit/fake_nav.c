@@ -105,4 +105,5 @@ void replayer_release_halt(struct ukvm_event_source *src)
 {
     (void)src;
     nav_fake.releases++;
+    fake_release_halt();
 }

@@ -35,3 +35,11 @@ $(BUILD)/unit/test_nav: tests/unit/test_nav.c tests/unit/fake_nav.c tests/unit/f
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -O1 -g $(SAN) $(WARN) -o $@ tests/unit/test_nav.c tests/unit/fake_nav.c \
 		tests/unit/fake_engine.c $(NAV_OBJS) -lcmocka
+
+# Conditional breakpoints, read and access watchpoints and overlapping
+# points on the same timeline objects and fake engine (test_timeline_points.c).
+$(BUILD)/unit/test_timeline_points: tests/unit/test_timeline_points.c tests/unit/fake_engine.c \
+		tests/unit/fake_engine.h $(TIMELINE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -O1 -g $(SAN) $(WARN) -o $@ tests/unit/test_timeline_points.c \
+		tests/unit/fake_engine.c $(TIMELINE_OBJS) -lcmocka
