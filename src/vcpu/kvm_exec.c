@@ -195,7 +195,8 @@ static bool take_pending_watch(struct kvm_target *kt, struct ukvm_stop *stop)
     if (!kt->pending_hit)
         return false;
     kt->pending_hit = false;
-    kt->last_access.n = 0; /* a monitor write: the stop's own watch only */
+    kt->last_access = kt->pending_access; /* the monitor's accesses, as an instruction's */
+    kt->pending_access.n = 0;
     stop_with(stop, UKVM_STOP_WATCH);
     stop->watch_type = kt->pending.type;
     stop->watch_addr = kt->pending.addr;

@@ -55,6 +55,7 @@ struct kvm_target {
     struct access_list last_access;
     bool pending_hit;               /* a monitor write hit `pending` */
     struct watch pending;
+    struct access_list pending_access; /* the monitor's watched accesses until then */
     /* Breakpoint conditions from gdb (bp_cond.h); a run's options say
      * whether a hit whose condition is false stops it. */
     struct bp_cond_table conds;

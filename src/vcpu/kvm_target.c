@@ -77,14 +77,17 @@ static void on_sigusr1(int sig)
 static void monitor_accessed(struct monitor *m, uint64_t gpa, uint64_t len, bool write)
 {
     struct kvm_target *kt = m->debugger;
+    const struct watch *w = watch_set_hit(&kt->watches, gpa, len, write);
+    if (!w)
+        return;
+    /* the stop names the first watch hit; every watch any of these
+     * accesses hit stays known (kvm_target_stop_hits_watch) */
+    access_list_add(&kt->pending_access, gpa, len, write);
     if (kt->pending_hit)
         return;
-    const struct watch *w = watch_set_hit(&kt->watches, gpa, len, write);
-    if (w) {
-        kt->pending = *w;
-        kt->pending_hit = true;
-        m->stop_pending = true;
-    }
+    kt->pending = *w;
+    kt->pending_hit = true;
+    m->stop_pending = true;
 }
 
 static void monitor_wrote(struct monitor *m, uint64_t gpa, uint64_t len)
