@@ -30,13 +30,13 @@
 
 #include <cmocka.h>
 
+#include "fake_log.h"
 #include "fake_nav.h"
 #include "replay/replay_nav.h"
 #include "replay/replay_target.h"
 #include "ukvm/outbuf.h"
 
 #define A(i) (FAKE_BASE + 4 * (uint64_t)(i))
-#define MAX_LOG 256
 #define MAX_KEPT 4096
 
 /* An event, a hot loop without events, then a loop with an event and an
@@ -65,8 +65,7 @@ static const uint64_t events[] = { 7, 1, 2, 3, 4, 5 };
 static const struct fake_program prog = { insns, sizeof(insns) / sizeof(insns[0]), events,
     N_EVENTS };
 
-static struct fake_state log_[MAX_LOG];
-static size_t n_log;
+static struct fake_log lg;
 
 static struct replay_target rt;
 /* replay_nav.h offers no way to free a navigation (the process ends with
@@ -86,18 +85,7 @@ static struct {
 
 static void build_log(void)
 {
-    struct fake_state s;
-    memset(&s, 0, sizeof(s));
-    s.regs.rip = FAKE_BASE;
-    n_log = 0;
-    for (;;) {
-        assert_true(n_log < MAX_LOG);
-        log_[n_log] = s;
-        if (fake_exec(&prog, &s).end)
-            break;
-        n_log++;
-    }
-    n_log++;
+    fake_log_build(&lg, &prog);
 }
 
 static int setup(void **state)
@@ -107,9 +95,7 @@ static int setup(void **state)
     fake_nav_trace(&prog, cfg.final_halt);
     build_log();
     char err[256];
-    assert_int_equal(replay_target_init(&rt, fake_engine(), fake_setup(), err, sizeof(err)), 0);
-    rt.tick_us = cfg.tick_us;
-    rt.step_checkpoint_interval = cfg.interval;
+    fake_target_open(&rt, cfg.tick_us, cfg.interval);
     if (cfg.room)
         rt.memory_budget = rt_checkpoint_memory(&rt) + cfg.room * FAKE_CP_COST;
     assert_int_equal(replay_nav_attach(&rt, cfg.trace_path, err, sizeof(err)), 0);
@@ -121,11 +107,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    fake_interrupt_after(0);
-    fake_free_checkpoints(&rt.st);
-    free(rt.place);
-    free(rt.user);
-    assert_int_equal(fake_errors(), 0);
+    fake_target_close(&rt);
     return 0;
 }
 
@@ -171,34 +153,25 @@ static bool on_event_insn(const struct fake_state *s)
 static size_t before_event(uint64_t n)
 {
     size_t found = SIZE_MAX;
-    for (size_t j = 0; j < n_log; j++)
-        if (log_[j].next_event == n)
+    for (size_t j = 0; j < lg.n; j++)
+        if (lg.s[j].next_event == n)
             found = j;
     assert_true(found != SIZE_MAX);
-    assert_true(on_event_insn(&log_[found]));
+    assert_true(on_event_insn(&lg.s[found]));
     return found;
 }
 
 /* The one log entry the machine equals now. */
 static size_t where(void)
 {
-    size_t found = SIZE_MAX;
-    for (size_t j = 0; j < n_log; j++)
-        if (fake_state_equal(&log_[j], fake_now())) {
-            assert_true(found == SIZE_MAX);
-            found = j;
-        }
-    if (found == SIZE_MAX)
-        fail_msg("the machine (rip 0x%llx) is at no moment of the run",
-                (unsigned long long)fake_now()->regs.rip);
-    return found;
+    return fake_log_where(&lg, NULL);
 }
 
 /* The next arrival at addr after moment j, SIZE_MAX if none. */
 static size_t next_arrival(uint64_t addr, size_t j)
 {
-    for (size_t i = j + 1; i < n_log; i++)
-        if (log_[i].regs.rip == addr)
+    for (size_t i = j + 1; i < lg.n; i++)
+        if (lg.s[i].regs.rip == addr)
             return i;
     return SIZE_MAX;
 }
@@ -208,7 +181,7 @@ static size_t next_arrival(uint64_t addr, size_t j)
 static size_t last_arrival(uint64_t addr, size_t j)
 {
     for (size_t i = j; i-- > 0;)
-        if (log_[i].regs.rip == addr)
+        if (lg.s[i].regs.rip == addr)
             return i;
     return SIZE_MAX;
 }
@@ -218,8 +191,8 @@ static size_t last_arrival(uint64_t addr, size_t j)
 static size_t checkpoint_at(size_t j)
 {
     for (size_t i = rt.st.n; i-- > 0;)
-        if (!memcmp(&rt.st.cp[i]->regs, &log_[j].regs, sizeof(log_[j].regs)) &&
-                rt.st.cp[i]->next_event == log_[j].next_event)
+        if (!memcmp(&rt.st.cp[i]->regs, &lg.s[j].regs, sizeof(lg.s[j].regs)) &&
+                rt.st.cp[i]->next_event == lg.s[j].next_event)
             return i;
     return SIZE_MAX;
 }
@@ -276,27 +249,24 @@ static void mon_fails(const char *cmd, const char *why)
 
 static struct ukvm_stop resume(enum ukvm_resume_kind kind)
 {
-    struct ukvm_stop stop;
-    memset(&stop, 0xa5, sizeof(stop));
-    assert_int_equal(rt.base.ops->resume(&rt.base, kind, &stop), 0);
-    return stop;
+    return fake_resume(&rt, kind);
 }
 
 static void insert_bp(uint64_t addr)
 {
-    assert_int_equal(rt.base.ops->insert_bp(&rt.base, UKVM_BP_SOFTWARE, addr, 1), 0);
+    fake_insert(&rt, UKVM_BP_SOFTWARE, addr, 1);
 }
 
 static void remove_bp(uint64_t addr)
 {
-    assert_int_equal(rt.base.ops->remove_bp(&rt.base, UKVM_BP_SOFTWARE, addr, 1), 0);
+    fake_remove(&rt, UKVM_BP_SOFTWARE, addr, 1);
 }
 
 static void stepi(void)
 {
     size_t j = where();
     struct ukvm_stop s = resume(UKVM_RESUME_STEP);
-    if (j + 1 == n_log) {
+    if (j + 1 == lg.n) {
         assert_int_equal(s.reason, UKVM_STOP_REPLAY_END);
         assert_int_equal(where(), j);
         return;
@@ -325,7 +295,7 @@ static void continue_to(uint64_t addr)
     size_t want = next_arrival(addr, j);
     enum ukvm_stop_reason reason = UKVM_STOP_SWBREAK;
     if (want == SIZE_MAX) {
-        want = n_log - 1;
+        want = lg.n - 1;
         reason = UKVM_STOP_REPLAY_END;
     }
     insert_bp(addr);
@@ -357,7 +327,7 @@ static void reverse_continue_to(uint64_t addr)
 static void neighbours_agree(size_t j)
 {
     assert_int_equal(where(), j);
-    if (j + 1 < n_log) {
+    if (j + 1 < lg.n) {
         stepi();
         reverse_stepi();
     }
@@ -408,7 +378,7 @@ static void reach(size_t j, unsigned how)
             stepi();
         break;
     case 1: {
-        uint64_t n = log_[j].next_event;
+        uint64_t n = lg.s[j].next_event;
         size_t from = n > 0 ? before_event(n - 1) : 0;
         if (from > j)
             from = 0;
@@ -419,8 +389,8 @@ static void reach(size_t j, unsigned how)
         break;
     }
     case 2: /* continue to arrivals at j's rip; then step what is left */
-        while (where() < j && next_arrival(log_[j].regs.rip, where()) <= j)
-            continue_to(log_[j].regs.rip);
+        while (where() < j && next_arrival(lg.s[j].regs.rip, where()) <= j)
+            continue_to(lg.s[j].regs.rip);
         while (where() < j)
             stepi();
         break;
@@ -429,9 +399,9 @@ static void reach(size_t j, unsigned how)
         goto_lands("goto end", end_event());
         while (where() < j)
             stepi();
-        while (where() > j && last_arrival(log_[j].regs.rip, where()) != SIZE_MAX &&
-                last_arrival(log_[j].regs.rip, where()) >= j)
-            reverse_continue_to(log_[j].regs.rip);
+        while (where() > j && last_arrival(lg.s[j].regs.rip, where()) != SIZE_MAX &&
+                last_arrival(lg.s[j].regs.rip, where()) >= j)
+            reverse_continue_to(lg.s[j].regs.rip);
         while (where() > j)
             reverse_stepi();
         break;
@@ -460,7 +430,7 @@ static void test_goto_every_event_pair(void **state)
  * event: the moment between events is no landing of its own. */
 static void test_goto_from_every_moment(void **state)
 {
-    for (size_t j = 0; j < n_log; j++)
+    for (size_t j = 0; j < lg.n; j++)
         for (unsigned how = 0; how < 4; how++)
             for (uint64_t n = 0; n <= N_EVENTS; n += 2) {
                 setup(state);
@@ -474,7 +444,7 @@ static void test_goto_from_every_moment(void **state)
 /* goto end and goto start from moments all along the run. */
 static void test_goto_start_and_end(void **state)
 {
-    for (size_t j = 0; j < n_log; j += 3) {
+    for (size_t j = 0; j < lg.n; j += 3) {
         setup(state);
         reach(j, (unsigned)j);
         goto_lands("goto end", end_event());
@@ -511,12 +481,12 @@ static void test_goto_end_before_final_halt(void **state)
 /* goto +n and -n count from the next event of wherever the replay is. */
 static void test_goto_relative(void **state)
 {
-    for (size_t j = 0; j < n_log; j++)
+    for (size_t j = 0; j < lg.n; j++)
         for (uint64_t d = 0; d <= N_EVENTS + 1; d++)
             for (int back = 0; back < 2; back++) {
                 setup(state);
                 reach(j, (unsigned)(j + d));
-                uint64_t next = log_[j].next_event;
+                uint64_t next = lg.s[j].next_event;
                 char cmd[32];
                 snprintf(cmd, sizeof(cmd), "goto %c%llu", back ? '-' : '+',
                         (unsigned long long)d);
@@ -580,7 +550,7 @@ static void test_when_counts_steps(void **state)
         mon_ok("when");
         assert_true(answer_has(", just before it (rdtsc)"));
         size_t j = where();
-        for (size_t s = 1; j + s < n_log && log_[j + s].next_event == n + 1; s++) {
+        for (size_t s = 1; j + s < lg.n && lg.s[j + s].next_event == n + 1; s++) {
             stepi();
             mon_ok("when");
             char want[96];
@@ -601,10 +571,10 @@ static void test_when_counts_steps(void **state)
  * `events -N` the N before it, in ukvm-trace dump's words; neither moves. */
 static void test_events_around_every_moment(void **state)
 {
-    for (size_t j = 0; j < n_log; j++) {
+    for (size_t j = 0; j < lg.n; j++) {
         setup(state);
         reach(j, (unsigned)j);
-        uint64_t next = log_[j].next_event;
+        uint64_t next = lg.s[j].next_event;
         for (int64_t count = -3; count <= 3; count++) {
             if (count == 0)
                 continue;
@@ -638,20 +608,20 @@ static void test_events_around_every_moment(void **state)
  * exactly; `bookmarks` lists it at its next event and rip. */
 static void test_bookmark_every_moment(void **state)
 {
-    for (size_t j = 0; j + 1 < n_log; j++)
+    for (size_t j = 0; j + 1 < lg.n; j++)
         for (unsigned how = 0; how < 4; how++) {
             setup(state);
             reach(j, how);
             mon_ok("bookmark here");
             char want[96];
             snprintf(want, sizeof(want), "bookmark here: event %llu, rip 0x%llx\n",
-                    (unsigned long long)log_[j].next_event,
-                    (unsigned long long)log_[j].regs.rip);
+                    (unsigned long long)lg.s[j].next_event,
+                    (unsigned long long)lg.s[j].regs.rip);
             assert_string_equal(answer, want);
             switch ((j + how) % 4) {
             case 0: goto_lands("goto end", end_event()); break;
             case 1: mon_ok("goto start"); break;
-            case 2: goto_event_lands(log_[j].next_event); break;
+            case 2: goto_event_lands(lg.s[j].next_event); break;
             default: reverse_stepi(); stepi(); stepi(); break;
             }
             mon_ok("goto here");
@@ -661,8 +631,8 @@ static void test_bookmark_every_moment(void **state)
             neighbours_agree(j);
             mon_ok("bookmarks");
             snprintf(want, sizeof(want), "here             event %llu of 6, rip 0x%llx\n",
-                    (unsigned long long)log_[j].next_event,
-                    (unsigned long long)log_[j].regs.rip);
+                    (unsigned long long)lg.s[j].next_event,
+                    (unsigned long long)lg.s[j].regs.rip);
             assert_string_equal(answer, want);
             goto_lands("goto end", end_event());
             mon_ok("goto here");
@@ -679,9 +649,9 @@ static void test_bookmark_in_hot_loop_after_going_back(void **state)
 {
     (void)state;
     size_t j = before_event(0) + 1;     /* the hot loop's first arrival */
-    while (log_[j].regs.rcx != 2)
+    while (lg.s[j].regs.rcx != 2)
         j++;
-    assert_int_equal(log_[j].regs.rip, A(2));
+    assert_int_equal(lg.s[j].regs.rip, A(2));
     reach(j, 0);
     mon_ok("bookmark third");
     mon_ok("goto start");
@@ -825,7 +795,7 @@ static void test_bookmarks_after_thinning(void **state)
                 size_t at[NB], cp[NB];
                 for (unsigned b = 0; b < NB; b++) {
                     random_move();
-                    if (where() + 1 == n_log)
+                    if (where() + 1 == lg.n)
                         reverse_stepi();
                     mon_ok("bookmark m%u", b);
                     at[b] = where();
@@ -874,7 +844,7 @@ static void test_bookmarks_after_thinning(void **state)
 static void test_goto_interrupted(void **state)
 {
     unsigned interrupted[4] = { 0 };
-    for (uint64_t n = 1; n < n_log + 3; n++)
+    for (uint64_t n = 1; n < lg.n + 3; n++)
         for (unsigned from = 0; from < 4; from++) {
             cfg.tick_us = 1 + n % 4;
             cfg.interval = 1 + from;
@@ -918,7 +888,7 @@ static void test_goto_interrupted(void **state)
                     assert_int_equal(checkpoint_at(k), rt.st.n - 1);
                 }
                 char at[64];
-                snprintf(at, sizeof(at), "event %llu", (unsigned long long)log_[k].next_event);
+                snprintf(at, sizeof(at), "event %llu", (unsigned long long)lg.s[k].next_event);
                 assert_true(answer_has(at));
                 neighbours_agree(k);
                 mon_ok("%s", cmd);
@@ -959,7 +929,7 @@ static void test_mixed_walks(void **state)
                         if (set[b]) {
                             snprintf(cmd, sizeof(cmd), "bookmark w%u", b);
                             mon_fails(cmd, "exists already");
-                        } else if (where() + 1 < n_log) {
+                        } else if (where() + 1 < lg.n) {
                             mon_ok("bookmark w%u", b);
                             at[b] = where();
                             set[b] = true;
@@ -981,7 +951,7 @@ static void test_mixed_walks(void **state)
                         }
                         break;
                     case 3: {
-                        uint64_t next = where() == n_log - 1 ? N_EVENTS : log_[where()].next_event;
+                        uint64_t next = where() == lg.n - 1 ? N_EVENTS : lg.s[where()].next_event;
                         uint64_t d = rnd(4);
                         bool back = rnd(2);
                         snprintf(cmd, sizeof(cmd), "goto %c%llu", back ? '-' : '+',

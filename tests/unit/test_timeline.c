@@ -21,12 +21,11 @@
 
 #include <cmocka.h>
 
-#include "fake_engine.h"
+#include "fake_log.h"
 #include "replay/replay_target.h"
 
 #define A(i) (FAKE_BASE + 4 * (uint64_t)(i))
 #define WATCHED 0x10 /* the watched 8 bytes */
-#define MAX_LOG 256
 
 /* Two loops: the first without events (a hot loop), the second with an
  * event in each iteration; stores to the watched bytes in both, one of
@@ -53,11 +52,9 @@ static const uint64_t events[] = { 7, 1, 2, 3, 4, 5 };
 static const struct fake_program prog = { insns, sizeof(insns) / sizeof(insns[0]), events,
     sizeof(events) / sizeof(events[0]) };
 
-/* The oracle: log[0..n_log - 1], the last one at the end of the trace;
- * effect[j]: what instruction j (run from log[j]) did. */
-static struct fake_state log_[MAX_LOG];
-static struct fake_effect effect[MAX_LOG];
-static size_t n_log;
+/* The oracle: log[0..lg.n - 1], the last one at the end of the trace;
+ * lg.effect[j]: what instruction j (run from log[j]) did. */
+static struct fake_log lg;
 
 static struct replay_target rt;
 
@@ -68,19 +65,7 @@ static struct { uint64_t tick_us, interval; } periods = { 5, 4 };
 
 static void build_log(void)
 {
-    struct fake_state s;
-    memset(&s, 0, sizeof(s));
-    s.regs.rip = FAKE_BASE;
-    n_log = 0;
-    for (;;) {
-        assert_true(n_log < MAX_LOG);
-        log_[n_log] = s;
-        effect[n_log] = fake_exec(&prog, &s);
-        if (effect[n_log].end)
-            break;
-        n_log++;
-    }
-    n_log++;
+    fake_log_build(&lg, &prog);
 }
 
 static int setup(void **state)
@@ -88,49 +73,31 @@ static int setup(void **state)
     (void)state;
     fake_reset(&prog);
     build_log();
-    char err[256];
-    assert_int_equal(replay_target_init(&rt, fake_engine(), fake_setup(), err, sizeof(err)), 0);
-    rt.tick_us = periods.tick_us;
-    rt.step_checkpoint_interval = periods.interval;
+    fake_target_open(&rt, periods.tick_us, periods.interval);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    fake_free_checkpoints(&rt.st);
-    free(rt.place);
-    free(rt.user);
-    assert_int_equal(fake_errors(), 0);
+    fake_target_close(&rt);
     return 0;
 }
 
 /* The one log entry the machine equals now. */
 static size_t where(void)
 {
-    size_t found = SIZE_MAX;
-    for (size_t j = 0; j < n_log; j++)
-        if (fake_state_equal(&log_[j], fake_now())) {
-            assert_true(found == SIZE_MAX);
-            found = j;
-        }
-    if (found == SIZE_MAX)
-        fail_msg("the machine (rip 0x%llx) is at no moment of the run",
-                (unsigned long long)fake_now()->regs.rip);
-    return found;
+    return fake_log_where(&lg, NULL);
 }
 
 static struct ukvm_stop resume(enum ukvm_resume_kind kind)
 {
-    struct ukvm_stop stop;
-    memset(&stop, 0xa5, sizeof(stop));
-    assert_int_equal(rt.base.ops->resume(&rt.base, kind, &stop), 0);
-    return stop;
+    return fake_resume(&rt, kind);
 }
 
 static void insert(enum ukvm_bp_type type, uint64_t addr, uint64_t len)
 {
-    assert_int_equal(rt.base.ops->insert_bp(&rt.base, type, addr, len), 0);
+    fake_insert(&rt, type, addr, len);
 }
 
 static void step_to(size_t k)
@@ -143,21 +110,21 @@ static void step_to(size_t k)
 static void continue_to_end(void)
 {
     assert_int_equal(resume(UKVM_RESUME_CONTINUE).reason, UKVM_STOP_REPLAY_END);
-    assert_int_equal(where(), n_log - 1);
+    assert_int_equal(where(), lg.n - 1);
 }
 
 /* ---- the oracle's answers ---- */
 
 static bool writes_watched(size_t j)
 {
-    return effect[j].wrote && effect[j].addr < WATCHED + 8 && WATCHED < effect[j].addr + effect[j].len;
+    return lg.effect[j].wrote && lg.effect[j].addr < WATCHED + 8 && WATCHED < lg.effect[j].addr + lg.effect[j].len;
 }
 
 /* The last arrival at addr before moment k, or SIZE_MAX. */
 static size_t last_arrival_before(uint64_t addr, size_t k)
 {
     for (size_t j = k; j-- > 0;)
-        if (log_[j].regs.rip == addr)
+        if (lg.s[j].regs.rip == addr)
             return j;
     return SIZE_MAX;
 }
@@ -178,7 +145,7 @@ static void test_reverse_stepi_from_end(void **state)
 {
     (void)state;
     continue_to_end();
-    for (size_t k = n_log - 1; k > 0; k--) {
+    for (size_t k = lg.n - 1; k > 0; k--) {
         assert_int_equal(resume(UKVM_RESUME_REVERSE_STEP).reason, UKVM_STOP_STEP);
         assert_int_equal(where(), k - 1);
     }
@@ -190,7 +157,7 @@ static void test_reverse_stepi_from_end(void **state)
  * three more at k - 4, and stepping forward again at k - 3. */
 static void test_reverse_stepi_after_steps(void **state)
 {
-    for (size_t k = 1; k < n_log; k++) {
+    for (size_t k = 1; k < lg.n; k++) {
         setup(state);
         step_to(k);
         assert_int_equal(resume(UKVM_RESUME_REVERSE_STEP).reason, UKVM_STOP_STEP);
@@ -216,7 +183,7 @@ static void test_reverse_stepi_inside_loop(void **state)
         assert_int_equal(resume(UKVM_RESUME_CONTINUE).reason, UKVM_STOP_SWBREAK);
         at = where();
     }
-    assert_int_equal(log_[at].regs.rip, A(4));
+    assert_int_equal(lg.s[at].regs.rip, A(4));
     for (size_t k = at; k > at - 6; k--) {
         assert_int_equal(resume(UKVM_RESUME_REVERSE_STEP).reason, UKVM_STOP_STEP);
         assert_int_equal(where(), k - 1);
@@ -274,7 +241,7 @@ static void test_reverse_continue_breakpoint_after_steps(void **state)
 {
     const uint64_t addrs[] = { A(0), A(2), A(5), A(9), A(10), A(14) };
     for (size_t a = 0; a < sizeof(addrs) / sizeof(addrs[0]); a++)
-        for (size_t k = 0; k < n_log; k++) {
+        for (size_t k = 0; k < lg.n; k++) {
             setup(state);
             step_to(k);
             bp_addr = addrs[a];
@@ -293,7 +260,7 @@ static void test_reverse_continue_from_a_hit(void **state)
     insert(UKVM_BP_SOFTWARE, bp_addr, 1);
     for (int hit = 0; hit < 4; hit++)
         assert_int_equal(resume(UKVM_RESUME_CONTINUE).reason, UKVM_STOP_SWBREAK);
-    assert_int_equal(log_[where()].regs.rip, bp_addr);
+    assert_int_equal(lg.s[where()].regs.rip, bp_addr);
     reverse_continue_all(expect_bp, UKVM_STOP_SWBREAK);
 }
 
@@ -329,7 +296,7 @@ static void test_reverse_continue_watch_from_end(void **state)
 
 static void test_reverse_continue_watch_after_steps(void **state)
 {
-    for (size_t k = 0; k < n_log; k++) {
+    for (size_t k = 0; k < lg.n; k++) {
         setup(state);
         step_to(k);
         insert(UKVM_WP_WRITE, WATCHED, 8);
@@ -342,7 +309,7 @@ static void test_reverse_continue_watch_after_steps(void **state)
             assert_int_equal(where(), want);
             /* the instruction at rip writes them, and has not yet */
             assert_true(writes_watched(want));
-            assert_memory_equal(fake_now()->mem, log_[want].mem, FAKE_MEM);
+            assert_memory_equal(fake_now()->mem, lg.s[want].mem, FAKE_MEM);
         }
         teardown(state);
     }
@@ -358,7 +325,7 @@ static void test_forward_continue_after_reverse_breakpoint(void **state)
     continue_to_end();
     bp_addr = A(10);
     insert(UKVM_BP_SOFTWARE, bp_addr, 1);
-    size_t k = n_log - 1;
+    size_t k = lg.n - 1;
     for (;;) {
         size_t hit = last_arrival_before(bp_addr, k);
         if (hit == SIZE_MAX)
@@ -366,10 +333,10 @@ static void test_forward_continue_after_reverse_breakpoint(void **state)
         assert_int_equal(resume(UKVM_RESUME_REVERSE_CONTINUE).reason, UKVM_STOP_SWBREAK);
         assert_int_equal(where(), hit);
         size_t next = hit + 1;
-        while (next < n_log - 1 && log_[next].regs.rip != bp_addr)
+        while (next < lg.n - 1 && lg.s[next].regs.rip != bp_addr)
             next++;
         assert_int_equal(resume(UKVM_RESUME_CONTINUE).reason,
-                next == n_log - 1 ? UKVM_STOP_REPLAY_END : UKVM_STOP_SWBREAK);
+                next == lg.n - 1 ? UKVM_STOP_REPLAY_END : UKVM_STOP_SWBREAK);
         assert_int_equal(where(), next);
         assert_int_equal(resume(UKVM_RESUME_REVERSE_CONTINUE).reason, UKVM_STOP_SWBREAK);
         assert_int_equal(where(), hit);
@@ -384,7 +351,7 @@ static void test_forward_continue_after_reverse_watch(void **state)
     (void)state;
     continue_to_end();
     insert(UKVM_WP_WRITE, WATCHED, 8);
-    size_t k = n_log - 1;
+    size_t k = lg.n - 1;
     for (;;) {
         size_t w = last_write_before(k);
         if (w == SIZE_MAX)
@@ -410,7 +377,7 @@ static void test_forward_continue_after_reverse_watch(void **state)
  * reverse-continue from there land where the log says. */
 static void test_positions_after_interrupt(void **state)
 {
-    for (size_t n = 1; n < n_log - 1; n++) {
+    for (size_t n = 1; n < lg.n - 1; n++) {
         setup(state);
         fake_interrupt_after(n);
         assert_int_equal(resume(UKVM_RESUME_CONTINUE).reason, UKVM_STOP_INTERRUPT);
@@ -474,7 +441,7 @@ static void test_thinning_tiny_budget(void **state)
         assert_true(rt_checkpoint_memory(&rt) <= budget);
         size_t after_continue = rt.st.n;
         assert_true(after_continue <= 3);
-        for (size_t k = n_log - 1; k > 0; k--) {
+        for (size_t k = lg.n - 1; k > 0; k--) {
             assert_int_equal(resume(UKVM_RESUME_REVERSE_STEP).reason, UKVM_STOP_STEP);
             assert_int_equal(where(), k - 1);
             assert_true(rt_checkpoint_memory(&rt) <= budget);
@@ -507,9 +474,9 @@ static struct { uint64_t bp; bool watch; } pts;
  * or the end. */
 static size_t oracle_continue(size_t k, enum ukvm_stop_reason *reason)
 {
-    size_t end = n_log - 1;
+    size_t end = lg.n - 1;
     for (size_t j = k;; j++) {
-        if (j > k && pts.bp && log_[j].regs.rip == pts.bp) {
+        if (j > k && pts.bp && lg.s[j].regs.rip == pts.bp) {
             *reason = UKVM_STOP_SWBREAK;
             return j;
         }
@@ -545,7 +512,7 @@ static void walk_op(unsigned op)
     switch (op) {
     case 0: /* stepi */
         stop = resume(UKVM_RESUME_STEP);
-        if (k == n_log - 1) {
+        if (k == lg.n - 1) {
             assert_int_equal(stop.reason, UKVM_STOP_REPLAY_END);
             assert_int_equal(where(), k);
         } else {
@@ -622,7 +589,7 @@ static void test_mixed_walks(void **state)
 
 int main(void)
 {
-    build_log(); /* n_log, for the tests that loop over moments */
+    build_log(); /* lg.n, for the tests that loop over moments */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_reverse_stepi_from_end, setup, teardown),
         cmocka_unit_test(test_reverse_stepi_after_steps),

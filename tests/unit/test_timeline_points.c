@@ -6,10 +6,10 @@
  * run over the fake engine (fake_engine.h).
  *
  * The oracle is the fake machine run forward alone: log[j] is the state
- * after j instructions, effect[j] what instruction j (run from log[j])
+ * after j instructions, lg.effect[j] what instruction j (run from log[j])
  * accessed. With the points set (pts):
  *   a hit at j      log[j] is at a breakpoint whose condition holds there,
- *                   or effect[j] touches a watched range of the watch's kind;
+ *                   or lg.effect[j] touches a watched range of the watch's kind;
  *   continue from k the first breakpoint hit at j > k (the machine at j), or
  *                   the first watch hit at j >= k (the machine at j + 1,
  *                   just after the access), or the end;
@@ -29,12 +29,11 @@
 
 #include <cmocka.h>
 
-#include "fake_engine.h"
+#include "fake_log.h"
 #include "replay/replay_target.h"
 
 #define A(i) (FAKE_BASE + 4 * (uint64_t)(i))
 #define W 0x10 /* the watched bytes start here */
-#define MAX_LOG 256
 #define MAX_PTS 4
 
 /* Loads and stores of 8 bytes at W, W + 4 and W + 8, in a hot loop and in
@@ -81,9 +80,7 @@ static const struct fake_program halt_prog = { halt_insns,
 /* The program the log and the timeline run. */
 static const struct fake_program *program = &prog;
 
-static struct fake_state log_[MAX_LOG];
-static struct fake_effect effect[MAX_LOG];
-static size_t n_log;
+static struct fake_log lg;
 
 static struct replay_target rt;
 static struct { uint64_t tick_us, interval; } periods = { 5, 4 };
@@ -134,37 +131,18 @@ static const struct points *pts;
 
 static void build_log(void)
 {
-    struct fake_state s;
-    memset(&s, 0, sizeof(s));
-    s.regs.rip = FAKE_BASE;
-    n_log = 0;
-    for (;;) {
-        assert_true(n_log < MAX_LOG);
-        log_[n_log] = s;
-        effect[n_log] = fake_exec(program, &s);
-        if (effect[n_log].end)
-            break;
-        n_log++;
-    }
-    n_log++;
+    fake_log_build(&lg, program);
 }
 
 static void setup(void)
 {
     fake_reset(program);
-    char err[256];
-    assert_int_equal(replay_target_init(&rt, fake_engine(), fake_setup(), err, sizeof(err)), 0);
-    rt.tick_us = periods.tick_us;
-    rt.step_checkpoint_interval = periods.interval;
+    fake_target_open(&rt, periods.tick_us, periods.interval);
 }
 
 static void teardown(void)
 {
-    fake_interrupt_after(0);
-    fake_free_checkpoints(&rt.st);
-    free(rt.place);
-    free(rt.user);
-    assert_int_equal(fake_errors(), 0);
+    fake_target_close(&rt);
 }
 
 /* Set the points of pts, as gdb would: each breakpoint's condition, then
@@ -184,30 +162,17 @@ static void insert_points(void)
 /* The one log entry the machine equals now (SIZE_MAX: none). */
 static size_t moment_now(void)
 {
-    size_t found = SIZE_MAX;
-    for (size_t j = 0; j < n_log; j++)
-        if (fake_state_equal(&log_[j], fake_now())) {
-            assert_true(found == SIZE_MAX);
-            found = j;
-        }
-    return found;
+    return fake_log_find(&lg);
 }
 
 static size_t where(void)
 {
-    size_t found = moment_now();
-    if (found == SIZE_MAX)
-        fail_msg("%s: the machine (rip 0x%llx) is at no moment of the run", pts->name,
-                (unsigned long long)fake_now()->regs.rip);
-    return found;
+    return fake_log_where(&lg, pts->name);
 }
 
 static struct ukvm_stop resume(enum ukvm_resume_kind kind)
 {
-    struct ukvm_stop stop;
-    memset(&stop, 0xa5, sizeof(stop));
-    assert_int_equal(rt.base.ops->resume(&rt.base, kind, &stop), 0);
-    return stop;
+    return fake_resume(&rt, kind);
 }
 
 static void step_to(size_t k)
@@ -222,8 +187,8 @@ static void step_to(size_t k)
 static bool bp_hit(size_t j)
 {
     for (size_t i = 0; i < pts->n_bp; i++)
-        if (log_[j].regs.rip == pts->bp[i].addr &&
-                (!pts->bp[i].cond || pts->bp[i].cond(&log_[j])))
+        if (lg.s[j].regs.rip == pts->bp[i].addr &&
+                (!pts->bp[i].cond || pts->bp[i].cond(&lg.s[j])))
             return true;
     return false;
 }
@@ -231,7 +196,7 @@ static bool bp_hit(size_t j)
 /* Does instruction j's access hit watch w? */
 static bool access_hits(size_t j, const struct watch_spec *w)
 {
-    const struct fake_effect *e = &effect[j];
+    const struct fake_effect *e = &lg.effect[j];
     bool kind = w->type == UKVM_WP_WRITE ? e->wrote
         : w->type == UKVM_WP_READ ? e->read : (e->wrote || e->read);
     return kind && e->addr < w->addr + w->len && w->addr < e->addr + e->len;
@@ -264,7 +229,7 @@ static size_t oracle_continue(size_t k, enum ukvm_stop_reason *reason)
             *reason = UKVM_STOP_SWBREAK;
             return j;
         }
-        if (j == n_log - 1) {
+        if (j == lg.n - 1) {
             *reason = UKVM_STOP_REPLAY_END;
             return j;
         }
@@ -290,8 +255,8 @@ static void check_stepi(void)
 {
     size_t k = where();
     struct ukvm_stop stop = resume(UKVM_RESUME_STEP);
-    size_t want = k == n_log - 1 ? k : k + 1;
-    enum ukvm_stop_reason want_reason = k == n_log - 1 ? UKVM_STOP_REPLAY_END
+    size_t want = k == lg.n - 1 ? k : k + 1;
+    enum ukvm_stop_reason want_reason = k == lg.n - 1 ? UKVM_STOP_REPLAY_END
         : watch_hit(k) ? UKVM_STOP_WATCH : UKVM_STOP_STEP;
     if (stop.reason != want_reason || moment_now() != want)
         fail_msg("%s: stepi from %zu stopped at %zu (reason %d), not %zu (reason %d)",
@@ -354,7 +319,7 @@ static bool check_reverse_continue(void)
 static void continue_to_end(void)
 {
     assert_int_equal(resume(UKVM_RESUME_CONTINUE).reason, UKVM_STOP_REPLAY_END);
-    assert_int_equal(where(), n_log - 1);
+    assert_int_equal(where(), lg.n - 1);
 }
 
 /* ---- the drivers: one set of points, every way ---- */
@@ -411,7 +376,7 @@ static void reverse_through(void)
  * stepi and a reverse-stepi from the stop. */
 static void reverse_from_every_moment(void)
 {
-    for (size_t k = 0; k < n_log; k++) {
+    for (size_t k = 0; k < lg.n; k++) {
         setup();
         step_to(k);
         insert_points();
@@ -488,15 +453,15 @@ static void test_sets_are_meaningful(void **state)
     struct points p = { "bx_even", { { A(3), bx_even } }, 1, { { 0 } }, 0 };
     pts = &p;
     size_t yes = 0, no = 0;
-    for (size_t j = 0; j < n_log; j++)
-        if (log_[j].regs.rip == A(3))
+    for (size_t j = 0; j < lg.n; j++)
+        if (lg.s[j].regs.rip == A(3))
             bp_hit(j) ? yes++ : no++;
     assert_true(yes >= 2 && no >= 2);
     /* reads and writes of each watched range */
     struct points r = { "reads", { { 0 } }, 0, { { UKVM_WP_READ, W, 8 } }, 1 };
     pts = &r;
     size_t reads = 0;
-    for (size_t j = 0; j < n_log; j++)
+    for (size_t j = 0; j < lg.n; j++)
         reads += watch_hit(j);
     assert_true(reads >= 8);
 }
@@ -563,7 +528,7 @@ static void test_interrupted_among_false_hits(void **state)
     };
     for (size_t i = 0; i < N(sets); i++) {
         pts = &sets[i];
-        for (size_t n = 1; n < n_log - 1; n++) {
+        for (size_t n = 1; n < lg.n - 1; n++) {
             setup();
             insert_points();
             fake_interrupt_after(n);
@@ -667,8 +632,8 @@ static void test_final_halt_held(void **state)
     static const struct points p = { "halt, break on the store", { { A(3), bx_even } }, 1,
         { { UKVM_WP_WRITE, W, 8 } }, 1 };
     pts = &p;
-    size_t end = n_log - 1;
-    assert_int_equal(log_[end].regs.rip, A(6));
+    size_t end = lg.n - 1;
+    assert_int_equal(lg.s[end].regs.rip, A(6));
     setup();
     insert_points();
     while (check_continue() != UKVM_STOP_REPLAY_END)
