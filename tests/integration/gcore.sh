@@ -141,6 +141,13 @@ EOF
         v=$(reg $r "$T/live.regs")
         check "gcore_core_$r" test -n "$v" -a "$(reg $r "$T/core.regs")" = "$v"
     done
+    # the text as in the kernel file: no breakpoint byte of the session
+    taddr=$(readelf -SW "$G" | awk '{ for (i = 1; i < NF; i++) if ($i == ".text") { print $(i + 2); exit } }')
+    read -r toff tsize < <(readelf -lW "$T/live.core" |
+        awk -v a="0x$taddr" '$1 == "LOAD" && $3 == a { print $2, $5 }')
+    objcopy -O binary --only-section=.text "$G" "$T/kernel.text"
+    dd if="$T/live.core" of="$T/core.text" bs=1 skip=$((toff)) count=$((tsize)) status=none
+    check gcore_core_text_as_kernel cmp -s "$T/kernel.text" "$T/core.text"
     tok=$(part TOKEN "$T/live.out" | sed -n 's/^\$[0-9]* = //p')
     check gcore_core_global test -n "$tok" -a \
         "$(part TOKEN "$T/core.out" | sed -n 's/^\$[0-9]* = //p')" = "$tok"
