@@ -167,7 +167,10 @@ _UKVM_FEATURE = "org.ukvm.x86.sys"
 def _gcore_description():
     """ukvm's description with orig_rax added, or None when the target is
     not ukvm (or already describes orig_rax)."""
-    xml = gdb.execute("maintenance print xml-tdesc", to_string=True)
+    try:
+        xml = gdb.execute("maintenance print xml-tdesc", to_string=True)
+    except gdb.error:           # a gdb without the command
+        return None
     if _UKVM_FEATURE not in xml or _LINUX_FEATURE in xml:
         return None
     nums = [int(n) for n in re.findall(r'regnum="(\d+)"', xml)]
