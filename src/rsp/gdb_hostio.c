@@ -3,7 +3,9 @@
  * symbols with no local copy. The only file is the target's exec_file: any
  * name opens it (gdb asks for the name it got from qXfer:exec-file:read,
  * possibly rewritten), except names that look like separate debug-info
- * lookups, which get ENOENT so gdb does not load the kernel twice.
+ * lookups, which get ENOENT so gdb does not load the kernel twice, and
+ * /proc files (a `gcore` reads /proc/PID/cmdline, stat and maps, which
+ * have no kernel-file answer).
  * Replies: F<result>[,errno][;attachment]; numbers in hex.
  */
 #include <string.h>
@@ -24,6 +26,11 @@ static bool is_debug_lookup(const char *name)
     size_t n = strlen(name);
     return strstr(name, "/.build-id/") || strstr(name, "/.debug/") ||
            (n >= 6 && !strcmp(name + n - 6, ".debug"));
+}
+
+static bool is_proc_file(const char *name)
+{
+    return !strncmp(name, "/proc/", 6);
 }
 
 /* Decodes the hex-encoded file name at *p (up to ',' or the end). */
@@ -56,7 +63,7 @@ static bool name_ok(struct gdb_session *s, const char *name)
         return false;
     if (s->t->exec_file_name && !strcmp(name, s->t->exec_file_name))
         return true;
-    return !is_debug_lookup(name);
+    return !is_debug_lookup(name) && !is_proc_file(name);
 }
 
 static struct ukvm_target *tgt(struct gdb_session *s)

@@ -42,8 +42,12 @@ void gdb_handle_p(struct gdb_session *s, const char *args)
     uint64_t n;
     struct ukvm_regs regs;
     uint8_t val[16];
-    if (!gdb_parse_hex_sep(&args, &n, 0) || n >= UKVM_REG_COUNT) {
+    if (!gdb_parse_hex_sep(&args, &n, 0) || n > GDB_REG_ORIG_RAX) {
         gdb_reply_only(s, E_INVAL);
+        return;
+    }
+    if (n == GDB_REG_ORIG_RAX) {
+        gdb_reply_only(s, "ffffffffffffffff");
         return;
     }
     if (s->t->ops->read_regs(s->t, &regs) < 0) {
@@ -61,8 +65,12 @@ void gdb_handle_P(struct gdb_session *s, const char *args)
     uint64_t n;
     struct ukvm_regs regs;
     uint8_t val[16];
-    if (!gdb_parse_hex_sep(&args, &n, '=') || n >= UKVM_REG_COUNT) {
+    if (!gdb_parse_hex_sep(&args, &n, '=') || n > GDB_REG_ORIG_RAX) {
         gdb_reply_only(s, E_INVAL);
+        return;
+    }
+    if (n == GDB_REG_ORIG_RAX) { /* nothing to write it into: stays -1 */
+        gdb_reply_only(s, strlen(args) == 16 ? "OK" : E_INVAL);
         return;
     }
     size_t size = gdb_reg_size((unsigned)n);

@@ -14,6 +14,13 @@
 /* Bytes of the whole 'g' packet register block (binary, not hex). */
 #define GDB_REGS_BYTES 600
 
+/* orig_rax (8 bytes, always -1: there are no system calls to restart) is
+ * the number after the last register. The description ukvm sends has no
+ * orig_rax; the one the gdb extension (tools/gdb/ukvm.py) sets for the
+ * length of a `gcore` adds it as the number after the last, because gdb
+ * writes x86-64 core notes only for a description with it. */
+#define GDB_REG_ORIG_RAX UKVM_REG_COUNT
+
 /* Size in bytes of register n, or 0 when there is no such register. */
 size_t gdb_reg_size(unsigned n);
 

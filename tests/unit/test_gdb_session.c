@@ -487,7 +487,12 @@ static void test_registers(void **state)
     c_expect(&x->c, "p11", "02020000");
     c_expect(&x->c, "p3d", "0020000000000000");                 /* cr3 */
     c_expect(&x->c, "p40", "010d000000000000");                 /* efer */
-    c_expect(&x->c, "p41", "E16");
+    /* orig_rax, after the last register: -1, a write changes nothing */
+    c_expect(&x->c, "p41", "ffffffffffffffff");
+    c_expect(&x->c, "P41=0000000000000000", "OK");
+    c_expect(&x->c, "p41", "ffffffffffffffff");
+    c_expect(&x->c, "P41=00", "E16");
+    c_expect(&x->c, "p42", "E16");
     c_expect(&x->c, "pzz", "E16");
     c_expect(&x->c, "P10=0800100000000000", "OK");
     assert_true(x->f.regs.rip == 0x100008);
@@ -842,6 +847,12 @@ static void test_vfile(void **state)
     char hexdbg[128];
     rsp_bin2hex(hexdbg, (const uint8_t *)dbg, strlen(dbg));
     hexdbg[2 * strlen(dbg)] = 0;
+    snprintf(cmd, sizeof(cmd), "vFile:open:%s,0,0", hexdbg);
+    c_expect(&x->c, cmd, "F-1,2");
+    /* nor is a /proc file (gdb's gcore asks for /proc/PID/cmdline) */
+    const char *proc = "/proc/42000/cmdline";
+    rsp_bin2hex(hexdbg, (const uint8_t *)proc, strlen(proc));
+    hexdbg[2 * strlen(proc)] = 0;
     snprintf(cmd, sizeof(cmd), "vFile:open:%s,0,0", hexdbg);
     c_expect(&x->c, cmd, "F-1,2");
     c_expect(&x->c, "vFile:open:6,0,0", "F-1,16");        /* odd hex */

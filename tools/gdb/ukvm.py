@@ -10,12 +10,18 @@
 #   ukvm-goto WHERE    go to an event, start, end or a bookmark
 #                      (`monitor goto`; once the guest has exited, `starti
 #                      WHERE`), with completion
+#   gcore [FILE]       gdb's gcore (generate-core-file), made to work on a
+#                      ukvm guest, live or replayed: see UkvmGcore below
 #
 # and a post-hook on `monitor` that flushes gdb's register and memory caches,
 # so that a plain `monitor goto` is seen by gdb too.
 #
 # ukvm-last is a write watchpoint on EXPR's bytes and reverse-continue under
 # the hood: it needs no more of the server than gdb's own reverse commands.
+import os
+import re
+import tempfile
+
 import gdb
 
 
@@ -148,9 +154,86 @@ Usage: ukvm-goto EVENT | +N | -N | start | end | BOOKMARK   (`monitor goto`)"""
         return [n for n in names if n.startswith(word or "")]
 
 
+# gdb writes x86-64 core notes only for a GNU/Linux target whose
+# description has this feature (orig_rax). ukvm's description leaves it
+# out: with it, every session would treat the kernel as a dynamically
+# linked Linux program (Solo5 kernels name an interpreter), reading it from
+# the server and warning at each connect, and `info registers` would lose
+# fs_base and gs_base. So `gcore` adds it for its own length only.
+_LINUX_FEATURE = "org.gnu.gdb.i386.linux"
+_UKVM_FEATURE = "org.ukvm.x86.sys"
+
+
+def _gcore_description():
+    """ukvm's description with orig_rax added, or None when the target is
+    not ukvm (or already describes orig_rax)."""
+    try:
+        xml = gdb.execute("maintenance print xml-tdesc", to_string=True)
+    except gdb.error:           # a gdb without the command
+        return None
+    if _UKVM_FEATURE not in xml or _LINUX_FEATURE in xml:
+        return None
+    nums = [int(n) for n in re.findall(r'regnum="(\d+)"', xml)]
+    if not nums or "</target>" not in xml:
+        return None
+    # the server answers orig_rax (always -1) as the number after its last
+    feature = ('  <feature name="%s">\n'
+               '    <reg name="orig_rax" bitsize="64" type="int" regnum="%d"/>\n'
+               '  </feature>\n' % (_LINUX_FEATURE, max(nums) + 1))
+    return xml.replace("</target>", feature + "</target>")
+
+
+class UkvmGcore(gdb.Command):
+    """Write a core file of the guest as it is now (gdb's generate-core-file).
+
+Usage: gcore [FILE]   (default: core.PID in gdb's directory)
+On a ukvm target (`ukvm run --gdb`, `ukvm replay --gdb`, `ukvm debug`),
+gdb's own generate-core-file says "Can't create a corefile": it writes
+x86-64 cores only for a target described with orig_rax, which ukvm's
+description leaves out. This command switches to a description with
+orig_rax (a local copy of ukvm's, `set tdesc filename`) for the length of
+generate-core-file and then back to ukvm's, so the session is as before.
+The core holds the registers, the kernel's sections and the stack; read
+it with `gdb KERNEL FILE`. On any other target it is plain
+generate-core-file."""
+
+    def __init__(self):
+        super().__init__("gcore", gdb.COMMAND_FILES, gdb.COMPLETE_FILENAME)
+
+    @staticmethod
+    def _generate(arg, from_tty):
+        try:
+            gdb.execute("generate-core-file " + arg, from_tty)
+        except gdb.error as e:
+            raise gdb.GdbError(str(e))  # gdb's message, without a traceback
+
+    def invoke(self, arg, from_tty):
+        xml = None
+        if gdb.selected_thread() is not None:
+            xml = _gcore_description()
+        if xml is None:
+            self._generate(arg, from_tty)
+            return
+        level = gdb.selected_frame().level()
+        own = gdb.parameter("tdesc filename")  # the user's, if any
+        fd, path = tempfile.mkstemp(prefix="ukvm-gcore-", suffix=".xml")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(xml)
+            gdb.execute("set tdesc filename " + path, to_string=True)
+            self._generate(arg, from_tty)
+        finally:
+            gdb.execute("set tdesc filename " + own if own else "unset tdesc filename",
+                        to_string=True)
+            os.unlink(path)
+            # a new description resets gdb's frames: select the user's again
+            gdb.execute("frame %d" % level, to_string=True)
+
+
 UkvmLast()
 UkvmWhen()
 UkvmGoto()
+UkvmGcore()
 
 # A `monitor goto` moves the replay behind gdb's back: after any monitor
 # command, make gdb read registers and memory again (gdb keeps them cached
