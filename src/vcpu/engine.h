@@ -82,7 +82,9 @@ struct ukvm_engine_ops {
     void (*clear_interrupt)(struct ukvm_engine *e);
 
     /* Checkpoints of the whole machine (record/checkpoint.h), without the
-     * engine's own traces in them (planted breakpoint bytes). */
+     * engine's own traces in them (planted breakpoint bytes). A restore
+     * first lets the machine finish what it owed its last exit, so that
+     * nothing of it lands on the restored state. */
     int (*checkpoint_init)(struct ukvm_engine *e, struct checkpoint_stack *st,
                            uint64_t initial_end, char *err, size_t errlen);
     int (*checkpoint_push)(struct ukvm_engine *e, struct checkpoint_stack *st, char *err,

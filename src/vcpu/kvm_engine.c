@@ -151,9 +151,15 @@ static int cp_push(struct ukvm_engine *e, struct checkpoint_stack *st, char *err
     return checkpoint_push(st, kt->m, clean_page, kt, err, errlen);
 }
 
+/* KVM completes an I/O exit (steps past the `out`) only at the next
+ * KVM_RUN, and only if rip is still on that instruction: a checkpoint at
+ * the same `out` (an earlier iteration of a loop) would have its own `out`
+ * skipped, its event never served. So what the last exit still owes is
+ * settled first, onto the state about to be replaced. */
 static int cp_restore(struct ukvm_engine *e, struct checkpoint_stack *st, size_t i, char *err,
         size_t errlen)
 {
+    kvm_target_settle(kt_of(e));
     return checkpoint_restore(st, kt_of(e)->m, i, err, errlen);
 }
 
