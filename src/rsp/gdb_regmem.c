@@ -70,7 +70,8 @@ void gdb_handle_P(struct gdb_session *s, const char *args)
         return;
     }
     if (n == GDB_REG_ORIG_RAX) { /* nothing to write it into: stays -1 */
-        gdb_reply_only(s, strlen(args) == 16 ? "OK" : E_INVAL);
+        bool ok = strlen(args) == 16 && rsp_hex2bin(val, args, 8) == 0;
+        gdb_reply_only(s, ok ? "OK" : E_INVAL);
         return;
     }
     size_t size = gdb_reg_size((unsigned)n);

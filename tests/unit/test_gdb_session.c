@@ -492,6 +492,7 @@ static void test_registers(void **state)
     c_expect(&x->c, "P41=0000000000000000", "OK");
     c_expect(&x->c, "p41", "ffffffffffffffff");
     c_expect(&x->c, "P41=00", "E16");
+    c_expect(&x->c, "P41=zzzzzzzzzzzzzzzz", "E16");
     c_expect(&x->c, "p42", "E16");
     c_expect(&x->c, "pzz", "E16");
     c_expect(&x->c, "P10=0800100000000000", "OK");
