@@ -49,12 +49,6 @@ static uint64_t next_event(struct replay_nav *nav)
     return replayer_next_event(src_of(nav));
 }
 
-static bool exited(struct replay_nav *nav)
-{
-    struct ukvm_stop how;
-    return ENGINE(nav->rt, finished, &how) && how.reason == UKVM_STOP_EXITED;
-}
-
 static int index_ready(struct replay_nav *nav, struct ukvm_outbuf *out)
 {
     if (nav->ti)
@@ -267,7 +261,7 @@ static int cmd_goto(struct replay_nav *nav, const struct monitor_cmd *c, struct 
         uint64_t n;
         char err[200];
         uint64_t end = trace_nav_end_event(nav->ti);
-        uint64_t next = exited(nav) ? trace_nav_count(nav->ti) : next_event(nav);
+        uint64_t next = rt_guest_exited(nav->rt) ? trace_nav_count(nav->ti) : next_event(nav);
         if (monitor_goto_event(c, next, end, &n, err, sizeof(err)) < 0) {
             ukvm_outbuf_printf(out, "ukvm: %s\n", err);
             return -1;
@@ -307,7 +301,7 @@ static int cmd_when(struct replay_nav *nav, struct ukvm_outbuf *out)
 {
     struct replay_target *rt = nav->rt;
     uint64_t total = trace_nav_count(nav->ti);
-    if (exited(nav)) {
+    if (rt_guest_exited(nav->rt)) {
         ukvm_outbuf_printf(out, "event %" PRIu64 " of %" PRIu64 " (100%%): the guest has "
                 "exited", total, total);
         print_clock(nav, total, out);
@@ -349,7 +343,7 @@ static int cmd_when(struct replay_nav *nav, struct ukvm_outbuf *out)
 static int cmd_events(struct replay_nav *nav, int64_t count, struct ukvm_outbuf *out)
 {
     uint64_t total = trace_nav_count(nav->ti);
-    uint64_t next = exited(nav) ? total : next_event(nav);
+    uint64_t next = rt_guest_exited(nav->rt) ? total : next_event(nav);
     uint64_t from, n;
     if (count > 0) {
         from = next;
@@ -404,7 +398,7 @@ static int cmd_bookmark(struct replay_nav *nav, const char *name, struct ukvm_ou
     }
     if (ENGINE(rt, finished, NULL)) {
         ukvm_outbuf_printf(out, "ukvm: bookmark: the guest has %s: go back first\n",
-                exited(nav) ? "exited" : "stopped");
+                rt_guest_exited(nav->rt) ? "exited" : "stopped");
         return -1;
     }
     if (nav->n_bm == nav->cap_bm) {

@@ -154,8 +154,7 @@ static int replay_resume_now(struct replay_target *rt, enum ukvm_resume_kind kin
         return 0;
     case UKVM_RESUME_REVERSE_STEP:
     case UKVM_RESUME_REVERSE_CONTINUE: {
-        struct ukvm_stop how;
-        if (ENGINE(rt, finished, &how) && how.reason == UKVM_STOP_EXITED)
+        if (rt_guest_exited(rt))
             return -1;
         ENGINE(rt, set_finished, NULL);
         return kind == UKVM_RESUME_REVERSE_STEP ? rt_reverse_step(rt, stop)

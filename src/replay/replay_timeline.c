@@ -63,6 +63,12 @@ bool rt_now_matches(struct replay_target *rt, const struct identity *want)
         ENGINE(rt, stack_digest, id.regs.rsp) == want->stack_digest;
 }
 
+bool rt_guest_exited(struct replay_target *rt)
+{
+    struct ukvm_stop how;
+    return ENGINE(rt, finished, &how) && how.reason == UKVM_STOP_EXITED;
+}
+
 bool rt_at_checkpoint(const struct position *p)
 {
     return p->kind != ANCHOR_UNKNOWN && p->k == 0 && p->s == 0;
@@ -89,11 +95,6 @@ int rt_interrupted_here(struct replay_target *rt)
     rt_identity_now(rt, &here.id);
     rt->cur = here;
     return 1;
-}
-
-static void arm(struct replay_target *rt, enum ukvm_bp_type type, uint64_t addr, uint64_t len)
-{
-    ENGINE(rt, arm, type, addr, len);
 }
 
 /* ---- forward execution, timed for the statistics ---- */
@@ -148,7 +149,7 @@ static bool at_gate(struct replay_target *rt, const struct ukvm_stop *stop)
         return false;
     rt_drop_gate(rt);
     rt_back_before_event(rt, false);
-    arm(rt, UKVM_BP_SOFTWARE, rt->gate.addr, 1);
+    ENGINE(rt, arm, UKVM_BP_SOFTWARE, rt->gate.addr, 1);
     return true;
 }
 
@@ -174,11 +175,10 @@ bool rt_tick_only(struct replay_target *rt, struct ukvm_stop *stop)
 
 /* ---- breakpoint sets ---- */
 
-
 void rt_arm_user(struct replay_target *rt)
 {
     for (size_t i = 0; i < rt->n_user; i++)
-        arm(rt, rt->user[i].type, rt->user[i].addr, rt->user[i].len);
+        ENGINE(rt, arm, rt->user[i].type, rt->user[i].addr, rt->user[i].len);
 }
 
 /* A moment named by its identity is an arrival at its rip with
@@ -196,9 +196,9 @@ void rt_arm_anchor(struct replay_target *rt, const struct position *p)
         rt->gated = true;
         replayer_watch(src, p->id.next_event - 1, NULL, NULL);
     } else if (p->kind == ANCHOR_ADDR || p->kind == ANCHOR_UNKNOWN)
-        arm(rt, UKVM_BP_SOFTWARE, p->addr, 1);
+        ENGINE(rt, arm, UKVM_BP_SOFTWARE, p->addr, 1);
     else if (p->kind == ANCHOR_WATCH)
-        arm(rt, p->watch.type, p->watch.addr, p->watch.len);
+        ENGINE(rt, arm, p->watch.type, p->watch.addr, p->watch.len);
 }
 
 bool rt_is_user_bp_at(const struct replay_target *rt, uint64_t addr)
@@ -467,7 +467,7 @@ int rt_resolve(struct replay_target *rt)
         return step_from_anchor(rt, &none);
     }
     /* every arrival is counted, from the checkpoint on: no gate */
-    arm(rt, UKVM_BP_SOFTWARE, p.addr, 1);
+    ENGINE(rt, arm, UKVM_BP_SOFTWARE, p.addr, 1);
     uint64_t k = 0, mark = ukvm_now_ns();
     for (;;) {
         rt_exec_continue(rt, &stop);

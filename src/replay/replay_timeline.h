@@ -110,6 +110,9 @@ static inline struct replay_target *replay_target_of(struct ukvm_target *t)
 size_t rt_top(const struct replay_target *rt);             /* the top checkpoint */
 struct kvm_regs *rt_regs(struct replay_target *rt);
 bool rt_at_checkpoint(const struct position *p);           /* names its checkpoint */
+/* Has the guest exited (its final halt served)? Reverse execution goes on
+ * from any other finished state. */
+bool rt_guest_exited(struct replay_target *rt);
 /* Has the user asked the operation to stop (gdb's Ctrl-C)? */
 bool rt_interrupt_wanted(struct replay_target *rt);
 /* A re-execution from the top checkpoint was interrupted: it stays where
