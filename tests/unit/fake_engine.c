@@ -179,11 +179,6 @@ unsigned fake_errors(void)
     return fake.errors;
 }
 
-uint64_t fake_executed(void)
-{
-    return fake.executed;
-}
-
 /* ---- monitor ---- */
 
 void ukvm_err(const char *fmt, ...)

@@ -109,7 +109,5 @@ void fake_release_halt(void);
  * run n more instructions (0: never); the errors ukvm_err said. */
 void fake_interrupt_after(uint64_t n);
 unsigned fake_errors(void);
-/* Instructions executed so far (the fake clock: 1 us each). */
-uint64_t fake_executed(void);
 
 #endif
